@@ -1,0 +1,124 @@
+package inject
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"html"
+	"net/url"
+	"strings"
+)
+
+// DefaultScriptSrc is where the official plugins load the Katalys script
+// from; {site_id} is replaced with the page's site id.
+const DefaultScriptSrc = "https://db.revoffers.com/js/{site_id}.js"
+
+// scriptHosts are the hosts that serve the Katalys Tracking Script. A page
+// that already loads a script from one of them under /js/ is left alone.
+var scriptHosts = []string{"db.revoffers.com/js/", "js.katalys.com/js/"}
+
+// Snippet is the markup inserted into a page: the inline script that seeds
+// _revoffers_track.site_id and the async script tag, exactly as the official
+// Magento module prints them.
+type Snippet struct {
+	// HTML is the markup to insert.
+	HTML []byte
+	// Inline is the text of the inline script element, which a CSP hash
+	// source must match.
+	Inline string
+	// ScriptSrc is the URL of the tracking script.
+	ScriptSrc string
+}
+
+// NewSnippet builds the snippet for siteID, loading the script from
+// scriptSrc (with {site_id} replaced by the URL-path-escaped site id). A
+// non-empty nonce is put on both script elements.
+func NewSnippet(siteID, scriptSrc, nonce string) Snippet {
+	if scriptSrc == "" {
+		scriptSrc = DefaultScriptSrc
+	}
+	src := strings.ReplaceAll(scriptSrc, "{site_id}", url.PathEscape(siteID))
+	inline := `window._revoffers_track=window._revoffers_track||{};_revoffers_track.site_id=` + jsString(siteID) + `;`
+	nonceAttr := ""
+	if nonce != "" {
+		nonceAttr = ` nonce="` + html.EscapeString(nonce) + `"`
+	}
+	var b strings.Builder
+	b.Grow(len(inline) + len(src) + 80)
+	b.WriteString("<script")
+	b.WriteString(nonceAttr)
+	b.WriteString(">")
+	b.WriteString(inline)
+	b.WriteString("</script><script")
+	b.WriteString(nonceAttr)
+	b.WriteString(` src="`)
+	b.WriteString(html.EscapeString(src))
+	b.WriteString(`" async></script>`)
+	return Snippet{HTML: []byte(b.String()), Inline: inline, ScriptSrc: src}
+}
+
+// Hash is the CSP hash source ('sha256-…') that allows the inline script.
+func (s Snippet) Hash() string {
+	sum := sha256.Sum256([]byte(s.Inline))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+// Origin is the scheme://host[:port] of the script URL, or "" when the URL
+// is relative (then 'self' already covers it).
+func (s Snippet) Origin() string {
+	u, err := url.Parse(s.ScriptSrc)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	scheme := u.Scheme
+	if scheme == "" {
+		scheme = "https"
+	}
+	return scheme + "://" + u.Host
+}
+
+// jsString quotes s as a JavaScript string literal that is also safe inside
+// an HTML script element: quotes, backslashes, control characters, '<', '>'
+// and '&' are escaped, so a hostile site id can neither end the string nor
+// the element.
+func jsString(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\' || r == '<' || r == '>' || r == '&' || r == '\'' ||
+			r < 0x20 || r == 0x2028 || r == 0x2029:
+			b.WriteString(`\u`)
+			const hex = "0123456789abcdef"
+			b.WriteByte(hex[r>>12&0xF])
+			b.WriteByte(hex[r>>8&0xF])
+			b.WriteByte(hex[r>>4&0xF])
+			b.WriteByte(hex[r&0xF])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// KatalysScriptSiteID reports whether src loads the Katalys Tracking Script
+// and, if so, the site id it names (the file name without .js).
+func KatalysScriptSiteID(src string) (siteID string, ok bool) {
+	for _, h := range scriptHosts {
+		i := strings.Index(src, h)
+		if i < 0 {
+			continue
+		}
+		name := src[i+len(h):]
+		if j := strings.IndexAny(name, "?#"); j >= 0 {
+			name = name[:j]
+		}
+		name = strings.TrimSuffix(name, ".js")
+		if un, err := url.PathUnescape(name); err == nil {
+			name = un
+		}
+		return name, true
+	}
+	return "", false
+}

@@ -1,0 +1,571 @@
+package inject
+
+import (
+	"bytes"
+	"io"
+
+	"golang.org/x/net/html"
+)
+
+// Place tells where a Writer put the snippet.
+type Place uint8
+
+// Where the snippet went.
+const (
+	// NotInjected: the page was left as it was (it already loads the
+	// Katalys script, or the Writer was closed by an error path).
+	NotInjected Place = iota
+	// BeforeBody: before the real closing </body> tag.
+	BeforeBody
+	// BeforeHTML: before </html>, on a page with no </body>.
+	BeforeHTML
+	// AtEnd: appended, on a page with neither.
+	AtEnd
+)
+
+// Result is what a Writer did to a page.
+type Result struct {
+	// Place is where the snippet went.
+	Place Place
+	// Existing is true when the page already loads the Katalys script;
+	// ExistingSiteID is the site id its URL names.
+	Existing       bool
+	ExistingSiteID string
+}
+
+// maxTag bounds the bytes of a <script> start tag kept to read its src.
+const maxTag = 4096
+
+// Writer copies an HTML page to an underlying writer, inserting a snippet
+// immediately before the closing </body> tag (else before </html>, else at
+// the end), unless the page already loads the Katalys script.
+//
+// It lexes just enough HTML to tell a real end tag from the same bytes in a
+// comment, a script, a style, a textarea, a title or an attribute value, and
+// it streams: every byte it is given is written on before Write returns,
+// except the few bytes of what may be the start of "</body" (at most 6),
+// which wait for the next Write or Close.
+//
+// A Writer is for one page; it is not safe for concurrent use.
+type Writer struct {
+	dst     io.Writer
+	snippet []byte
+
+	st        state
+	name      [8]byte // lower-cased tag name read so far
+	nameLen   int     // may exceed len(name): the name is longer than any we look for
+	endTag    bool    // the tag being read is an end tag
+	raw       string  // the raw-text element we are in ("script", "style", …)
+	rawPos    int     // bytes of raw matched after "</"
+	dashes    int     // trailing '-' seen in a comment, capped at 2
+	bang      bool    // "--!" seen in a comment
+	tag       []byte  // the <script …> start tag being read, to find its src
+	capturing bool    // tag is being filled
+	pending   []byte  // held bytes that may start "</body" or "</html"
+	done      bool    // injected or left alone: the rest passes through
+	closed    bool
+	res       Result
+}
+
+// NewWriter returns a Writer that writes the page to dst with snippet
+// inserted.
+func NewWriter(dst io.Writer, snippet []byte) *Writer {
+	return &Writer{dst: dst, snippet: snippet, pending: make([]byte, 0, 8)}
+}
+
+// Result reports what was done to the page so far; it is final after Close.
+func (w *Writer) Result() Result { return w.res }
+
+// Write scans p and writes it on, with the snippet where it belongs. It
+// returns len(p) unless the underlying writer fails.
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.done {
+		return w.dst.Write(p)
+	}
+	n := len(p)
+	lt := -1 // index in p of the '<' that may start a marker; -1: in pending or none
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch w.st {
+		case sText:
+			j := bytes.IndexByte(p[i:], '<')
+			if j < 0 {
+				i = len(p)
+				continue
+			}
+			i += j
+			lt = i
+			w.st = sTagOpen
+		case sTagOpen:
+			switch {
+			case c == '/':
+				w.st = sEndTagOpen
+			case c == '!':
+				w.st = sMarkupDecl
+			case c == '?':
+				w.st = sBogus
+			case isLetter(c):
+				w.startName(c, false)
+			default:
+				w.st = sText
+				i-- // reconsider c as text ("<<" or "< ")
+			}
+			if w.st != sEndTagOpen {
+				if err := w.release(&lt); err != nil {
+					return 0, err
+				}
+			}
+		case sEndTagOpen:
+			switch {
+			case isLetter(c):
+				w.startName(c, true)
+				if !w.mayBeMarker() {
+					if err := w.release(&lt); err != nil {
+						return 0, err
+					}
+				}
+			case c == '>':
+				w.st = sText // "</>" is ignored
+				if err := w.release(&lt); err != nil {
+					return 0, err
+				}
+			default:
+				w.st = sBogus
+				if err := w.release(&lt); err != nil {
+					return 0, err
+				}
+			}
+		case sTagName:
+			if !isMarkerDelim(c) {
+				w.addName(c)
+				if w.endTag && !w.mayBeMarker() {
+					if err := w.release(&lt); err != nil {
+						return 0, err
+					}
+				}
+				continue
+			}
+			// The name ends here.
+			if w.endTag && w.mayBeMarker() {
+				if w.nameLen == 4 {
+					place := BeforeBody
+					if w.tagName() == "html" {
+						place = BeforeHTML
+					}
+					return n, w.inject(p, lt, place)
+				}
+				if err := w.release(&lt); err != nil {
+					return 0, err
+				}
+			}
+			if !w.endTag && w.tagName() == "script" {
+				w.capturing = true
+				w.tag = append(w.tag[:0], "<script"...)
+			}
+			w.st = sBeforeAttr
+			i-- // reconsider c inside the tag
+		case sBeforeAttr, sAttrName, sAfterAttrName, sBeforeValue, sValueUnquoted:
+			w.captureTag(c)
+			if c == '>' {
+				if w.endOfTag() {
+					return n, w.passRest(p)
+				}
+				continue
+			}
+			w.st = attrStep(w.st, c)
+		case sValueDQ, sValueSQ:
+			q := byte('"')
+			if w.st == sValueSQ {
+				q = '\''
+			}
+			j := bytes.IndexByte(p[i:], q)
+			if j < 0 {
+				w.captureTag(p[i:]...)
+				i = len(p)
+				continue
+			}
+			w.captureTag(p[i : i+j+1]...)
+			i += j
+			w.st = sBeforeAttr // after a quoted value: next attribute
+		case sMarkupDecl:
+			if c == '-' {
+				w.st = sMarkupDecl1
+			} else {
+				w.st = sBogus
+				i--
+			}
+		case sMarkupDecl1:
+			if c == '-' {
+				w.st = sComment
+				w.dashes, w.bang = 2, false // "<!-->" ends at once
+			} else {
+				w.st = sBogus
+				i--
+			}
+		case sComment:
+			switch {
+			case c == '>' && (w.dashes >= 2 || w.bang):
+				w.st = sText
+			case c == '-':
+				if w.dashes < 2 {
+					w.dashes++
+				}
+				w.bang = false
+			case c == '!' && w.dashes >= 2:
+				w.bang = true
+				w.dashes = 0
+			default:
+				w.dashes, w.bang = 0, false
+			}
+		case sBogus:
+			j := bytes.IndexByte(p[i:], '>')
+			if j < 0 {
+				i = len(p)
+				continue
+			}
+			i += j
+			w.st = sText
+		case sRaw:
+			j := bytes.IndexByte(p[i:], '<')
+			if j < 0 {
+				i = len(p)
+				continue
+			}
+			i += j
+			w.st = sRawLt
+		case sRawLt:
+			if c == '/' {
+				w.st = sRawEnd
+				w.rawPos = 0
+			} else {
+				w.st = sRaw
+				i--
+			}
+		case sRawEnd:
+			if w.rawPos == len(w.raw) {
+				if isMarkerDelim(c) {
+					w.raw = ""
+					w.st = sBeforeAttr // the rest of the end tag, up to '>'
+					w.endTag = true
+					w.nameLen = 0
+					i--
+					continue
+				}
+				w.st = sRaw
+				i--
+				continue
+			}
+			if c|0x20 == w.raw[w.rawPos] {
+				w.rawPos++
+				continue
+			}
+			w.st = sRaw
+			i--
+		}
+	}
+	// End of p: keep what may start a marker, write the rest.
+	if w.holding() {
+		if lt < 0 {
+			w.pending = append(w.pending, p...)
+			return n, nil
+		}
+		w.pending = append(w.pending, p[lt:]...)
+		p = p[:lt]
+	}
+	if len(p) > 0 {
+		if _, err := w.dst.Write(p); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// Close ends the page: if no closing tag took the snippet, it goes at the
+// end. Close does not close the underlying writer.
+func (w *Writer) Close() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	if w.done {
+		return nil
+	}
+	w.done = true
+	if len(w.pending) > 0 {
+		if _, err := w.dst.Write(w.pending); err != nil {
+			return err
+		}
+		w.pending = w.pending[:0]
+	}
+	w.res.Place = AtEnd
+	_, err := w.dst.Write(w.snippet)
+	return err
+}
+
+// Abandon ends the page without injecting: held bytes are written and
+// nothing is added. Use it when the response is cut short by an error.
+func (w *Writer) Abandon() error {
+	w.closed, w.done = true, true
+	if len(w.pending) == 0 {
+		return nil
+	}
+	_, err := w.dst.Write(w.pending)
+	w.pending = w.pending[:0]
+	return err
+}
+
+// inject writes the snippet before the marker that starts at p[lt] (or in
+// pending when lt < 0), then everything after it.
+func (w *Writer) inject(p []byte, lt int, place Place) error {
+	w.done = true
+	w.res.Place = place
+	if lt >= 0 {
+		if _, err := w.dst.Write(p[:lt]); err != nil {
+			return err
+		}
+		p = p[lt:]
+	}
+	if _, err := w.dst.Write(w.snippet); err != nil {
+		return err
+	}
+	if len(w.pending) > 0 {
+		if _, err := w.dst.Write(w.pending); err != nil {
+			return err
+		}
+		w.pending = w.pending[:0]
+	}
+	_, err := w.dst.Write(p)
+	return err
+}
+
+// passRest writes everything not yet written, for a page left alone.
+func (w *Writer) passRest(p []byte) error {
+	w.done = true
+	if len(w.pending) > 0 {
+		if _, err := w.dst.Write(w.pending); err != nil {
+			return err
+		}
+		w.pending = w.pending[:0]
+	}
+	_, err := w.dst.Write(p)
+	return err
+}
+
+// release gives up on a possible marker: held bytes are written out.
+// Held bytes always precede everything of the current p, none of which has
+// been written yet, so writing them now keeps the order.
+func (w *Writer) release(lt *int) error {
+	*lt = -1
+	if len(w.pending) == 0 {
+		return nil
+	}
+	_, err := w.dst.Write(w.pending)
+	w.pending = w.pending[:0]
+	return err
+}
+
+// holding reports whether the bytes since the last '<' may still turn out
+// to be a marker.
+func (w *Writer) holding() bool {
+	switch w.st {
+	case sTagOpen, sEndTagOpen:
+		return true
+	case sTagName:
+		return w.endTag && w.mayBeMarker()
+	}
+	return false
+}
+
+func (w *Writer) startName(c byte, end bool) {
+	w.st = sTagName
+	w.endTag = end
+	w.nameLen = 0
+	w.addName(c)
+}
+
+func (w *Writer) addName(c byte) {
+	if w.nameLen < len(w.name) {
+		w.name[w.nameLen] = c | 0x20
+	}
+	w.nameLen++
+}
+
+// tagName is the lower-cased name read so far, or "" when it is longer than
+// any name this package cares about.
+func (w *Writer) tagName() string {
+	if w.nameLen > len(w.name) {
+		return ""
+	}
+	return string(w.name[:w.nameLen])
+}
+
+// mayBeMarker reports whether the end tag name read so far is a prefix of
+// "body" or "html".
+func (w *Writer) mayBeMarker() bool {
+	if w.nameLen > 4 {
+		return false
+	}
+	return isPrefix(w.name[:w.nameLen], "body") || isPrefix(w.name[:w.nameLen], "html")
+}
+
+// endOfTag handles the '>' that ends a tag. It reports true when the page
+// turns out to load the Katalys script already.
+func (w *Writer) endOfTag() bool {
+	w.st = sText
+	if w.endTag {
+		return false
+	}
+	name := w.tagName()
+	if w.capturing {
+		w.capturing = false
+		if id, ok := scriptSrc(w.tag); ok {
+			w.res.Existing, w.res.ExistingSiteID = true, id
+			return true
+		}
+	}
+	if isRawText(name) {
+		w.raw = name
+		w.st = sRaw
+	}
+	return false
+}
+
+// captureTag keeps b when a <script> start tag is being read; a tag longer
+// than maxTag is not kept whole and so never counts as the Katalys script.
+func (w *Writer) captureTag(b ...byte) {
+	if !w.capturing {
+		return
+	}
+	if len(w.tag)+len(b) > maxTag {
+		w.tag = append(w.tag[:0], make([]byte, maxTag)...)
+		return
+	}
+	w.tag = append(w.tag, b...)
+}
+
+// scriptSrc reads the src of a captured <script …> start tag and reports
+// whether it loads the Katalys script.
+func scriptSrc(tag []byte) (string, bool) {
+	if len(tag) >= maxTag {
+		return "", false
+	}
+	z := html.NewTokenizer(bytes.NewReader(tag))
+	if z.Next() != html.StartTagToken {
+		return "", false
+	}
+	for {
+		key, val, more := z.TagAttr()
+		if string(key) == "src" {
+			return KatalysScriptSiteID(string(val))
+		}
+		if !more {
+			return "", false
+		}
+	}
+}
+
+// isMarkerDelim reports whether c may follow an end tag's name.
+func isMarkerDelim(c byte) bool {
+	switch c {
+	case '>', '/', ' ', '\t', '\n', '\r', '\f':
+		return true
+	}
+	return false
+}
+
+func isLetter(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
+
+// isRawText reports whether an element's content is text up to its own end
+// tag, as the HTML tokenizer treats it.
+func isRawText(name string) bool {
+	switch name {
+	case "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript":
+		return true
+	}
+	return false
+}
+
+func isPrefix(b []byte, of string) bool {
+	if len(b) > len(of) {
+		return false
+	}
+	for i, c := range b {
+		if c != of[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// state is where the lexer is in the HTML syntax.
+type state uint8
+
+const (
+	sText          state = iota // data
+	sTagOpen                    // after '<'
+	sEndTagOpen                 // after "</"
+	sTagName                    // in a tag name
+	sBeforeAttr                 // in a tag, between attributes
+	sAttrName                   // in an attribute name
+	sAfterAttrName              // after an attribute name, before '=' or the next name
+	sBeforeValue                // after '='
+	sValueDQ                    // in a "…" value
+	sValueSQ                    // in a '…' value
+	sValueUnquoted              // in an unquoted value
+	sMarkupDecl                 // after "<!"
+	sMarkupDecl1                // after "<!-"
+	sComment                    // in a comment
+	sBogus                      // in a bogus comment or doctype, up to '>'
+	sRaw                        // in raw text (script, style, textarea …)
+	sRawLt                      // after '<' in raw text
+	sRawEnd                     // after "</" in raw text, matching the element name
+)
+
+// attrStep moves through a tag's attributes as the HTML tokenizer does, so
+// that a quote opens a value only after '='.
+func attrStep(s state, c byte) state {
+	ws := c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
+	switch s {
+	case sBeforeAttr:
+		if ws || c == '/' {
+			return sBeforeAttr
+		}
+		return sAttrName
+	case sAttrName:
+		switch {
+		case ws:
+			return sAfterAttrName
+		case c == '/':
+			return sBeforeAttr
+		case c == '=':
+			return sBeforeValue
+		}
+		return sAttrName
+	case sAfterAttrName:
+		switch {
+		case ws:
+			return sAfterAttrName
+		case c == '/':
+			return sBeforeAttr
+		case c == '=':
+			return sBeforeValue
+		}
+		return sAttrName
+	case sBeforeValue:
+		switch {
+		case ws:
+			return sBeforeValue
+		case c == '"':
+			return sValueDQ
+		case c == '\'':
+			return sValueSQ
+		}
+		return sValueUnquoted
+	case sValueUnquoted:
+		if ws {
+			return sBeforeAttr
+		}
+		return sValueUnquoted
+	}
+	return s
+}
