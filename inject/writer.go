@@ -149,7 +149,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 			if w.endTag && w.mayBeMarker() {
 				if w.nameLen == 4 {
 					place := BeforeBody
-					if w.tagName() == "html" {
+					if w.nameIs("html") {
 						place = BeforeHTML
 					}
 					return n, w.inject(p, lt, place)
@@ -158,7 +158,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 					return 0, err
 				}
 			}
-			if !w.endTag && w.tagName() == "script" {
+			if !w.endTag && w.nameIs("script") {
 				w.capturing = true
 				w.tag = append(w.tag[:0], "<script"...)
 			}
@@ -390,14 +390,24 @@ func (w *Writer) addName(c byte) {
 	w.nameLen++
 }
 
-// tagName is the lower-cased name read so far, or "" when it is longer than
-// any name this package cares about.
-func (w *Writer) tagName() string {
-	if w.nameLen > len(w.name) {
-		return ""
-	}
-	return string(w.name[:w.nameLen])
+// nameIs reports whether the tag name read so far is s (lower case).
+func (w *Writer) nameIs(s string) bool {
+	return w.nameLen == len(s) && isPrefix(w.name[:w.nameLen], s)
 }
+
+// rawTextName returns the name of the raw-text element whose start tag was
+// just read, or "": such an element's content is text up to its own end
+// tag, as the HTML tokenizer treats it.
+func (w *Writer) rawTextName() string {
+	for _, n := range rawTextElements {
+		if w.nameIs(n) {
+			return n
+		}
+	}
+	return ""
+}
+
+var rawTextElements = []string{"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript"}
 
 // mayBeMarker reports whether the end tag name read so far is a prefix of
 // "body" or "html".
@@ -415,7 +425,6 @@ func (w *Writer) endOfTag() bool {
 	if w.endTag {
 		return false
 	}
-	name := w.tagName()
 	if w.capturing {
 		w.capturing = false
 		if id, ok := scriptSrc(w.tag); ok {
@@ -423,8 +432,8 @@ func (w *Writer) endOfTag() bool {
 			return true
 		}
 	}
-	if isRawText(name) {
-		w.raw = name
+	if raw := w.rawTextName(); raw != "" {
+		w.raw = raw
 		w.st = sRaw
 	}
 	return false
@@ -475,15 +484,6 @@ func isMarkerDelim(c byte) bool {
 
 func isLetter(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
 
-// isRawText reports whether an element's content is text up to its own end
-// tag, as the HTML tokenizer treats it.
-func isRawText(name string) bool {
-	switch name {
-	case "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript":
-		return true
-	}
-	return false
-}
 
 func isPrefix(b []byte, of string) bool {
 	if len(b) > len(of) {
