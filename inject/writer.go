@@ -164,29 +164,13 @@ func (w *Writer) Write(p []byte) (int, error) {
 			}
 			w.st = sBeforeAttr
 			i-- // reconsider c inside the tag
-		case sBeforeAttr, sAttrName, sAfterAttrName, sBeforeValue, sValueUnquoted:
-			w.captureTag(c)
-			if c == '>' {
-				if w.endOfTag() {
-					return n, w.passRest(p)
-				}
-				continue
+		case sBeforeAttr, sAttrName, sAfterAttrName, sBeforeValue, sValueUnquoted, sValueDQ, sValueSQ:
+			j, ended := w.scanTag(p[i:])
+			w.captureTag(p[i : i+j]...)
+			i += j - 1
+			if ended && w.endOfTag() {
+				return n, w.passRest(p)
 			}
-			w.st = attrStep(w.st, c)
-		case sValueDQ, sValueSQ:
-			q := byte('"')
-			if w.st == sValueSQ {
-				q = '\''
-			}
-			j := bytes.IndexByte(p[i:], q)
-			if j < 0 {
-				w.captureTag(p[i:]...)
-				i = len(p)
-				continue
-			}
-			w.captureTag(p[i : i+j+1]...)
-			i += j
-			w.st = sBeforeAttr // after a quoted value: next attribute
 		case sMarkupDecl:
 			if c == '-' {
 				w.st = sMarkupDecl1
@@ -203,20 +187,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 				i--
 			}
 		case sComment:
-			switch {
-			case c == '>' && (w.dashes >= 2 || w.bang):
-				w.st = sText
-			case c == '-':
-				if w.dashes < 2 {
-					w.dashes++
-				}
-				w.bang = false
-			case c == '!' && w.dashes >= 2:
-				w.bang = true
-				w.dashes = 0
-			default:
-				w.dashes, w.bang = 0, false
-			}
+			i += w.scanComment(p[i:]) - 1
 		case sBogus:
 			j := bytes.IndexByte(p[i:], '>')
 			if j < 0 {
@@ -484,7 +455,6 @@ func isMarkerDelim(c byte) bool {
 
 func isLetter(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
 
-
 func isPrefix(b []byte, of string) bool {
 	if len(b) > len(of) {
 		return false
@@ -520,6 +490,100 @@ const (
 	sRawLt                      // after '<' in raw text
 	sRawEnd                     // after "</" in raw text, matching the element name
 )
+
+// byteClass sorts the bytes that matter inside a tag; 0 is any other byte.
+var byteClass = func() (t [256]uint8) {
+	for _, c := range []byte{' ', '\t', '\n', '\r', '\f'} {
+		t[c] = 1
+	}
+	t['/'], t['='], t['>'], t['"'], t['\''] = 2, 3, 4, 5, 6
+	return t
+}()
+
+// scanTag reads the inside of a tag (attributes and values) from the start
+// of b. It returns how many bytes it consumed and whether they end with the
+// tag's closing '>'. Runs of ordinary bytes and quoted values are skipped
+// in tight loops: this is where most of a page's bytes are.
+func (w *Writer) scanTag(b []byte) (int, bool) {
+	st := w.st
+	i := 0
+	for i < len(b) {
+		switch st {
+		case sValueDQ, sValueSQ:
+			q := byte('"')
+			if st == sValueSQ {
+				q = '\''
+			}
+			j := bytes.IndexByte(b[i:], q)
+			if j < 0 {
+				w.st = st
+				return len(b), false
+			}
+			i += j + 1
+			st = sBeforeAttr // after a quoted value: the next attribute
+			continue
+		case sAttrName, sValueUnquoted:
+			for i < len(b) && byteClass[b[i]] == 0 {
+				i++
+			}
+			if i == len(b) {
+				w.st = st
+				return i, false
+			}
+		}
+		c := b[i]
+		i++
+		if c == '>' && st != sValueDQ && st != sValueSQ {
+			return i, true
+		}
+		st = attrStep(st, c)
+	}
+	w.st = st
+	return i, false
+}
+
+// scanComment reads comment text from the start of b up to and including
+// the '>' that ends the comment ("-->" or "--!>"), and returns how many
+// bytes it consumed. Only the bytes just before a '>' matter, so it jumps
+// from '>' to '>'.
+func (w *Writer) scanComment(b []byte) int {
+	i := 0
+	for {
+		j := bytes.IndexByte(b[i:], '>')
+		if j < 0 {
+			w.commentTail(b[i:])
+			return len(b)
+		}
+		w.commentTail(b[i : i+j])
+		i += j + 1
+		if w.dashes >= 2 || w.bang {
+			w.st = sText
+			return i
+		}
+		w.dashes, w.bang = 0, false
+	}
+}
+
+// commentTail updates the comment-end state with seg, text with no '>'.
+// Only its last three bytes can matter, unless it is shorter and the state
+// carried from before still does.
+func (w *Writer) commentTail(seg []byte) {
+	if len(seg) >= 3 {
+		w.dashes, w.bang = 0, false
+		seg = seg[len(seg)-3:]
+	}
+	for _, c := range seg {
+		switch {
+		case c == '-':
+			w.dashes = min(w.dashes+1, 2)
+			w.bang = false
+		case c == '!' && w.dashes >= 2:
+			w.bang, w.dashes = true, 0
+		default:
+			w.dashes, w.bang = 0, false
+		}
+	}
+}
 
 // attrStep moves through a tag's attributes as the HTML tokenizer does, so
 // that a quote opens a value only after '='.
