@@ -1,0 +1,64 @@
+package inject
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+	"testing"
+)
+
+func TestSnippetIsTheOfficialMarkup(t *testing.T) {
+	s := NewSnippet("KA-7Q2M9X4B1Z", "", "")
+	want := `<script>window._revoffers_track=window._revoffers_track||{};_revoffers_track.site_id="KA-7Q2M9X4B1Z";</script>` +
+		`<script src="https://db.revoffers.com/js/KA-7Q2M9X4B1Z.js" async></script>`
+	if string(s.HTML) != want {
+		t.Fatalf("snippet\n got  %s\n want %s", s.HTML, want)
+	}
+	sum := sha256.Sum256([]byte(s.Inline))
+	if s.Hash() != "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'" {
+		t.Errorf("hash %s does not match the inline script", s.Hash())
+	}
+	if !strings.Contains(string(s.HTML), ">"+s.Inline+"<") {
+		t.Error("Inline is not the text of the inline script element")
+	}
+	if s.Origin() != "https://db.revoffers.com" {
+		t.Errorf("origin = %q", s.Origin())
+	}
+}
+
+func TestSnippetEscapesSiteID(t *testing.T) {
+	hostile := `x";alert(1)//</script><img src=x onerror=alert(2)>'&`
+	s := NewSnippet(hostile, "https://cdn.example/js/{site_id}.js?v=1&x=\"", "n\"1")
+	h := string(s.HTML)
+	for _, bad := range []string{`";alert`, "</script><img", "onerror=alert(2)>", `x="`, `nonce="n"1"`} {
+		if strings.Contains(h, bad) {
+			t.Errorf("snippet contains %q unescaped:\n%s", bad, h)
+		}
+	}
+	if strings.Count(h, "<script") != 2 || strings.Count(h, "</script>") != 2 {
+		t.Errorf("snippet structure broken:\n%s", h)
+	}
+	if !strings.Contains(h, `nonce="n&#34;1"`) {
+		t.Errorf("nonce not escaped as an attribute:\n%s", h)
+	}
+}
+
+func TestKatalysScriptSiteID(t *testing.T) {
+	tests := []struct {
+		src, id string
+		ok      bool
+	}{
+		{"https://db.revoffers.com/js/KA-7Q2M9X4B1Z.js", "KA-7Q2M9X4B1Z", true},
+		{"//js.katalys.com/js/KA-1.js?x=1#f", "KA-1", true},
+		{"https://db.revoffers.com/js/shop.example.com.js", "shop.example.com", true},
+		{"https://db.revoffers.com/js/_default.js", "_default", true},
+		{"https://db.revoffers.com/_track.js", "", false},
+		{"/assets/app.js", "", false},
+	}
+	for _, tt := range tests {
+		id, ok := KatalysScriptSiteID(tt.src)
+		if id != tt.id || ok != tt.ok {
+			t.Errorf("KatalysScriptSiteID(%q) = %q, %v", tt.src, id, ok)
+		}
+	}
+}
