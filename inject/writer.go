@@ -94,6 +94,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 				continue
 			}
 			i += j
+			if k := w.startTagFast(p, i); k > 0 {
+				i = k - 1 // the tag's inside starts at p[k]
+				continue
+			}
 			lt = i
 			w.st = sTagOpen
 		case sTagOpen:
@@ -347,6 +351,35 @@ func (w *Writer) holding() bool {
 	return false
 }
 
+// startTagFast reads the name of a start tag that begins at p[lt] when the
+// whole name is in p, the common case, without a trip through the state
+// machine for each byte. It returns the index just past the name, or 0
+// when the slow path must handle it (an end tag, a comment, a name cut by
+// the end of p, …).
+func (w *Writer) startTagFast(p []byte, lt int) int {
+	k := lt + 1
+	if k >= len(p) || !isLetter(p[k]) {
+		return 0
+	}
+	for k < len(p) && !isMarkerDelim(p[k]) {
+		k++
+	}
+	if k == len(p) {
+		return 0
+	}
+	w.endTag = false
+	w.nameLen = 0
+	for _, c := range p[lt+1 : k] {
+		w.addName(c)
+	}
+	if w.nameIs("script") {
+		w.capturing = true
+		w.tag = append(w.tag[:0], "<script"...)
+	}
+	w.st = sBeforeAttr
+	return k
+}
+
 func (w *Writer) startName(c byte, end bool) {
 	w.st = sTagName
 	w.endTag = end
@@ -426,8 +459,8 @@ func (w *Writer) captureTag(b ...byte) {
 // scriptSrc reads the src of a captured <script …> start tag and reports
 // whether it loads the Katalys script.
 func scriptSrc(tag []byte) (string, bool) {
-	if len(tag) >= maxTag {
-		return "", false
+	if len(tag) >= maxTag || !mentionsScriptHost(tag) {
+		return "", false // most script tags: no tokenizer needed
 	}
 	z := html.NewTokenizer(bytes.NewReader(tag))
 	if z.Next() != html.StartTagToken {
@@ -442,6 +475,25 @@ func scriptSrc(tag []byte) (string, bool) {
 			return "", false
 		}
 	}
+}
+
+// mentionsScriptHost reports whether tag names a Katalys script host at
+// all, case-insensitively (attribute values may be in any case).
+func mentionsScriptHost(tag []byte) bool {
+	for i := 0; i+len("/js/") <= len(tag); i++ {
+		j := bytes.Index(tag[i:], []byte("/js/"))
+		if j < 0 {
+			return false
+		}
+		i += j
+		for _, h := range scriptHosts {
+			host := h[:len(h)-len("/js/")]
+			if i >= len(host) && bytes.EqualFold(tag[i-len(host):i], []byte(host)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // isMarkerDelim reports whether c may follow an end tag's name.
