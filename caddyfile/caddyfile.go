@@ -1,0 +1,196 @@
+package caddyfile
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/storeedge/caddy-katalys/module"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("katalys", parseGlobalOption)
+	httpcaddyfile.RegisterHandlerDirective("katalys", parseDirective)
+	// Inside encode, so encode compresses the page with the snippet in it;
+	// outside handle, route and the proxies, so it wraps proxies that sit
+	// inside handle blocks. Users need no `order` option.
+	httpcaddyfile.RegisterDirectiveOrder("katalys", httpcaddyfile.After, "encode")
+}
+
+// parseGlobalOption sets up the katalys app from the global option:
+//
+//	katalys {
+//		storage <path>
+//		bucket <id> {
+//			alias <name...>
+//		}
+//	}
+//
+// bucket is repeatable; alias is repeatable and takes one or more names.
+// Ids and aliases are checked here, with the file and line of the
+// offending token: an id declared twice or a name claimed by two buckets
+// is an error.
+func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
+	d.Next() // the option name
+	if existing != nil {
+		return nil, d.Err("the katalys global option may appear only once")
+	}
+	if d.NextArg() {
+		return nil, d.ArgErr()
+	}
+	app := new(module.App)
+	owners := make(map[string]string) // module.NameKey(id or alias) → bucket id
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "storage":
+			if app.Storage != "" {
+				return nil, d.Err("storage already specified")
+			}
+			if !d.AllArgs(&app.Storage) {
+				return nil, d.ArgErr()
+			}
+		case "bucket":
+			b, err := parseBucket(d, owners)
+			if err != nil {
+				return nil, err
+			}
+			app.Buckets = append(app.Buckets, b)
+		default:
+			return nil, d.Errf("unrecognized subdirective '%s'", d.Val())
+		}
+	}
+	return httpcaddyfile.App{Name: "katalys", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// parseBucket parses `bucket <id> { alias <name...> }`, the dispenser on
+// "bucket". owners holds the names claimed so far.
+func parseBucket(d *caddyfile.Dispenser, owners map[string]string) (module.Bucket, error) {
+	var b module.Bucket
+	if !d.AllArgs(&b.ID) {
+		return b, d.ArgErr()
+	}
+	if err := claim(d, owners, b.ID, b.ID, true); err != nil {
+		return b, err
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "alias":
+			names := d.RemainingArgs()
+			if len(names) == 0 {
+				return b, d.ArgErr()
+			}
+			for _, name := range names {
+				if err := claim(d, owners, b.ID, name, false); err != nil {
+					return b, err
+				}
+			}
+			b.Aliases = append(b.Aliases, names...)
+		default:
+			return b, d.Errf("unrecognized subdirective '%s'", d.Val())
+		}
+	}
+	return b, nil
+}
+
+// claim records name (the bucket's id when isID, else an alias) as
+// belonging to bucket, or reports why it cannot.
+func claim(d *caddyfile.Dispenser, owners map[string]string, bucket, name string, isID bool) error {
+	if err := module.CheckName(name); err != nil {
+		return d.Errf("bucket %q: %q: %v", bucket, name, err)
+	}
+	key := module.NameKey(name)
+	prev, taken := owners[key]
+	switch {
+	case !taken:
+		owners[key] = bucket
+		return nil
+	case isID && module.NameKey(prev) == key:
+		return d.Errf("bucket %q declared more than once", bucket)
+	case isID:
+		return d.Errf("bucket %q is already an alias of bucket %q", bucket, prev)
+	case prev == bucket:
+		return d.Errf("bucket %q: alias %q given twice (or is its own id)", bucket, name)
+	default:
+		return d.Errf("bucket %q: alias %q already claimed by bucket %q", bucket, name, prev)
+	}
+}
+
+// parseDirective sets up the katalys handler:
+//
+//	katalys [<matcher>] <site_id> {
+//		script_src <url>
+//	}
+//
+// site_id is a bucket id, an alias or a placeholder such as {host}. A
+// static site_id must match a bucket of the katalys global option when it
+// declares any. script_src is an absolute http(s) URL or an absolute path
+// and may contain {site_id}.
+func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	handler := new(module.Handler)
+	h.Next() // the directive name; the matcher is already gone
+	if !h.NextArg() {
+		return nil, h.Err("missing site id: katalys <site_id> (a bucket id, an alias or a placeholder such as {host})")
+	}
+	handler.SiteID = h.Val()
+	if err := checkSiteID(h, handler.SiteID); err != nil {
+		return nil, err
+	}
+	if h.NextArg() {
+		return nil, h.ArgErr()
+	}
+	for nesting := h.Nesting(); h.NextBlock(nesting); {
+		switch h.Val() {
+		case "script_src":
+			if handler.ScriptSrc != "" {
+				return nil, h.Err("script_src already specified")
+			}
+			if !h.AllArgs(&handler.ScriptSrc) {
+				return nil, h.ArgErr()
+			}
+			if err := module.CheckScriptSrc(handler.ScriptSrc); err != nil {
+				return nil, h.Errf("script_src %q: %v", handler.ScriptSrc, err)
+			}
+		default:
+			return nil, h.Errf("unrecognized subdirective '%s'", h.Val())
+		}
+	}
+	return handler, nil
+}
+
+// checkSiteID fails when a static site id resolves to none of the buckets
+// of the global option, naming them; the dispenser is on the site id, so
+// the error points at its line. Placeholders resolve per request.
+func checkSiteID(h httpcaddyfile.Helper, siteID string) error {
+	if err := module.CheckName(siteID); err != nil {
+		return h.Errf("site id %q: %v", siteID, err)
+	}
+	if strings.ContainsRune(siteID, '{') {
+		return nil
+	}
+	app, err := globalApp(h)
+	if err != nil {
+		return h.WrapErr(err)
+	}
+	if _, ok := app.Resolve(siteID); !ok {
+		return h.WrapErr(app.UnknownSiteError(siteID))
+	}
+	return nil
+}
+
+// globalApp is the katalys app of the global option, or an empty one.
+func globalApp(h httpcaddyfile.Helper) (*module.App, error) {
+	app := new(module.App)
+	opt, ok := h.Option("katalys").(httpcaddyfile.App)
+	if !ok {
+		return app, nil
+	}
+	if err := json.Unmarshal(opt.Value, app); err != nil {
+		return nil, fmt.Errorf("reading the katalys global option: %v", err)
+	}
+	return app, nil
+}

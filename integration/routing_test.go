@@ -1,0 +1,191 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestPerDomainSites: two site blocks on one port, one per domain, each with
+// its own site_id; every page carries its own site's id.
+func TestPerDomainSites(t *testing.T) {
+	product := storePage(t)
+	up := startUpstream(t, fixedPage{header: map[string]string{"Content-Type": "text/html; charset=utf-8", "ETag": `"p1"`}, body: []byte(product)})
+	port := freePort(t)
+	// No bucket blocks: each distinct site_id is its own bucket.
+	startCaddy(t, fmt.Sprintf(`http://a.test:%[1]d {
+	katalys %[2]s
+	reverse_proxy %[4]s
+}
+
+http://b.test:%[1]d {
+	katalys %[3]s
+	reverse_proxy %[4]s
+}
+`, port, siteA, siteB, hostPort(up)))
+
+	for _, c := range []struct{ host, site string }{{"a.test", siteA}, {"b.test", siteB}, {"a.test", siteA}} {
+		host := fmt.Sprintf("%s:%d", c.host, port)
+		res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/products/trailhead", port), "Host", host))
+		if res.status != 200 {
+			t.Fatalf("%s: status %d", host, res.status)
+		}
+		if ids := snippetSiteIDs(res.body); !slices.Equal(ids, []string{c.site}) {
+			t.Errorf("%s: snippet site ids %q, want exactly [%s]", host, ids, c.site)
+		}
+		checkInjected(t, host, res.body, wantInjected(t, product, wantSnippet(c.site, "")))
+	}
+}
+
+// TestHostPlaceholderSite: one site with `katalys {host}` and buckets that
+// list the domains as aliases; each host gets its own bucket's snippet, and
+// a host that resolves to no bucket passes through untouched.
+func TestHostPlaceholderSite(t *testing.T) {
+	product := storePage(t)
+	page := fixedPage{header: map[string]string{"Content-Type": "text/html; charset=utf-8", "ETag": `"p1"`, "Accept-Ranges": "bytes"}, body: []byte(product)}
+	up := startUpstream(t, page)
+	port := freePort(t)
+	startCaddy(t, fmt.Sprintf(`{
+	katalys {
+		bucket %[2]s {
+			alias a.test
+		}
+		bucket %[3]s {
+			alias b.test
+		}
+	}
+}
+
+http://:%[1]d {
+	katalys {host}
+	reverse_proxy %[4]s
+}
+`, port, siteA, siteB, hostPort(up)))
+
+	for _, c := range []struct{ host, bucket string }{{"a.test", siteA}, {"b.test", siteB}} {
+		host := fmt.Sprintf("%s:%d", c.host, port)
+		res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/", port), "Host", host))
+		if res.status != 200 {
+			t.Fatalf("%s: status %d", host, res.status)
+		}
+		// The snippet carries the Tracking ID of the bucket the host is an
+		// alias of, not the host name.
+		if ids := snippetSiteIDs(res.body); !slices.Equal(ids, []string{c.bucket}) {
+			t.Errorf("%s: snippet site ids %q, want exactly [%s] (the bucket of alias %s)", host, ids, c.bucket, c.host)
+		}
+		checkInjected(t, host, res.body, wantInjected(t, product, wantSnippet(c.bucket, "")))
+	}
+
+	t.Run("host with no bucket passes through", func(t *testing.T) {
+		host := fmt.Sprintf("c.test:%d", port)
+		direct := fetch(t, newRequest(t, "GET", up.URL+"/"))
+		via := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/", port), "Host", host))
+		checkSameAsUpstream(t, via, direct)
+	})
+}
+
+// TestReloadUnderTraffic: while four clients fetch pages without pause, the
+// config is reloaded five times, switching the site's site_id between two
+// buckets. Every response is a 200 with exactly one snippet naming one of
+// the two, no request fails, and each reload takes effect.
+func TestReloadUnderTraffic(t *testing.T) {
+	product := storePage(t)
+	up := startUpstream(t, fixedPage{header: map[string]string{"Content-Type": "text/html; charset=utf-8", "ETag": `"p1"`}, body: []byte(product)})
+	port := freePort(t)
+	config := func(site string) string { return globalBuckets + katalysSite(port, site, "", hostPort(up)) }
+	c := startCaddy(t, config(siteA))
+	url := fmt.Sprintf("http://127.0.0.1:%d/products/trailhead", port)
+
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		problems []string
+		counts   = map[string]int{}
+		total    int
+		stop     = make(chan struct{})
+		stopOnce sync.Once
+	)
+	halt := func() {
+		stopOnce.Do(func() { close(stop) })
+		wg.Wait()
+	}
+	defer halt() // also when a reload fails the test
+	report := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(problems) < 20 {
+			problems = append(problems, fmt.Sprintf(format, args...))
+		}
+	}
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("GET", url, nil)
+				for _, h := range browserHeaders {
+					req.Header.Set(h[0], h[1])
+				}
+				res, err := tryFetch(req)
+				if err != nil {
+					report("client %d request %d: %v", g, i, err)
+					continue
+				}
+				ids := snippetSiteIDs(res.body)
+				switch {
+				case res.status != 200:
+					report("client %d request %d: status %d", g, i, res.status)
+				case len(ids) != 1:
+					report("client %d request %d: %d snippets %q", g, i, len(ids), ids)
+				case ids[0] != siteA && ids[0] != siteB:
+					report("client %d request %d: site id %q", g, i, ids[0])
+				case !strings.HasSuffix(strings.TrimSpace(string(res.body)), "</html>"):
+					report("client %d request %d: truncated page (%d bytes)", g, i, len(res.body))
+				}
+				mu.Lock()
+				total++
+				if len(ids) == 1 {
+					counts[ids[0]]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+
+	current := siteA
+	for i := range 5 {
+		time.Sleep(150 * time.Millisecond) // let traffic flow on this config
+		if current == siteA {
+			current = siteB
+		} else {
+			current = siteA
+		}
+		c.reload(t, config(current))
+		// The reload is done when `caddy reload` returns: new requests see it.
+		res := fetch(t, newRequest(t, "GET", url))
+		if ids := snippetSiteIDs(res.body); !slices.Equal(ids, []string{current}) {
+			t.Errorf("after reload %d to %s: snippet site ids %q", i+1, current, ids)
+		}
+	}
+	time.Sleep(150 * time.Millisecond)
+	halt()
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range problems {
+		t.Error(p)
+	}
+	t.Logf("%d responses during 5 reloads: %v", total, counts)
+	if counts[siteA] == 0 || counts[siteB] == 0 {
+		t.Errorf("clients never saw both site ids: %v", counts)
+	}
+}

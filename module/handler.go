@@ -1,0 +1,301 @@
+package module
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/storeedge/caddy-katalys/inject"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler inserts the Katalys Tracking Script into the HTML pages that the
+// rest of the route (reverse_proxy, php_fastcgi, file_server …) serves,
+// as they stream past: the page is never buffered whole and upstream
+// flushes reach the client, so time to first byte does not change.
+//
+// Only responses to page requests are looked at: GET requests that do not
+// ask for a protocol upgrade, whose Accept header (if any) admits HTML and
+// not an event stream, and whose Sec-Fetch-Dest is absent (old browsers,
+// curl, crawlers) or document, iframe or frame. Other destinations
+// (script, style, image … and "empty", which is what fetch() and
+// XMLHttpRequest send) are not pages: an HTML fragment fetched by a script
+// must not get a second copy of the tracking script.
+//
+// For page requests the Accept-Encoding request header is removed (on a
+// copy of the request, so access logs keep the original): Go's HTTP
+// transport then asks the upstream for gzip by itself and hands the body
+// on decoded. Put `encode` in the same route to compress the result for
+// the client; the katalys directive orders itself after encode so that
+// encode wraps it. A body that still comes compressed (an upstream that
+// ignores Accept-Encoding, a transport with compression off) is decoded
+// here when it is gzip, deflate, br or zstd, and passed through untouched
+// when it does not decode.
+//
+// Of those responses, the snippet goes into a final 200 with Content-Type
+// text/html or application/xhtml+xml, unless it is a download
+// (Content-Disposition: attachment), it carries Cache-Control: no-transform
+// (honoured per RFC 9110 §7.7: an intermediary must not change the
+// content), its charset is UTF-16 or UTF-32, or its Content-Encoding is one
+// the handler cannot decode. Everything else is passed through byte for
+// byte, headers included.
+type Handler struct {
+	// SiteID is the Katalys site id of the pages: a bucket id (KA-…), one
+	// of its aliases, or a placeholder resolved per request, such as
+	// {http.request.host}. It resolves through the katalys app's buckets
+	// to the bucket id that the snippet carries. A static value must
+	// resolve when the config loads; a placeholder that resolves to no
+	// bucket at request time leaves the page untouched (logged once per
+	// host, counted in caddy_katalys_unresolved_site_total). Required.
+	SiteID string `json:"site_id,omitempty"`
+
+	// ScriptSrc is the URL of the Katalys Tracking Script, an absolute
+	// http(s) URL or an absolute path; {site_id} in it is replaced with the
+	// bucket id. Default: https://db.revoffers.com/js/{site_id}.js
+	ScriptSrc string `json:"script_src,omitempty"`
+
+	app      *App
+	logger   *zap.Logger
+	static   *site         // the site when SiteID has no placeholder
+	snippets *snippetCache // per bucket, for placeholder site ids
+	// unresolved and conflicts bound the warnings: one per host (or per
+	// host and pair of ids), at most maxLogKeys of each.
+	unresolved *onceSet
+	conflicts  *onceSet
+}
+
+// site is what a request needs to know about its bucket.
+type site struct {
+	bucket  string
+	snippet inject.Snippet // without nonce
+}
+
+// maxLogKeys bounds the sets that keep a warning to once per host: hosts
+// come from requests, so the sets must not grow without limit.
+const maxLogKeys = 1024
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.katalys",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision gets the katalys app (creating one with defaults when the
+// config has none), resolves a static site id and builds its snippet once.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	appModule, err := ctx.App("katalys")
+	if err != nil {
+		return fmt.Errorf("getting katalys app: %v", err)
+	}
+	h.app = appModule.(*App)
+	if err := CheckScriptSrc(h.ScriptSrc); err != nil {
+		return fmt.Errorf("script_src %q: %v", h.ScriptSrc, err)
+	}
+	h.snippets = newSnippetCache(h.ScriptSrc)
+	h.unresolved = newOnceSet(maxLogKeys)
+	h.conflicts = newOnceSet(maxLogKeys)
+	if h.SiteID != "" && !hasPlaceholder(h.SiteID) {
+		bucket, ok := h.app.Resolve(h.SiteID)
+		if !ok {
+			return h.app.UnknownSiteError(h.SiteID)
+		}
+		h.static = &site{bucket: bucket, snippet: h.snippets.get(bucket)}
+	}
+	return registerMetrics(ctx.GetMetricsRegistry())
+}
+
+// Validate checks that a site id is set and, when static, is a name.
+func (h *Handler) Validate() error {
+	if strings.TrimSpace(h.SiteID) == "" {
+		return errors.New("site_id is required")
+	}
+	if !hasPlaceholder(h.SiteID) {
+		if err := CheckName(h.SiteID); err != nil {
+			return fmt.Errorf("site_id %q: %v", h.SiteID, err)
+		}
+	}
+	return nil
+}
+
+// ServeHTTP wraps the response of a page request in a writer that inserts
+// the snippet; other requests go on untouched.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if !mayBePage(r) {
+		return next.ServeHTTP(w, r)
+	}
+	st, ok := h.siteFor(r)
+	if !ok {
+		return next.ServeHTTP(w, r)
+	}
+	r = withoutAcceptEncoding(r)
+	rw := newResponseWriter(w, h, st, r.Host)
+	// On a panic (http.ErrAbortHandler from reverse_proxy) stop a decoder
+	// goroutine without writing anything more; the panic goes on.
+	defer rw.stop()
+	if err := next.ServeHTTP(rw, r); err != nil {
+		// Write nothing of our own: the error routes own the response
+		// (replace-response PR #21).
+		rw.abandon()
+		return err
+	}
+	rw.finish()
+	return nil
+}
+
+// siteFor resolves the site id of r, with the request's own replacer (the
+// provisioning context has no request placeholders).
+func (h *Handler) siteFor(r *http.Request) (site, bool) {
+	if h.static != nil {
+		return *h.static, true
+	}
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if repl == nil {
+		repl = caddy.NewReplacer()
+	}
+	name := repl.ReplaceAll(h.SiteID, "")
+	bucket, ok := h.app.Resolve(name)
+	if !ok {
+		metrics.unresolvedSite.Inc()
+		if h.unresolved.first(r.Host) {
+			h.logger.Warn("site id resolves to no bucket; pages of this host are passed through untouched",
+				zap.String("host", r.Host),
+				zap.String("site_id", h.SiteID),
+				zap.String("resolved", name),
+				zap.Strings("buckets", h.app.BucketIDs()))
+		}
+		return site{}, false
+	}
+	return site{bucket: bucket, snippet: h.snippets.get(bucket)}, true
+}
+
+// noteExisting handles a page that already loads the Katalys script: that
+// is fine when its site id is of our bucket, else a conflict, counted and
+// logged once per host and pair of ids.
+func (h *Handler) noteExisting(host, bucket, pageSiteID string) {
+	if pb, ok := h.app.Resolve(pageSiteID); ok && NameKey(pb) == NameKey(bucket) {
+		return
+	}
+	metrics.conflicts.Inc()
+	if h.conflicts.first(host + "\x00" + bucket + "\x00" + pageSiteID) {
+		h.logger.Warn("page already loads the Katalys script with the site id of another bucket; left unchanged",
+			zap.String("host", host),
+			zap.String("bucket", bucket),
+			zap.String("page_site_id", pageSiteID))
+	}
+}
+
+// mayBePage reports, from the request alone, whether the response may be a
+// page to inject into. It must be cheap: it runs on every request.
+//
+// HEAD is left alone (no body to change, and its headers then match what
+// the upstream says); upgrades and event streams are never pages, nor are
+// requests whose Accept header rules HTML out (API clients asking for
+// JSON: leaving them alone keeps their responses compressed end to end).
+// The Sec-Fetch-Dest request header tells a navigation (document, iframe,
+// frame) from everything else; fetch() and XMLHttpRequest send "empty",
+// and the HTML they load is a fragment or data, not a page.
+func mayBePage(r *http.Request) bool {
+	if r.Method != http.MethodGet || r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	if accept := r.Header["Accept"]; len(accept) > 0 && !acceptsHTML(accept) {
+		return false
+	}
+	switch dest := r.Header.Get("Sec-Fetch-Dest"); {
+	case dest == "", strings.EqualFold(dest, "document"),
+		strings.EqualFold(dest, "iframe"), strings.EqualFold(dest, "frame"):
+		return true
+	}
+	return false
+}
+
+// withoutAcceptEncoding returns a shallow copy of r whose header map is a
+// copy without Accept-Encoding, so that upstreams send, or Go's transport
+// decodes, an identity body. The original request (access logs,
+// placeholders) keeps its header.
+func withoutAcceptEncoding(r *http.Request) *http.Request {
+	if _, ok := r.Header["Accept-Encoding"]; !ok {
+		return r
+	}
+	r2 := r.WithContext(r.Context())
+	r2.Header = r.Header.Clone()
+	r2.Header.Del("Accept-Encoding")
+	return r2
+}
+
+// CheckScriptSrc reports why src cannot be a script_src: it must be empty
+// (the default), an absolute http or https URL, or an absolute path (served
+// by the site itself), and may contain the {site_id} placeholder but no
+// other.
+func CheckScriptSrc(src string) error {
+	if src == "" {
+		return nil
+	}
+	if strings.IndexFunc(src, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return errors.New("white space or control character in URL")
+	}
+	s := strings.ReplaceAll(src, "{site_id}", "x")
+	if strings.ContainsAny(s, "{}") {
+		return errors.New("only the {site_id} placeholder is supported")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("invalid URL: %v", err)
+	}
+	if strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") {
+		return nil
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an absolute http(s) URL or a path starting with /")
+	}
+	return nil
+}
+
+// hasPlaceholder reports whether a site id is resolved per request.
+func hasPlaceholder(s string) bool {
+	return strings.ContainsRune(s, '{')
+}
+
+// acceptsHTML reports whether Accept header values admit an HTML page and
+// do not ask for an event stream.
+func acceptsHTML(values []string) bool {
+	html := false
+	for _, v := range values {
+		if containsFold(v, "text/event-stream") {
+			return false
+		}
+		html = html || containsFold(v, "html") || containsFold(v, "*/*") || containsFold(v, "text/*")
+	}
+	return html
+}
+
+// containsFold reports whether s contains substr, ignoring ASCII case,
+// without allocating.
+func containsFold(s, substr string) bool {
+	for i := 0; i+len(substr) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(substr)], substr) {
+			return true
+		}
+	}
+	return false
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

@@ -1,0 +1,97 @@
+package module
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Reasons a page request's response was passed through without the
+// snippet: the values of the reason label of pages_passed_total. The set is
+// closed, so the label stays bounded.
+const (
+	passStatus      = "status"       // final status other than 200 (304, 206, 404 …)
+	passContentType = "content_type" // not text/html or application/xhtml+xml
+	passCharset     = "charset"      // an ASCII-incompatible charset (UTF-16/32)
+	passAttachment  = "attachment"   // Content-Disposition: attachment
+	passNoTransform = "no_transform" // Cache-Control: no-transform
+	passEncoding    = "encoding"     // a Content-Encoding this module does not decode
+	passUndecodable = "undecodable"  // labelled gzip/br/… but does not decode
+	passExisting    = "existing"     // the page already loads the Katalys script
+	passError       = "error"        // the next handler failed; nothing was added
+)
+
+// Where the snippet went: the values of the place label of
+// pages_injected_total.
+const (
+	placeBeforeBody = "before_body"
+	placeBeforeHTML = "before_html"
+	placeAtEnd      = "at_end"
+)
+
+// metrics are the module's Prometheus collectors. They are created once
+// per process and registered again on every config load (see
+// registerMetrics), so their values survive reloads.
+var metrics = struct {
+	injected        *prometheus.CounterVec
+	passed          *prometheus.CounterVec
+	conflicts       prometheus.Counter
+	unknownEncoding prometheus.Counter
+	unresolvedSite  prometheus.Counter
+}{
+	injected: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "pages_injected_total",
+		Help:      "HTML pages the Katalys snippet was inserted into, by where it went.",
+	}, []string{"place"}),
+	passed: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "pages_passed_total",
+		Help:      "Responses to page requests passed through without the snippet, by reason.",
+	}, []string{"reason"}),
+	conflicts: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "script_conflicts_total",
+		Help:      "Pages that already load the Katalys script with a site id of another bucket.",
+	}),
+	unknownEncoding: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "unknown_encoding_total",
+		Help:      "HTML responses passed through because of a Content-Encoding the module cannot decode.",
+	}),
+	unresolvedSite: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "unresolved_site_total",
+		Help:      "Page requests passed through because the site_id placeholder resolved to no bucket.",
+	}),
+}
+
+// registerMetrics registers the module's collectors with a config's
+// registry. Since Caddy 2.9 every config load has a fresh registry, and
+// several handlers of one config register the same collectors, so
+// AlreadyRegisteredError is expected and ignored. A nil registry (unit
+// tests with a bare caddy.Context) registers nothing.
+func registerMetrics(reg *prometheus.Registry) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range []prometheus.Collector{
+		metrics.injected,
+		metrics.passed,
+		metrics.conflicts,
+		metrics.unknownEncoding,
+		metrics.unresolvedSite,
+	} {
+		var are prometheus.AlreadyRegisteredError
+		if err := reg.Register(c); err != nil && !errors.As(err, &are) {
+			return fmt.Errorf("registering katalys metrics: %v", err)
+		}
+	}
+	return nil
+}

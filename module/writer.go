@@ -1,0 +1,584 @@
+package module
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/storeedge/caddy-katalys/inject"
+)
+
+// mode is what a responseWriter does with the body.
+type mode uint8
+
+const (
+	modeUndecided mode = iota // no final status yet
+	modePass                  // untouched: every call goes straight to the inner writer
+	modeInject                // identity HTML: the body goes through the injector
+	modeProbe                 // compressed HTML: the header waits until the body proves to decode
+	modeDecode                // compressed HTML, decoded and injected
+	modeFailed                // decoding or writing failed after the header went out
+)
+
+// maxProbe bounds the compressed bytes, and separately the decoded bytes,
+// held while a compressed body is being checked. Past it the body is
+// trusted to decode.
+const maxProbe = 64 << 10
+
+// responseWriter is the per-request writer of a page request. It decides
+// at WriteHeader whether the response is a page to inject into; if not,
+// it steps aside and the response goes out exactly as the next handler
+// wrote it. All per-request state lives here, never on the Handler.
+type responseWriter struct {
+	*caddyhttp.ResponseWriterWrapper
+
+	h    *Handler
+	site site
+	host string
+
+	mode    mode
+	status  int
+	coding  string         // content coding being decoded, "" for identity
+	inj     *inject.Writer // modeInject, modeDecode
+	out     coalescer      // between the injector and the inner writer
+	dec     *decoder       // modeProbe, modeDecode once body bytes came
+	raw     []byte         // modeProbe: the compressed bytes so far
+	decoded []byte         // modeProbe: what they decoded to
+	err     error          // modeFailed: why
+}
+
+func newResponseWriter(w http.ResponseWriter, h *Handler, st site, host string) *responseWriter {
+	rw := &responseWriter{
+		ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w},
+		h:                     h,
+		site:                  st,
+		host:                  host,
+	}
+	rw.out.dst = w
+	return rw
+}
+
+// WriteHeader decides what to do with the response. 1xx responses are not
+// final and pass through. Only the first final status counts.
+func (w *responseWriter) WriteHeader(status int) {
+	if w.mode == modePass {
+		w.ResponseWriter.WriteHeader(status) // let the inner writer judge late calls
+		return
+	}
+	if w.mode != modeUndecided {
+		return
+	}
+	if status >= 100 && status < 200 {
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	w.status = status
+	coding, reason := classify(status, w.Header())
+	switch {
+	case reason != "":
+		w.pass(reason)
+		w.ResponseWriter.WriteHeader(status)
+	case coding == "":
+		_ = w.commit() // writes nothing but the header: no error
+	default:
+		// The header waits for the first bytes of the body: a body that is
+		// not what its Content-Encoding says must go out untouched, with
+		// its original header.
+		w.coding = coding
+		w.mode = modeProbe
+	}
+}
+
+// Write routes p to the client, through the injector (and decoder) when
+// the response is a page. It returns len(p) on success though it may
+// write more (reverse_proxy treats less as io.ErrShortWrite).
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if w.mode == modeUndecided {
+		w.WriteHeader(http.StatusOK)
+	}
+	switch w.mode {
+	case modeInject:
+		return w.inj.Write(p)
+	case modeProbe:
+		return w.probe(p)
+	case modeDecode:
+		if err := w.dec.feed(p); err != nil {
+			w.fail(err)
+			return 0, w.err
+		}
+		return len(p), nil
+	case modeFailed:
+		return 0, w.err
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// ReadFrom keeps io.Copy (file_server's sendfile path) from bypassing
+// Write: a page is copied through Write; a response passed through goes to
+// the inner writer's ReadFrom, so sendfile still works for it.
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.mode == modeUndecided {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.mode == modePass {
+		return w.ResponseWriterWrapper.ReadFrom(r)
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	// writerOnly hides ReadFrom from io.CopyBuffer, which would recurse.
+	return io.CopyBuffer(writerOnly{w}, r, *bp)
+}
+
+// FlushError passes a flush on, after writing out what the writer holds
+// (except the few bytes that may start </body>). Before the status is known
+// a flush commits a 200, as it would without this writer. While a
+// compressed body has not yet decoded to anything, there is nothing to
+// flush and the header cannot go out yet, so the flush is dropped.
+//
+// The decoder goroutine never runs while this does (see decoder), so the
+// inner writer is never used from two goroutines at once.
+func (w *responseWriter) FlushError() error {
+	if w.mode == modeUndecided {
+		w.WriteHeader(http.StatusOK)
+	}
+	switch w.mode {
+	case modeProbe:
+		return nil
+	case modeFailed:
+		return w.err
+	case modeInject, modeDecode:
+		if err := w.out.flush(); err != nil {
+			return err
+		}
+	}
+	//nolint:bodyclose
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// finish ends the page once the next handler has returned without error:
+// the injector gets its Close (the snippet goes at the end if no closing
+// tag took it) and the outcome is counted.
+func (w *responseWriter) finish() {
+	if w.mode == modeProbe && w.dec == nil {
+		// The body ended before it could be checked (or was empty).
+		_ = w.giveUp(passUndecodable, nil)
+		return
+	}
+	if w.dec != nil && (w.mode == modeProbe || w.mode == modeDecode) {
+		err := w.dec.close()
+		switch {
+		case err != nil && w.mode == modeProbe:
+			_ = w.giveUp(passUndecodable, nil)
+			return
+		case err != nil:
+			w.fail(err)
+		case w.mode == modeProbe:
+			// A short page, decoded whole in the check.
+			if err := w.commit(); err != nil {
+				w.fail(writeError{err})
+			}
+		}
+	}
+	switch w.mode {
+	case modeInject, modeDecode:
+		err := w.inj.Close()
+		if err == nil {
+			err = w.out.flush()
+		}
+		if err != nil {
+			w.fail(writeError{err})
+			break
+		}
+		w.report()
+	}
+	if w.mode == modeFailed {
+		// Headers and part of the body are out; end the response short
+		// rather than let it look complete (reverse_proxy does the same).
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// abandon is the error path: the next handler failed. Nothing of ours is
+// added; bytes the handler wrote and we hold are written out, and a
+// response whose header we were still holding gets no header from us, so
+// the error routes can write theirs.
+func (w *responseWriter) abandon() {
+	switch w.mode {
+	case modeProbe:
+		w.stop()
+		w.raw, w.decoded = nil, nil
+	case modeInject, modeDecode:
+		w.stop()
+		if w.inj.Abandon() == nil {
+			_ = w.out.flush()
+		}
+	default:
+		return
+	}
+	metrics.passed.WithLabelValues(passError).Inc()
+}
+
+// stop ends a decoder goroutine without letting it write. It is a no-op
+// when there is none or it has ended.
+func (w *responseWriter) stop() {
+	if w.dec != nil {
+		w.dec.abort()
+	}
+}
+
+// probe handles body bytes of a compressed page while the header waits.
+// The body is checked by decoding it: the decoded bytes are held until the
+// decoder has used all input so far without error and asks for more (or
+// has held maxProbe bytes); then the response commits to being a page.
+// Decoders flush what they have on an error, so output alone proves
+// nothing. A body that fails first is passed through as it came, so the
+// compressed bytes are held too (those of earlier writes; p is still the
+// caller's), at most maxProbe of them: past that the body is trusted.
+func (w *responseWriter) probe(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if w.dec == nil {
+		need := magicLen(w.coding)
+		if len(w.raw)+len(p) < need {
+			w.raw = append(w.raw, p...)
+			return len(p), nil
+		}
+		head := append(w.raw[:len(w.raw):len(w.raw)], p[:need-len(w.raw)]...)
+		if !plausible(w.coding, head) {
+			return w.undecodable(p)
+		}
+		w.dec = startDecoder(w.coding, head, w.writeDecoded)
+		if err := w.dec.feed(w.raw); err != nil {
+			return w.decodeError(p, err)
+		}
+	}
+	if err := w.dec.feed(p); err != nil {
+		return w.decodeError(p, err)
+	}
+	switch {
+	case w.mode != modeProbe:
+		// The decoded bytes outgrew maxProbe: committed during the feed.
+	case len(w.decoded) > 0 || len(w.raw)+len(p) > maxProbe:
+		if err := w.commit(); err != nil {
+			w.fail(writeError{err})
+			return 0, w.err
+		}
+	default:
+		w.raw = append(w.raw, p...)
+	}
+	return len(p), nil
+}
+
+// decodeError handles a decoder error met while writing p: before the
+// header went out the body passes through as it came; after, the response
+// fails.
+func (w *responseWriter) decodeError(p []byte, err error) (int, error) {
+	if w.mode == modeProbe {
+		return w.undecodable(p)
+	}
+	w.fail(err)
+	return 0, w.err
+}
+
+// undecodable passes the body through untouched, p being the bytes of the
+// current write.
+func (w *responseWriter) undecodable(p []byte) (int, error) {
+	if err := w.giveUp(passUndecodable, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// writeDecoded is the decoder's sink; it runs in the decoder goroutine
+// while the request goroutine waits in feed or finish. While probing it
+// holds the decoded bytes, up to maxProbe.
+func (w *responseWriter) writeDecoded(p []byte) (int, error) {
+	if w.mode == modeProbe {
+		if len(w.decoded)+len(p) <= maxProbe {
+			w.decoded = append(w.decoded, p...)
+			return len(p), nil
+		}
+		if err := w.commit(); err != nil {
+			return 0, writeError{err}
+		}
+	}
+	n, err := w.inj.Write(p)
+	if err != nil {
+		return n, writeError{err}
+	}
+	return n, nil
+}
+
+// writeError marks an error of the inner writer (usually a client that
+// went away) among the decoder's errors.
+type writeError struct{ error }
+
+func (e writeError) Unwrap() error { return e.error }
+
+// commit makes the response a page: fixes the header, sets up the
+// injector, writes the header on, then what was decoded while probing.
+func (w *responseWriter) commit() error {
+	hdr := w.Header()
+	// The length changes; ranges of the new body are unknown; the bytes
+	// differ from the upstream's but mean the same: a weak validator
+	// (RFC 9110 §8.8.1), which If-None-Match compares weakly, so upstream
+	// 304s keep working.
+	hdr.Del("Content-Length")
+	hdr.Del("Accept-Ranges")
+	if etag := hdr.Get("Etag"); etag != "" && !strings.HasPrefix(etag, "W/") {
+		hdr.Set("Etag", "W/"+etag)
+	}
+	w.mode = modeInject
+	if w.coding != "" {
+		hdr.Del("Content-Encoding")
+		w.mode = modeDecode
+	}
+	w.raw = nil
+	w.inj = inject.NewWriter(&w.out, w.snippetHTML(hdr))
+	w.ResponseWriter.WriteHeader(w.status)
+	decoded := w.decoded
+	w.decoded = nil
+	if len(decoded) == 0 {
+		return nil
+	}
+	_, err := w.inj.Write(decoded)
+	return err
+}
+
+// snippetHTML returns the markup to insert, after making every
+// Content-Security-Policy of the response allow it: with the page's script
+// nonce when it has one, else with the snippet's hash and the script's
+// origin (see inject.Allow).
+func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
+	const csp, cspReportOnly = "Content-Security-Policy", "Content-Security-Policy-Report-Only"
+	if len(hdr[csp]) == 0 && len(hdr[cspReportOnly]) == 0 {
+		return w.site.snippet.HTML
+	}
+	nonce := ""
+	for _, key := range [...]string{csp, cspReportOnly} {
+		for _, v := range hdr[key] {
+			if nonce == "" {
+				nonce = inject.Nonce(v)
+			}
+		}
+	}
+	s := inject.NewSnippet(w.site.bucket, w.h.ScriptSrc, nonce)
+	for _, key := range [...]string{csp, cspReportOnly} {
+		if len(hdr[key]) == 0 {
+			continue
+		}
+		values := make([]string, len(hdr[key]))
+		for i, v := range hdr[key] {
+			values[i] = inject.Allow(v, s, nonce)
+		}
+		hdr[key] = values
+	}
+	return s.HTML
+}
+
+// giveUp passes a compressed body through untouched after all: the held
+// header as the upstream sent it, the held bytes, then tail (the bytes of
+// the current write, if any).
+func (w *responseWriter) giveUp(reason string, tail []byte) error {
+	w.stop()
+	w.pass(reason)
+	w.ResponseWriter.WriteHeader(w.status)
+	raw := w.raw
+	w.raw, w.decoded = nil, nil
+	for _, b := range [][]byte{raw, tail} {
+		if len(b) > 0 {
+			if _, err := w.ResponseWriter.Write(b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pass steps aside for the rest of the response.
+func (w *responseWriter) pass(reason string) {
+	w.mode = modePass
+	metrics.passed.WithLabelValues(reason).Inc()
+	if reason == passEncoding {
+		metrics.unknownEncoding.Inc()
+	}
+}
+
+// fail marks the response as broken after its header went out.
+func (w *responseWriter) fail(err error) {
+	w.stop()
+	w.mode = modeFailed
+	w.err = fmt.Errorf("injecting into %s page: %w", w.host, err)
+	level := zapcore.ErrorLevel
+	if errors.As(err, new(writeError)) {
+		level = zapcore.DebugLevel // the client went away: not our problem
+	}
+	if c := w.h.logger.Check(level, "page cut short"); c != nil {
+		c.Write(zap.String("host", w.host), zap.String("content_encoding", w.coding), zap.Error(err))
+	}
+}
+
+// report counts where the snippet went, and handles a page that already
+// had the script.
+func (w *responseWriter) report() {
+	res := w.inj.Result()
+	switch res.Place {
+	case inject.BeforeBody:
+		metrics.injected.WithLabelValues(placeBeforeBody).Inc()
+	case inject.BeforeHTML:
+		metrics.injected.WithLabelValues(placeBeforeHTML).Inc()
+	case inject.AtEnd:
+		metrics.injected.WithLabelValues(placeAtEnd).Inc()
+	}
+	if res.Existing {
+		metrics.passed.WithLabelValues(passExisting).Inc()
+		w.h.noteExisting(w.host, w.site.bucket, res.ExistingSiteID)
+	}
+}
+
+// classify decides from the final status and header whether a response is
+// a page to inject into. It returns the content coding to decode ("" for
+// identity), or the reason to pass the response through.
+func classify(status int, hdr http.Header) (coding, reason string) {
+	if status != http.StatusOK {
+		return "", passStatus // 204, 206, 304, errors, redirects …
+	}
+	mediaType, params, err := mime.ParseMediaType(hdr.Get("Content-Type"))
+	if err != nil || mediaType != "text/html" && mediaType != "application/xhtml+xml" {
+		return "", passContentType
+	}
+	if cs := strings.ToLower(params["charset"]); strings.HasPrefix(cs, "utf-16") || strings.HasPrefix(cs, "utf-32") {
+		return "", passCharset // the snippet's ASCII bytes would corrupt it
+	}
+	if isAttachment(hdr.Get("Content-Disposition")) {
+		return "", passAttachment
+	}
+	if hasNoTransform(hdr["Cache-Control"]) {
+		return "", passNoTransform
+	}
+	coding, ok := contentCoding(hdr["Content-Encoding"])
+	if !ok {
+		return "", passEncoding
+	}
+	return coding, ""
+}
+
+// isAttachment reports whether a Content-Disposition value makes the
+// response a download.
+func isAttachment(disposition string) bool {
+	kind, _, _ := strings.Cut(disposition, ";")
+	return strings.EqualFold(strings.TrimSpace(kind), "attachment")
+}
+
+// hasNoTransform reports whether Cache-Control forbids changing the
+// content (RFC 9110 §7.7, RFC 9111 §5.2.2.6).
+func hasNoTransform(values []string) bool {
+	for _, v := range values {
+		for d := range strings.SplitSeq(v, ",") {
+			name, _, _ := strings.Cut(d, "=")
+			if strings.EqualFold(strings.TrimSpace(name), "no-transform") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// contentCoding reads Content-Encoding: "" for identity, the one coding to
+// decode, or ok=false for anything else (an unknown coding, or several
+// stacked).
+func contentCoding(values []string) (coding string, ok bool) {
+	for _, v := range values {
+		for c := range strings.SplitSeq(v, ",") {
+			c = strings.ToLower(strings.TrimSpace(c))
+			switch c {
+			case "", "identity":
+				continue
+			case "x-gzip":
+				c = codingGzip
+			case codingGzip, codingDeflate, codingBrotli, codingZstd:
+			default:
+				return "", false
+			}
+			if coding != "" {
+				return "", false
+			}
+			coding = c
+		}
+	}
+	return coding, true
+}
+
+// minFirstWrite is the size the first write of a page to the inner writer
+// must exceed: encode (which wraps this handler) decides at its first
+// write whether to compress, and compresses only writes larger than its
+// minimum_length (default 512).
+const minFirstWrite = 1024
+
+// coalescer holds the first bytes of a page until more than minFirstWrite
+// of them came or a flush or the end forces them out, then steps aside.
+type coalescer struct {
+	dst     io.Writer
+	head    [minFirstWrite]byte
+	n       int
+	started bool
+}
+
+func (c *coalescer) Write(p []byte) (int, error) {
+	if c.started {
+		return c.dst.Write(p)
+	}
+	if c.n == 0 && len(p) > minFirstWrite {
+		c.started = true
+		return c.dst.Write(p)
+	}
+	if c.n+len(p) <= len(c.head) {
+		c.n += copy(c.head[c.n:], p)
+		return len(p), nil
+	}
+	k := copy(c.head[c.n:], p)
+	c.n += k
+	if err := c.flush(); err != nil {
+		return 0, err
+	}
+	n, err := c.dst.Write(p[k:])
+	return k + n, err
+}
+
+// flush writes out the held bytes, if any; from then on writes go
+// straight through.
+func (c *coalescer) flush() error {
+	if c.n == 0 {
+		return nil
+	}
+	c.started = true
+	_, err := c.dst.Write(c.head[:c.n])
+	c.n = 0
+	return err
+}
+
+// writerOnly hides every method but Write (encode's trick).
+type writerOnly struct{ io.Writer }
+
+// copyBufs are ReadFrom's copy buffers.
+var copyBufs = sync.Pool{New: func() any {
+	b := make([]byte, 32<<10)
+	return &b
+}}
+
+// Interface guards
+var (
+	_ http.ResponseWriter                       = (*responseWriter)(nil)
+	_ io.ReaderFrom                             = (*responseWriter)(nil)
+	_ interface{ FlushError() error }           = (*responseWriter)(nil)
+	_ interface{ Unwrap() http.ResponseWriter } = (*responseWriter)(nil)
+)
