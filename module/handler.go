@@ -32,13 +32,14 @@ func init() {
 // XMLHttpRequest send) are not pages: an HTML fragment fetched by a script
 // must not get a second copy of the tracking script.
 //
-// For page requests the Accept-Encoding request header is removed (on a
-// copy of the request, so access logs keep the original): Go's HTTP
-// transport then asks the upstream for gzip by itself and hands the body
-// on decoded. Put `encode` in the same route to compress the result for
-// the client; the katalys directive orders itself after encode so that
-// encode wraps it. A body that still comes compressed (an upstream that
-// ignores Accept-Encoding, a transport with compression off) is decoded
+// For page requests the upstream is asked for an uncompressed page
+// (Accept-Encoding: identity, on a copy of the request, so access logs keep
+// the original): the page then needs no decoding here, the upstream does
+// not spend time compressing it, and its Content-Length lets reverse_proxy
+// copy it without flushing after every read. Put `encode` in the same
+// route to compress the result for the client; the katalys directive
+// orders itself after encode so that encode wraps it. A body that comes
+// compressed anyway (an upstream that ignores Accept-Encoding) is decoded
 // here when it is gzip, deflate, br or zstd, and passed through untouched
 // when it does not decode.
 //
@@ -140,7 +141,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if !ok {
 		return next.ServeHTTP(w, r)
 	}
-	r = withoutAcceptEncoding(r)
+	r = askIdentity(r)
 	rw := newResponseWriter(w, h, st, r.Host)
 	// On a panic (http.ErrAbortHandler from reverse_proxy) stop a decoder
 	// goroutine without writing anything more; the panic goes on.
@@ -222,17 +223,17 @@ func mayBePage(r *http.Request) bool {
 	return false
 }
 
-// withoutAcceptEncoding returns a shallow copy of r whose header map is a
-// copy without Accept-Encoding, so that upstreams send, or Go's transport
-// decodes, an identity body. The original request (access logs,
-// placeholders) keeps its header.
-func withoutAcceptEncoding(r *http.Request) *http.Request {
-	if _, ok := r.Header["Accept-Encoding"]; !ok {
+// askIdentity returns a shallow copy of r whose header map is a copy
+// asking for an uncompressed response, so that the page needs no
+// decoding. The original request (access logs, placeholders) keeps its
+// header.
+func askIdentity(r *http.Request) *http.Request {
+	if ae := r.Header["Accept-Encoding"]; len(ae) == 1 && ae[0] == "identity" {
 		return r
 	}
 	r2 := r.WithContext(r.Context())
 	r2.Header = r.Header.Clone()
-	r2.Header.Del("Accept-Encoding")
+	r2.Header.Set("Accept-Encoding", "identity")
 	return r2
 }
 

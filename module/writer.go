@@ -52,6 +52,7 @@ type responseWriter struct {
 	dec     *decoder       // modeProbe, modeDecode once body bytes came
 	raw     []byte         // modeProbe: the compressed bytes so far
 	decoded []byte         // modeProbe: what they decoded to
+	csp     http.Header    // the page's CSP headers as sendHeader will set them
 	err     error          // modeFailed: why
 }
 
@@ -104,21 +105,31 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.mode == modeUndecided {
 		w.WriteHeader(http.StatusOK)
 	}
+	var n int
+	var err error
 	switch w.mode {
 	case modeInject:
-		return w.inj.Write(p)
+		n, err = w.inj.Write(p)
 	case modeProbe:
-		return w.probe(p)
+		n, err = w.probe(p)
 	case modeDecode:
 		if err := w.dec.feed(p); err != nil {
 			w.fail(err)
 			return 0, w.err
 		}
-		return len(p), nil
+		n = len(p)
 	case modeFailed:
 		return 0, w.err
+	default:
+		return w.ResponseWriter.Write(p)
 	}
-	return w.ResponseWriter.Write(p)
+	if err == nil && (w.mode == modeInject || w.mode == modeDecode) {
+		if err = w.out.settle(); err != nil {
+			w.fail(writeError{err})
+			return 0, w.err
+		}
+	}
+	return n, err
 }
 
 // ReadFrom keeps io.Copy (file_server's sendfile path) from bypassing
@@ -217,6 +228,11 @@ func (w *responseWriter) abandon() {
 		w.raw, w.decoded = nil, nil
 	case modeInject, modeDecode:
 		w.stop()
+		if !w.out.started {
+			// Nothing went out: leave the response to the error routes.
+			w.out.discard()
+			break
+		}
 		if w.inj.Abandon() == nil {
 			_ = w.out.flush()
 		}
@@ -324,27 +340,18 @@ type writeError struct{ error }
 
 func (e writeError) Unwrap() error { return e.error }
 
-// commit makes the response a page: fixes the header, sets up the
-// injector, writes the header on, then what was decoded while probing.
+// commit makes the response a page: sets up the injector and writes on
+// what was decoded while probing. The header goes out with the first bytes
+// that leave the coalescer (see sendHeader), so that a page found to load
+// the Katalys script already in its first write keeps its header as is.
 func (w *responseWriter) commit() error {
-	hdr := w.Header()
-	// The length changes; ranges of the new body are unknown; the bytes
-	// differ from the upstream's but mean the same: a weak validator
-	// (RFC 9110 §8.8.1), which If-None-Match compares weakly, so upstream
-	// 304s keep working.
-	hdr.Del("Content-Length")
-	hdr.Del("Accept-Ranges")
-	if etag := hdr.Get("Etag"); etag != "" && !strings.HasPrefix(etag, "W/") {
-		hdr.Set("Etag", "W/"+etag)
-	}
 	w.mode = modeInject
 	if w.coding != "" {
-		hdr.Del("Content-Encoding")
 		w.mode = modeDecode
 	}
 	w.raw = nil
-	w.inj = inject.NewWriter(&w.out, w.snippetHTML(hdr))
-	w.ResponseWriter.WriteHeader(w.status)
+	w.inj = inject.NewWriter(&w.out, w.snippetHTML(w.Header()))
+	w.out.start = w.sendHeader
 	decoded := w.decoded
 	w.decoded = nil
 	if len(decoded) == 0 {
@@ -354,10 +361,36 @@ func (w *responseWriter) commit() error {
 	return err
 }
 
-// snippetHTML returns the markup to insert, after making every
-// Content-Security-Policy of the response allow it: with the page's script
-// nonce when it has one, else with the snippet's hash and the script's
-// origin (see inject.Allow).
+// sendHeader writes the header on, just before the first body bytes. A
+// page passed on unchanged (it loads the Katalys script already) keeps the
+// upstream's header; otherwise the header is fixed for the new body.
+func (w *responseWriter) sendHeader() {
+	hdr := w.Header()
+	if w.coding != "" || !w.inj.Result().Existing {
+		// The length changes; ranges of the new body are unknown; the bytes
+		// differ from the upstream's but mean the same: a weak validator
+		// (RFC 9110 §8.8.1), which If-None-Match compares weakly, so
+		// upstream 304s keep working.
+		hdr.Del("Content-Length")
+		hdr.Del("Accept-Ranges")
+		if etag := hdr.Get("Etag"); etag != "" && !strings.HasPrefix(etag, "W/") {
+			hdr.Set("Etag", "W/"+etag)
+		}
+		if w.coding != "" {
+			hdr.Del("Content-Encoding")
+		}
+		for key, values := range w.csp {
+			hdr[key] = values
+		}
+	}
+	w.csp = nil
+	w.ResponseWriter.WriteHeader(w.status)
+}
+
+// snippetHTML returns the markup to insert and keeps, for sendHeader,
+// every Content-Security-Policy of the response changed to allow it: with
+// the page's script nonce when it has one, else with the snippet's hash and
+// the script's origin (see inject.Allow).
 func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 	const csp, cspReportOnly = "Content-Security-Policy", "Content-Security-Policy-Report-Only"
 	if len(hdr[csp]) == 0 && len(hdr[cspReportOnly]) == 0 {
@@ -372,6 +405,7 @@ func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 		}
 	}
 	s := inject.NewSnippet(w.site.bucket, w.h.ScriptSrc, nonce)
+	w.csp = make(http.Header, 2)
 	for _, key := range [...]string{csp, cspReportOnly} {
 		if len(hdr[key]) == 0 {
 			continue
@@ -380,7 +414,7 @@ func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 		for i, v := range hdr[key] {
 			values[i] = inject.Allow(v, s, nonce)
 		}
-		hdr[key] = values
+		w.csp[key] = values
 	}
 	return s.HTML
 }
@@ -524,12 +558,21 @@ func contentCoding(values []string) (coding string, ok bool) {
 // minimum_length (default 512).
 const minFirstWrite = 1024
 
-// coalescer holds the first bytes of a page until more than minFirstWrite
-// of them came or a flush or the end forces them out, then steps aside.
+// maxHold bounds what the coalescer holds before the header goes out.
+const maxHold = 64 << 10
+
+// coalescer sits between the injector and the inner writer. It holds the
+// first bytes of a page, and the header with them, until a write of the
+// handler has ended with more than minFirstWrite bytes held, or a flush or
+// the end of the page (or maxHold) forces them out; then it calls start
+// (which writes the header) and steps aside. Holding the first write whole
+// costs no time to first byte (nothing would leave before that write ends
+// anyway, as encode waits for it) and lets the injector read the page's
+// head before the header is fixed.
 type coalescer struct {
 	dst     io.Writer
-	head    [minFirstWrite]byte
-	n       int
+	start   func()
+	hold    *[]byte // from holdBufs; nil when nothing is held
 	started bool
 }
 
@@ -537,34 +580,62 @@ func (c *coalescer) Write(p []byte) (int, error) {
 	if c.started {
 		return c.dst.Write(p)
 	}
-	if c.n == 0 && len(p) > minFirstWrite {
-		c.started = true
-		return c.dst.Write(p)
+	if c.hold == nil {
+		c.hold = holdBufs.Get().(*[]byte)
 	}
-	if c.n+len(p) <= len(c.head) {
-		c.n += copy(c.head[c.n:], p)
-		return len(p), nil
+	*c.hold = append(*c.hold, p...)
+	if len(*c.hold) > maxHold {
+		if err := c.flush(); err != nil {
+			return 0, err
+		}
 	}
-	k := copy(c.head[c.n:], p)
-	c.n += k
-	if err := c.flush(); err != nil {
-		return 0, err
-	}
-	n, err := c.dst.Write(p[k:])
-	return k + n, err
+	return len(p), nil
 }
 
-// flush writes out the held bytes, if any; from then on writes go
-// straight through.
+// settle ends a write of the handler: what is held goes out once it is
+// enough for encode to decide on.
+func (c *coalescer) settle() error {
+	if c.started || c.hold == nil || len(*c.hold) <= minFirstWrite {
+		return nil
+	}
+	return c.flush()
+}
+
+// flush starts the response, writing out the held bytes; from then on
+// writes go straight through.
 func (c *coalescer) flush() error {
-	if c.n == 0 {
+	if c.started {
 		return nil
 	}
 	c.started = true
-	_, err := c.dst.Write(c.head[:c.n])
-	c.n = 0
+	if c.start != nil {
+		c.start()
+	}
+	if c.hold == nil {
+		return nil
+	}
+	_, err := c.dst.Write(*c.hold)
+	c.discard()
 	return err
 }
+
+// discard drops what is held and gives the buffer back.
+func (c *coalescer) discard() {
+	if c.hold == nil {
+		return
+	}
+	if cap(*c.hold) <= 2*maxHold {
+		*c.hold = (*c.hold)[:0]
+		holdBufs.Put(c.hold)
+	}
+	c.hold = nil
+}
+
+// holdBufs are the coalescers' buffers.
+var holdBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, 32<<10)
+	return &b
+}}
 
 // writerOnly hides every method but Write (encode's trick).
 type writerOnly struct{ io.Writer }
