@@ -177,6 +177,14 @@ stop_caddy() {
 hwm_kb() { awk '/^VmHWM/{print $2}' "/proc/$CADDY_PID/status"; }
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$CADDY_PID/status"; }
 
+# page_path SIZE ENC: the upstream path. The identity client reads from an
+# identity upstream (/plain/…, never compressed), so neither configuration
+# has anything to decode; the gzip client from a gzip upstream, which the
+# baseline passes through as it is.
+page_path() {
+	if [[ $2 == identity ]]; then echo "plain/$1"; else echo "$1"; fi
+}
+
 # check CONFIG SIZE ENC: fetches the page once through the running Caddy and
 # checks it: status 200; the gzip client gets a gzip body that decodes, the
 # identity client an unencoded one; katalys: the upstream page with the snippet
@@ -186,7 +194,7 @@ check() {
 	[[ $config == katalys ]] && want=1
 	local args=(-sS --max-time 30 -D "$hdr" -o "$body")
 	[[ $enc == gzip ]] && args+=(-H 'Accept-Encoding: gzip')
-	curl "${args[@]}" "http://127.0.0.1:$PORT/$size" || die "$config $size $enc: request failed"
+	curl "${args[@]}" "http://127.0.0.1:$PORT/$(page_path "$size" "$enc")" || die "$config $size $enc: request failed"
 	head -n1 "$hdr" | grep -q ' 200' || die "$config $size $enc: status $(head -n1 "$hdr")"
 	local ce
 	ce=$(tr -d '\r' <"$hdr" | awk -F': *' 'tolower($1)=="content-encoding"{print tolower($2)}')
@@ -221,7 +229,7 @@ measure() {
 	check "$config" "$size" "$enc"
 	local wrk_args=(-t"$THREADS" -c"$CONNS" --latency)
 	[[ $enc == gzip ]] && wrk_args+=(-H 'Accept-Encoding: gzip')
-	local url="http://127.0.0.1:$PORT/$size" out="$WORK/wrk-$config-$size-$enc-$round.txt"
+	local url="http://127.0.0.1:$PORT/$(page_path "$size" "$enc")" out="$WORK/wrk-$config-$size-$enc-$round.txt"
 	wrk "${wrk_args[@]}" -d"$WARMUP" "$url" >/dev/null
 	local s0 s1
 	s0=$(upstream_stats)
@@ -274,7 +282,7 @@ for config in $CONFIGS; do
 	want=0
 	[[ $config == katalys ]] && want=1
 	read -r code bytes secs < <(curl -sS --max-time 300 -o "$WORK/50m.body" \
-		-w '%{http_code} %{size_download} %{time_total}\n' "http://127.0.0.1:$PORT/50m") ||
+		-w '%{http_code} %{size_download} %{time_total}\n' "http://127.0.0.1:$PORT/plain/50m") ||
 		die "$config 50m: request failed"
 	peak=$(hwm_kb)
 	stop_caddy
@@ -395,7 +403,7 @@ $MEMLINE
 
 $LOGLINE
 
-How to read it: with the identity client, Go's transport still asks the upstream for gzip (Caddy's default) and decodes it, for both configurations, so the difference is katalys's work (header checks and the streaming scan). With the gzip client, the baseline passes the upstream's gzip through untouched, while katalys decodes, injects, and \`encode\` compresses again: that row measures a gzip round trip, not just the injector. Upstream, wrk and Caddy share the same $NPROC CPUs.
+How to read it: the identity rows read from an identity upstream (\`/plain/…\`, never compressed), so the difference is katalys's own work (header checks, the streaming scan, the snippet). The gzip rows read from a gzip upstream: the baseline passes its gzip through untouched; katalys asks the upstream for identity (as it does for every page request), injects, and \`encode\` compresses the page again, so that row measures the injector plus a gzip compression at \`encode\`'s default level, against a proxy that does no compression at all. Upstream, wrk and Caddy share the same $NPROC CPUs.
 
 <details><summary>Every run</summary>
 

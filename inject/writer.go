@@ -88,12 +88,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 		c := p[i]
 		switch w.st {
 		case sText:
-			j := bytes.IndexByte(p[i:], '<')
-			if j < 0 {
-				i = len(p)
+			i = skipOrdinary(p, i)
+			if i == len(p) {
 				continue
 			}
-			i += j
 			if k := w.startTagFast(p, i); k > 0 {
 				i = k - 1 // the tag's inside starts at p[k]
 				continue
@@ -368,9 +366,10 @@ func (w *Writer) startTagFast(p []byte, lt int) int {
 		return 0
 	}
 	w.endTag = false
-	w.nameLen = 0
-	for _, c := range p[lt+1 : k] {
-		w.addName(c)
+	name := p[lt+1 : k]
+	w.nameLen = len(name)
+	for i := 0; i < len(name) && i < len(w.name); i++ {
+		w.name[i] = name[i] | 0x20
 	}
 	if w.nameIs("script") {
 		w.capturing = true
@@ -403,6 +402,9 @@ func (w *Writer) nameIs(s string) bool {
 // just read, or "": such an element's content is text up to its own end
 // tag, as the HTML tokenizer treats it.
 func (w *Writer) rawTextName() string {
+	if w.nameLen > len(w.name) || !mayBeRawText(w.name[:w.nameLen]) {
+		return "" // nearly every tag: div, a, li, span, img …
+	}
 	for _, n := range rawTextElements {
 		if w.nameIs(n) {
 			return n
@@ -412,6 +414,22 @@ func (w *Writer) rawTextName() string {
 }
 
 var rawTextElements = []string{"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript"}
+
+// mayBeRawText reports whether a tag name has the first letter and the
+// length of one of rawTextElements: a cheap filter before comparing.
+func mayBeRawText(name []byte) bool {
+	switch name[0] | 0x20 {
+	case 's', 't':
+		return len(name) == 5 || len(name) == 6 || len(name) == 8
+	case 'x':
+		return len(name) == 3
+	case 'i':
+		return len(name) == 6
+	case 'n':
+		return len(name) == 7 || len(name) == 8
+	}
+	return false
+}
 
 // mayBeMarker reports whether the end tag name read so far is a prefix of
 // "body" or "html".
@@ -557,7 +575,14 @@ var byteClass = func() (t [256]uint8) {
 // tag's closing '>'. Runs of ordinary bytes and quoted values are skipped
 // in tight loops: this is where most of a page's bytes are.
 func (w *Writer) scanTag(b []byte) (int, bool) {
-	st := w.st
+	n, ended, st := scanAttrs(b, w.st)
+	w.st = st
+	return n, ended
+}
+
+// scanAttrs is scanTag without the Writer: it starts in state st and
+// returns the bytes consumed, whether they end the tag, and the state then.
+func scanAttrs(b []byte, st state) (int, bool, state) {
 	i := 0
 	for i < len(b) {
 		switch st {
@@ -568,8 +593,7 @@ func (w *Writer) scanTag(b []byte) (int, bool) {
 			}
 			j := bytes.IndexByte(b[i:], q)
 			if j < 0 {
-				w.st = st
-				return len(b), false
+				return len(b), false, st
 			}
 			i += j + 1
 			st = sBeforeAttr // after a quoted value: the next attribute
@@ -579,19 +603,61 @@ func (w *Writer) scanTag(b []byte) (int, bool) {
 				i++
 			}
 			if i == len(b) {
-				w.st = st
-				return i, false
+				return i, false, st
 			}
 		}
 		c := b[i]
 		i++
 		if c == '>' && st != sValueDQ && st != sValueSQ {
-			return i, true
+			return i, true, sText
 		}
 		st = attrStep(st, c)
 	}
-	w.st = st
-	return i, false
+	return i, false, st
+}
+
+// skipOrdinary lexes, from p[i] in text, the run of text and ordinary
+// tags that lies wholly in p: start tags of elements other than the
+// raw-text ones (script, style …), and end tags other than </body> and
+// </html>. It keeps nothing, so it runs on locals alone, and it returns
+// the index of the '<' the state machine must take from (in sText), or
+// len(p). Most of a page goes through here.
+func skipOrdinary(p []byte, i int) int {
+	for {
+		j := bytes.IndexByte(p[i:], '<')
+		if j < 0 {
+			return len(p)
+		}
+		lt := i + j
+		k := lt + 1
+		if k+1 >= len(p) {
+			return lt
+		}
+		end := false
+		if p[k] == '/' {
+			end = true
+			k++
+		}
+		if !isLetter(p[k]) {
+			return lt // comments, doctypes, "</>" …: the state machine
+		}
+		start := k
+		for k < len(p) && !isMarkerDelim(p[k]) {
+			k++
+		}
+		if k == len(p) {
+			return lt
+		}
+		name := p[start:k]
+		if end && len(name) == 4 && (name[0]|0x20 == 'b' || name[0]|0x20 == 'h') || !end && mayBeRawText(name) {
+			return lt // maybe </body>, </html>, <script>, <style> …
+		}
+		n, ended, _ := scanAttrs(p[k:], sBeforeAttr)
+		if !ended {
+			return lt
+		}
+		i = k + n
+	}
 }
 
 // scanComment reads comment text from the start of b up to and including

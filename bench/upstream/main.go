@@ -247,7 +247,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.gzip.Load(), s.ident.Load(), s.other.Load(), s.gzipBytes.Load(), s.identityBytes.Load())
 		return
 	}
-	p, ok := s.pages[r.URL.Path]
+	// /plain/<page> is an identity upstream: it never compresses, so the
+	// baseline's transport has nothing to decode either.
+	path, plain := strings.CutPrefix(r.URL.Path, "/plain")
+	p, ok := s.pages[path]
 	if !ok {
 		s.other.Add(1)
 		http.NotFound(w, r)
@@ -258,7 +261,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Vary", "Accept-Encoding")
 	h.Set("Cache-Control", "no-cache, must-revalidate, max-age=0")
 	body := p.plain
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	if !plain && acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		body = p.gz
 		h.Set("Content-Encoding", "gzip")
 		s.gzip.Add(1)
