@@ -564,7 +564,7 @@ const maxHold = 64 << 10
 // coalescer sits between the injector and the inner writer. It holds the
 // first bytes of a page, and the header with them, until a write of the
 // handler has ended with more than minFirstWrite bytes held, or a flush or
-// the end of the page (or maxHold) forces them out; then it calls start
+// the end of the page (or a full buffer of maxHold) forces them out; then it calls start
 // (which writes the header) and steps aside. Holding the first write whole
 // costs no time to first byte (nothing would leave before that write ends
 // anyway, as encode waits for it) and lets the injector read the page's
@@ -583,12 +583,14 @@ func (c *coalescer) Write(p []byte) (int, error) {
 	if c.hold == nil {
 		c.hold = holdBufs.Get().(*[]byte)
 	}
-	*c.hold = append(*c.hold, p...)
-	if len(*c.hold) > maxHold {
+	if len(*c.hold)+len(p) > cap(*c.hold) {
+		// Full: the response starts now, and the buffer never grows.
 		if err := c.flush(); err != nil {
 			return 0, err
 		}
+		return c.dst.Write(p)
 	}
+	*c.hold = append(*c.hold, p...)
 	return len(p), nil
 }
 
@@ -624,16 +626,14 @@ func (c *coalescer) discard() {
 	if c.hold == nil {
 		return
 	}
-	if cap(*c.hold) <= 2*maxHold {
-		*c.hold = (*c.hold)[:0]
-		holdBufs.Put(c.hold)
-	}
+	*c.hold = (*c.hold)[:0]
+	holdBufs.Put(c.hold)
 	c.hold = nil
 }
 
 // holdBufs are the coalescers' buffers.
 var holdBufs = sync.Pool{New: func() any {
-	b := make([]byte, 0, 32<<10)
+	b := make([]byte, 0, maxHold)
 	return &b
 }}
 

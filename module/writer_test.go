@@ -694,7 +694,11 @@ func TestAllocationsDoNotGrowWithPage(t *testing.T) {
 			}
 			s, l := measure(small), measure(large)
 			t.Logf("%d-byte page: %d bytes allocated; %d-byte page: %d", len(small), s, len(large), l)
-			if l > s+64<<10 {
+			// Slack of two hold buffers: whether a pooled buffer survived
+			// the runtime.GC before a measurement is luck, and costs
+			// maxHold either way. A size-dependent allocation would show
+			// in megabytes for a page 128 times larger.
+			if l > s+2*maxHold {
 				t.Errorf("a %d-byte page allocates %d bytes, a %d-byte one %d", len(small), s, len(large), l)
 			}
 		})
