@@ -652,11 +652,63 @@ func skipOrdinary(p []byte, i int) int {
 		if end && len(name) == 4 && (name[0]|0x20 == 'b' || name[0]|0x20 == 'h') || !end && mayBeRawText(name) {
 			return lt // maybe </body>, </html>, <script>, <style> …
 		}
-		n, ended, _ := scanAttrs(p[k:], sBeforeAttr)
-		if !ended {
+		e := skipAttrs(p, k)
+		if e < 0 {
 			return lt
 		}
-		i = k + n
+		i = e
+	}
+}
+
+// Byte classes of skipAttrs: where a run of attribute bytes stops.
+var (
+	stopAttr = [256]bool{'>': true, '=': true}
+	stopBare = [256]bool{'>': true, ' ': true, '\t': true, '\n': true, '\r': true, '\f': true}
+)
+
+// skipAttrs skips the attributes of a tag from p[k] (just after its name)
+// and returns the index just past its '>', or -1 when the tag runs past p
+// or is not written in the plain form it knows: name="v", name='v',
+// name=v, bare names, white space and '/'. It jumps from '=' to '=' rather
+// than stepping through states, and hands anything unusual (white space
+// around '=', '=' after a quote …) back to the state machine, so that the
+// two always agree on where a tag ends.
+func skipAttrs(p []byte, k int) int {
+	for {
+		for k < len(p) && !stopAttr[p[k]] {
+			k++
+		}
+		if k == len(p) {
+			return -1
+		}
+		if p[k] == '>' {
+			return k + 1
+		}
+		// '=': it starts a value only right after an attribute name.
+		if byteClass[p[k-1]] != 0 || k+1 == len(p) {
+			return -1
+		}
+		k++
+		switch c := p[k]; {
+		case c == '"' || c == '\'':
+			e := bytes.IndexByte(p[k+1:], c)
+			if e < 0 {
+				return -1
+			}
+			k += e + 2
+		case byteClass[c] == 0:
+			for k < len(p) && !stopBare[p[k]] {
+				k++
+			}
+			if k == len(p) {
+				return -1
+			}
+			if p[k] == '>' {
+				return k + 1
+			}
+		default:
+			return -1
+		}
 	}
 }
 

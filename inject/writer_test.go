@@ -156,42 +156,70 @@ func TestWriterSplitAnywhere(t *testing.T) {
 	}
 }
 
+// tokenizerBodyEnd returns the offset of the first </body> end tag that
+// golang.org/x/net/html reports, or -1.
+func tokenizerBodyEnd(page string) int {
+	z := html.NewTokenizer(strings.NewReader(page))
+	off := 0
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			return -1
+		}
+		if tt == html.EndTagToken {
+			if n, _ := z.TagName(); string(n) == "body" {
+				return off
+			}
+		}
+		off += len(z.Raw())
+	}
+}
+
+// checkAgainstTokenizer checks that the snippet lands right before the
+// first </body> end tag golang.org/x/net/html reports, whole and cut into
+// 1-, 2- and 3-byte writes (which take the byte-wise path of the lexer
+// rather than the tag-at-a-time one).
+func checkAgainstTokenizer(t *testing.T, page string) {
+	t.Helper()
+	want := tokenizerBodyEnd(page)
+	if want < 0 {
+		t.Fatalf("tokenizer found no </body>")
+	}
+	for _, chunks := range [][]int{nil, {1}, {2}, {3}} {
+		got, res := run(t, page, chunks...)
+		if res.Existing {
+			if got != page {
+				t.Fatal("page with the Katalys script was changed")
+			}
+			continue
+		}
+		if at := strings.Index(got, snip); at != want || got != page[:want]+snip+page[want:] {
+			t.Fatalf("chunks %v: snippet at %d, tokenizer's </body> at %d", chunks, at, want)
+		}
+	}
+}
+
 // TestWriterMatchesHTMLTokenizer checks the insertion point against
-// golang.org/x/net/html: the snippet lands right before the first </body>
-// end tag the tokenizer reports.
+// golang.org/x/net/html on every test page.
 func TestWriterMatchesHTMLTokenizer(t *testing.T) {
 	for name, page := range pages(t) {
-		t.Run(name, func(t *testing.T) {
-			want := -1
-			z := html.NewTokenizer(strings.NewReader(page))
-			off := 0
-			for {
-				tt := z.Next()
-				if tt == html.ErrorToken {
-					break
-				}
-				raw := len(z.Raw())
-				if tt == html.EndTagToken {
-					if n, _ := z.TagName(); string(n) == "body" {
-						want = off
-						break
-					}
-				}
-				off += raw
-			}
-			if want < 0 {
-				t.Fatalf("tokenizer found no </body>")
-			}
-			got, res := run(t, page)
-			if res.Existing {
-				if got != page {
-					t.Fatal("page with the Katalys script was changed")
-				}
-				return
-			}
-			if at := strings.Index(got, snip); at != want || got != page[:want]+snip+page[want:] {
-				t.Fatalf("snippet at %d, tokenizer's </body> at %d", at, want)
-			}
+		t.Run(name, func(t *testing.T) { checkAgainstTokenizer(t, page) })
+	}
+}
+
+// TestWriterAttributeForms covers the attribute spellings where a quote
+// does or does not open a value, and where the tag really ends.
+func TestWriterAttributeForms(t *testing.T) {
+	for _, tag := range []string{
+		`<a b="</body>">`, `<a b='</body>'>`, `<a b=c>`, `<a b>`, `<a b/>`, `<a/b="</body>">`,
+		`<a b = "</body>">`, `<a b= '</body>'>`, `<a b ="</body>">`,
+		`<a ="</body>">`, `<a b=c="</body>">`, `<a b="x"="</body>">`, `<a b="x"c="</body>">`,
+		`<a b"c="</body>">`, `<a "b"="</body>">`, `<a b/="</body>">`, `<a b==">`,
+		`<a b=c"</body>">`, `<a b=>`, `<a b=`, `<a title="a>b</body>">`, `<a data-x='{"k":"</body>"}'>`,
+		`<div class=x id="</body>" hidden>`, `<input value=</body>>`,
+	} {
+		t.Run(tag, func(t *testing.T) {
+			checkAgainstTokenizer(t, "<html><body><p>"+tag+"text</p></body></html>")
 		})
 	}
 }
