@@ -1,0 +1,99 @@
+package tracking
+
+import (
+	"net/http"
+	"strings"
+)
+
+// botMarkers are lower-case substrings of user agents that are not people
+// at a browser. Besides crawlers, link previewers, monitors and headless
+// browsers, the list holds command-line tools and HTTP libraries: they keep
+// no cookies, so each of their requests would mint a new visitor and a new
+// session, and uptime checks alone would swamp a small store's numbers.
+var botMarkers = []string{
+	// crawlers and link previewers
+	"bot", "crawl", "spider", "slurp", "scrap", "archiver", "facebookexternalhit",
+	"mediapartners-google", "google-inspectiontool", "googleother", "feedfetcher",
+	"preview", "embedly", "whatsapp", "vkshare", "+http",
+	// monitors, audits and automation
+	"headless", "lighthouse", "pingdom", "uptime", "monitor", "synthetics",
+	"gtmetrix", "phantomjs", "kube-probe", "prerender",
+	// command-line tools and HTTP libraries
+	"curl/", "wget/", "httpie/", "python-", "aiohttp/", "httpx/", "go-http-client/",
+	"java/", "okhttp/", "apache-httpclient/", "libwww-perl/", "node-fetch/",
+	"axios/", "undici",
+}
+
+// botFalsePositives are real browsers whose user agents contain a marker:
+// Cubot phones name themselves in their Android user agent.
+var botFalsePositives = strings.NewReplacer("cubot", "")
+
+// IsBot reports whether userAgent belongs to a crawler, monitor, headless
+// browser, command-line tool or HTTP library rather than a person. An empty
+// user agent is a bot: every browser sends one.
+func IsBot(userAgent string) bool {
+	ua := strings.TrimSpace(userAgent)
+	if ua == "" {
+		return true
+	}
+	ua = botFalsePositives.Replace(strings.ToLower(ua))
+	for _, m := range botMarkers {
+		if strings.Contains(ua, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsPrefetch reports whether the request is a prefetch or prerender: the
+// page may never be shown, so it is not a page view. Browsers say so in
+// Sec-Purpose (speculation rules, Chromium), Purpose (older Chromium and
+// Safari), X-Moz (Firefox) and X-Purpose (old Chrome previews).
+func IsPrefetch(h http.Header) bool {
+	return headerHas(h, "Sec-Purpose", "prefetch") ||
+		headerHas(h, "Sec-Purpose", "prerender") ||
+		headerHas(h, "Purpose", "prefetch") ||
+		headerHas(h, "X-Moz", "prefetch") ||
+		headerHas(h, "X-Purpose", "preview")
+}
+
+// headerHas reports whether any value of header name contains token, in any
+// case.
+func headerHas(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		if strings.Contains(strings.ToLower(v), token) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsNavigation reports whether the request loads a document a person is
+// looking at, going by the Fetch Metadata headers: Sec-Fetch-Mode navigate
+// (or nested-navigate, sent by Chromium 76-78 for frames) and Sec-Fetch-Dest
+// document, iframe or frame. Fetches, images, scripts and service worker
+// requests are not. Clients that send neither header (older browsers, plain
+// HTTP clients) count as navigations; IsBot sorts out the latter.
+func IsNavigation(r *http.Request) bool {
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
+		switch strings.ToLower(strings.TrimSpace(mode)) {
+		case "navigate", "nested-navigate":
+		default:
+			return false
+		}
+	}
+	if dest := r.Header.Get("Sec-Fetch-Dest"); dest != "" {
+		switch strings.ToLower(strings.TrimSpace(dest)) {
+		case "document", "iframe", "frame":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// OptedOut reports whether the visitor asked not to be tracked, with Global
+// Privacy Control (Sec-GPC: 1) or the older Do Not Track (DNT: 1).
+func OptedOut(h http.Header) bool {
+	return strings.TrimSpace(h.Get("Sec-GPC")) == "1" || strings.TrimSpace(h.Get("DNT")) == "1"
+}
