@@ -1,0 +1,117 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"go.uber.org/zap"
+)
+
+// The two benchmarks below are meant to run together (go test -bench . ./storage):
+// BenchmarkRawWriteBatch is the ceiling, plain Badger with the store's options
+// writing entries of the same sizes, and the bar is BenchmarkIngest reaching at
+// least half of its events/s.
+
+// benchEvent is a typical page view: the fields tracking records for a page.
+func benchEvent(i int) Event {
+	return Event{
+		Bucket:  "KA-12345",
+		Type:    "pageview",
+		Visitor: fmt.Sprintf("%032x", i%5000),
+		Session: fmt.Sprintf("%016x", i%9000),
+		Fields: map[string]string{
+			"url":        "https://shop.example.com/products/blue-widget?utm_source=newsletter&utm_medium=email",
+			"referrer":   "https://mail.example.net/",
+			"user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+			"client_ip":  "203.0.113.0",
+		},
+	}
+}
+
+// benchCallers is how many goroutines call Write at once, standing in for
+// concurrent collect requests.
+const benchCallers = 256
+
+func BenchmarkIngest(b *testing.B) {
+	for _, per := range []int{1, 10} {
+		b.Run(fmt.Sprintf("callers=%d/events_per_write=%d", benchCallers, per), func(b *testing.B) {
+			s, err := Open(Options{Dir: b.TempDir(), Logger: zap.NewNop(), Instance: "bench"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for range benchCallers {
+				wg.Go(func() {
+					evs := make([]Event, per)
+					for {
+						n := next.Add(int64(per))
+						if n > int64(b.N)+int64(per)-1 {
+							return
+						}
+						for i := range evs {
+							evs[i] = benchEvent(int(n) + i)
+						}
+						if err := s.Write(context.Background(), evs); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			st := s.Stats()
+			b.ReportMetric(float64(st.Committed)/elapsed.Seconds(), "events/s")
+			b.ReportMetric(float64(st.Committed)/float64(max(st.Batches, 1)), "events/batch")
+		})
+	}
+}
+
+func BenchmarkRawWriteBatch(b *testing.B) {
+	db, err := badger.Open(badgerOptions(b.TempDir(), zap.NewNop()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	// Same entries as the store writes per event: the log entry with the
+	// event's JSON as value, and the index entry with an empty value.
+	sizer := &Store{instance: "bench", instHash: hashString("bench")}
+	sample, err := sizer.encode(benchEvent(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	val := make([]byte, len(sample.val))
+	visitor := fmt.Sprintf("%032x", 0)
+	b.ResetTimer()
+	start := time.Now()
+	wb := db.NewWriteBatch()
+	defer wb.Cancel()
+	now := uint64(time.Now().UnixNano())
+	for i := range b.N {
+		key := appendSuffix(eventPrefix("KA-12345"), now+uint64(i), sizer.instHash, uint64(i))
+		if err := wb.Set(key, val); err != nil {
+			b.Fatal(err)
+		}
+		vkey := appendSuffix(visitorPrefix("KA-12345", visitor), now+uint64(i), sizer.instHash, uint64(i))
+		if err := wb.Set(vkey, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(len(sample.key)+len(sample.val)+len(sample.vkey)), "bytes/event")
+}

@@ -1,0 +1,73 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"strings"
+	"time"
+)
+
+// Key layout (schema version 1):
+//
+//	e/<bucket>\x00<suffix>            event log; value: the Event as JSON
+//	v/<bucket>\x00<visitor>\x00<suffix> per-visitor index; value: empty
+//	meta/schema                       schema version
+//
+// where suffix is 24 bytes: big-endian unix nanoseconds, a hash of the
+// instance that recorded the event, and that instance's sequence number.
+// Time first makes both the log and the index scan in time order; the
+// instance hash keeps keys from different machines apart (DESIGN §5); the
+// sequence keeps events of the same nanosecond apart. The \x00 after the
+// bucket (and visitor) ends the name, so "KA-1" never matches "KA-10".
+const suffixLen = 24
+
+var schemaKey = []byte("meta/schema")
+
+// errBadName rejects names that would break the \x00-terminated layout.
+var errBadName = errors.New("bucket must be non-empty and neither bucket nor visitor may contain NUL")
+
+func validNames(bucket, visitor string) bool {
+	return bucket != "" && !strings.ContainsRune(bucket, 0) && !strings.ContainsRune(visitor, 0)
+}
+
+func eventPrefix(bucket string) []byte {
+	return append([]byte("e/"+bucket), 0)
+}
+
+func visitorPrefix(bucket, visitor string) []byte {
+	return append([]byte("v/"+bucket+"\x00"+visitor), 0)
+}
+
+func appendSuffix(b []byte, nanos, inst, seq uint64) []byte {
+	b = binary.BigEndian.AppendUint64(b, nanos)
+	b = binary.BigEndian.AppendUint64(b, inst)
+	return binary.BigEndian.AppendUint64(b, seq)
+}
+
+// timeKey is the 8-byte time part of a suffix. Times before 1970 (and the
+// zero Time) sort first; they never occur in practice and must not wrap.
+func timeKey(t time.Time) uint64 {
+	if t.IsZero() || t.Before(time.Unix(0, 0)) {
+		return 0
+	}
+	return uint64(t.UnixNano())
+}
+
+// rangeBounds turns Events' [from, to) into key times; a zero to means no end.
+func rangeBounds(from, to time.Time) (lo, hi uint64) {
+	lo, hi = timeKey(from), math.MaxUint64
+	if !to.IsZero() {
+		hi = timeKey(to)
+	}
+	return lo, hi
+}
+
+func seekKey(prefix []byte, nanos uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), nanos)
+}
+
+// keyTime reads the time part of a key ending in a suffix.
+func keyTime(key []byte) uint64 {
+	return binary.BigEndian.Uint64(key[len(key)-suffixLen:])
+}

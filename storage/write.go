@@ -1,0 +1,333 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"go.uber.org/zap"
+)
+
+// A record is one event encoded for Badger: its log entry and, when it has a
+// visitor, its index entry. Encoding happens in the caller's goroutine so
+// that the single writer does nothing but commit.
+type record struct {
+	key, vkey, val []byte
+	ttl            time.Duration
+}
+
+// A job is one submission to the writer: a single Enqueue'd event, or all
+// the events of one Write call, which are committed in the same batch. done
+// is nil for Enqueue; for Write it receives the commit's outcome.
+type job struct {
+	recs []record
+	done chan error
+}
+
+// Enqueue submits a behaviour event without waiting for disk. It never
+// blocks: when the queue is full, the event invalid or the store closed it
+// returns false and counts the event as dropped. A zero Time is now.
+func (s *Store) Enqueue(ev Event) bool {
+	r, err := s.encode(ev)
+	if err != nil {
+		s.dropped.Add(1)
+		return false
+	}
+	j := &job{recs: []record{r}}
+	if !s.enter() {
+		s.dropped.Add(1)
+		return false
+	}
+	defer s.leave()
+	select {
+	case s.queue <- j:
+		s.enqueued.Add(1)
+		return true
+	default:
+		s.dropped.Add(1)
+		return false
+	}
+}
+
+// Write submits events and waits until the batch holding them is committed
+// and synced to disk. Unlike Enqueue it never drops: it waits for room in the
+// queue. It returns ctx's error if ctx ends first; the events may then still
+// be committed. All of evs go into the same batch, though not atomically:
+// a batch too big for one Badger transaction is split across several.
+func (s *Store) Write(ctx context.Context, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j := &job{recs: make([]record, len(evs)), done: make(chan error, 1)}
+	for i, ev := range evs {
+		r, err := s.encode(ev)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
+		j.recs[i] = r
+	}
+	if err := s.submit(ctx, j); err != nil {
+		return err
+	}
+	select {
+	case err := <-j.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// submit puts j in the queue, waiting for room. Close waits for it before
+// it stops the writer, and the writer keeps making room until then.
+func (s *Store) submit(ctx context.Context, j *job) error {
+	if !s.enter() {
+		return ErrClosed
+	}
+	defer s.leave()
+	select {
+	case s.queue <- j:
+		s.enqueued.Add(uint64(len(j.recs)))
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// enter counts a sender in, unless Close has begun; see Store.closing.
+func (s *Store) enter() bool {
+	s.senders.Add(1)
+	if s.closing.Load() {
+		s.senders.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (s *Store) leave() { s.senders.Add(-1) }
+
+// encode fills in the defaults of ev and builds its keys and value.
+func (s *Store) encode(ev Event) (record, error) {
+	if !validNames(ev.Bucket, ev.Visitor) {
+		return record{}, errBadName
+	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	if ev.Instance == "" {
+		ev.Instance = s.instance
+	}
+	val, err := json.Marshal(ev)
+	if err != nil {
+		return record{}, fmt.Errorf("encoding event: %w", err)
+	}
+	nanos, seq := timeKey(ev.Time), s.seq.Add(1)
+	r := record{
+		key: appendSuffix(eventPrefix(ev.Bucket), nanos, s.instHash, seq),
+		val: val,
+	}
+	if ev.Visitor != "" {
+		r.vkey = appendSuffix(visitorPrefix(ev.Bucket, ev.Visitor), nanos, s.instHash, seq)
+	}
+	if s.retention != nil {
+		r.ttl = s.retention(ev.Bucket)
+	}
+	return r, nil
+}
+
+// maxInFlight is how many batches may be committing at once. One is being
+// synced while the next is already handed to Badger, so the disk never waits
+// for the writer; more would only make batches smaller.
+const maxInFlight = 2
+
+// runWriter is the one goroutine that writes to Badger. It takes whatever
+// has queued up while earlier commits were syncing, up to MaxBatch events,
+// and commits it at once: under load one fsync serves thousands of events,
+// and when idle a lone event is committed right away.
+func (s *Store) runWriter() {
+	defer s.wg.Done()
+	for !s.write() {
+	}
+}
+
+// write runs the writer until Close. It returns false after a panic, which
+// it logs, so that runWriter starts it again: with the writer gone, Writes
+// and Close would wait forever.
+func (s *Store) write() (closed bool) {
+	defer s.recoverPanic("writer")
+	for {
+		select {
+		case j := <-s.queue:
+			s.flush(j)
+		case <-s.quit:
+			s.drain()
+			return true
+		}
+	}
+}
+
+// fill starts a batch with j and adds queued jobs to it, without waiting,
+// until it holds MaxBatch events or the queue is empty.
+func (s *Store) fill(j *job) []*job {
+	batch := []*job{j}
+	n := len(j.recs)
+	for n < s.maxBatch {
+		select {
+		case j := <-s.queue:
+			batch = append(batch, j)
+			n += len(j.recs)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// drain commits everything left in the queue and waits for the commits in
+// flight. Close has already stopped new submissions, so the queue only
+// shrinks.
+func (s *Store) drain() {
+	for {
+		select {
+		case j := <-s.queue:
+			s.flush(j)
+		default:
+			for range maxInFlight {
+				s.inflight <- struct{}{}
+			}
+			return
+		}
+	}
+}
+
+// flush waits until fewer than maxInFlight batches are committing, then
+// hands Badger a batch of j and what queued up meanwhile, and settles the
+// batch when its commit is done. Gathering after the wait, not before, is
+// what makes batches grow with the load.
+func (s *Store) flush(j *job) {
+	s.inflight <- struct{}{}
+	batch := s.fill(j)
+	var once sync.Once
+	done := func(err error) {
+		once.Do(func() {
+			defer func() { <-s.inflight }()
+			s.settle(batch, err)
+		})
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.logger.Error("panic while committing", zap.Any("panic", r), zap.Stack("stack"))
+			done(fmt.Errorf("panic: %v", r))
+		}
+	}()
+	s.commit(batch, done)
+}
+
+// settle updates the counters for a committed or failed batch and tells
+// every waiting Write the outcome. A failed commit does not stop the writer:
+// the next batch tries again, and a disk that comes back resumes recording.
+func (s *Store) settle(batch []*job, err error) {
+	var events, waited uint64
+	for _, j := range batch {
+		events += uint64(len(j.recs))
+		if j.done != nil {
+			waited += uint64(len(j.recs))
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("committing %d events to store %s: %w", events, s.dir, err)
+		s.writeErrors.Add(1)
+		s.dropped.Add(events - waited)
+		s.logger.Error("recording events", zap.Uint64("events", events), zap.Error(err))
+	} else {
+		s.batches.Add(1)
+		s.committed.Add(events)
+	}
+	for _, j := range batch {
+		if j.done != nil {
+			j.done <- err
+		}
+	}
+}
+
+// commitBatch writes a batch in as few transactions as Badger allows and
+// calls done once all of them are committed, synced (SyncWrites) or failed.
+// It does not wait: Badger runs the callbacks.
+func (s *Store) commitBatch(batch []*job, done func(error)) {
+	c := &txnGroup{done: done}
+	c.pending.Store(1) // held until every transaction is started
+	txn := s.db.NewTransaction(true)
+	for _, j := range batch {
+		for _, r := range j.recs {
+			var err error
+			if txn, err = s.set(c, txn, r.key, r.val, r.ttl); err != nil {
+				txn.Discard()
+				c.finish(err)
+				return
+			}
+			if r.vkey == nil {
+				continue
+			}
+			if txn, err = s.set(c, txn, r.vkey, nil, r.ttl); err != nil {
+				txn.Discard()
+				c.finish(err)
+				return
+			}
+		}
+	}
+	c.commit(txn)
+	c.finish(nil)
+}
+
+// set adds an entry to txn; when txn is full it commits it and continues in
+// a new one, which it returns.
+func (s *Store) set(c *txnGroup, txn *badger.Txn, key, val []byte, ttl time.Duration) (*badger.Txn, error) {
+	e := badger.NewEntry(key, val)
+	if ttl > 0 {
+		e = e.WithTTL(ttl)
+	}
+	err := txn.SetEntry(e)
+	if !errors.Is(err, badger.ErrTxnTooBig) {
+		return txn, err
+	}
+	c.commit(txn)
+	txn = s.db.NewTransaction(true)
+	return txn, txn.SetEntry(e)
+}
+
+// txnGroup tracks the transactions of one batch and reports the first error
+// once the last of them is done.
+type txnGroup struct {
+	pending atomic.Int64
+	mu      sync.Mutex
+	err     error
+	done    func(error)
+}
+
+func (c *txnGroup) commit(txn *badger.Txn) {
+	c.pending.Add(1)
+	txn.CommitWith(c.finish)
+}
+
+func (c *txnGroup) finish(err error) {
+	if err != nil {
+		c.mu.Lock()
+		if c.err == nil {
+			c.err = err
+		}
+		c.mu.Unlock()
+	}
+	if c.pending.Add(-1) == 0 {
+		c.mu.Lock()
+		err := c.err
+		c.mu.Unlock()
+		c.done(err)
+	}
+}
