@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -28,10 +29,14 @@ func init() {
 //		storage <path>
 //		bucket <id> {
 //			alias <name...>
+//			retention <duration>
+//			privacy gpc
+//			ip truncate
 //		}
 //	}
 //
 // bucket is repeatable; alias is repeatable and takes one or more names.
+// retention (default 400d) takes a Caddy duration such as 400d or 720h.
 // Ids and aliases are checked here, with the file and line of the
 // offending token: an id declared twice or a name claimed by two buckets
 // is an error.
@@ -90,6 +95,42 @@ func parseBucket(d *caddyfile.Dispenser, owners map[string]string) (module.Bucke
 				}
 			}
 			b.Aliases = append(b.Aliases, names...)
+		case "retention":
+			if b.Retention != 0 {
+				return b, d.Errf("bucket %q: retention already specified", b.ID)
+			}
+			var v string
+			if !d.AllArgs(&v) {
+				return b, d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil {
+				return b, d.Errf("bucket %q: retention %q: %v", b.ID, v, err)
+			}
+			if dur <= 0 {
+				return b, d.Errf("bucket %q: retention %q: must be positive", b.ID, v)
+			}
+			b.Retention = caddy.Duration(dur)
+		case "privacy":
+			if b.Privacy != "" {
+				return b, d.Errf("bucket %q: privacy already specified", b.ID)
+			}
+			if !d.AllArgs(&b.Privacy) {
+				return b, d.ArgErr()
+			}
+			if err := module.CheckPrivacy(b.Privacy); err != nil {
+				return b, d.Errf("bucket %q: %v", b.ID, err)
+			}
+		case "ip":
+			if b.IP != "" {
+				return b, d.Errf("bucket %q: ip already specified", b.ID)
+			}
+			if !d.AllArgs(&b.IP) {
+				return b, d.ArgErr()
+			}
+			if err := module.CheckIP(b.IP); err != nil {
+				return b, d.Errf("bucket %q: %v", b.ID, err)
+			}
 		default:
 			return b, d.Errf("unrecognized subdirective '%s'", d.Val())
 		}
@@ -124,12 +165,14 @@ func claim(d *caddyfile.Dispenser, owners map[string]string, bucket, name string
 //
 //	katalys [<matcher>] <site_id> {
 //		script_src <url>
+//		endpoint <path>
 //	}
 //
 // site_id is a bucket id, an alias or a placeholder such as {host}. A
 // static site_id must match a bucket of the katalys global option when it
 // declares any. script_src is an absolute http(s) URL or an absolute path
-// and may contain {site_id}.
+// and may contain {site_id}. endpoint (default /_katalys) is the path
+// prefix of the first-party endpoints: events are posted to {endpoint}/e.
 func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	handler := new(module.Handler)
 	h.Next() // the directive name; the matcher is already gone
@@ -154,6 +197,19 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 			}
 			if err := module.CheckScriptSrc(handler.ScriptSrc); err != nil {
 				return nil, h.Errf("script_src %q: %v", handler.ScriptSrc, err)
+			}
+		case "endpoint":
+			if handler.Endpoint != "" {
+				return nil, h.Err("endpoint already specified")
+			}
+			if !h.AllArgs(&handler.Endpoint) {
+				return nil, h.ArgErr()
+			}
+			if handler.Endpoint == "" {
+				return nil, h.Err("endpoint: empty path")
+			}
+			if err := module.CheckEndpoint(handler.Endpoint); err != nil {
+				return nil, h.Errf("endpoint %q: %v", handler.Endpoint, err)
 			}
 		default:
 			return nil, h.Errf("unrecognized subdirective '%s'", h.Val())

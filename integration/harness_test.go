@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	if url := os.Getenv(crashPosterEnv); url != "" {
+		return runCrashPoster(url)
+	}
 	dir, err := os.MkdirTemp("", "caddy-katalys-integration-")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "FAIL: integration: making a temp dir for the Caddy binary: %v\n", err)
@@ -90,6 +93,7 @@ type caddyServer struct {
 	adminAddr string // 127.0.0.1:port of the admin API
 	env       []string
 	output    *lockedBuffer
+	process   *os.Process // for tests that kill Caddy themselves (SIGKILL)
 	exited    chan struct{}
 	waitErr   error
 }
@@ -164,6 +168,7 @@ func startCaddy(t testing.TB, body string) *caddyServer {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting caddy: %v", err)
 	}
+	c.process = cmd.Process
 	go func() {
 		c.waitErr = cmd.Wait()
 		close(c.exited)

@@ -5,10 +5,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"time"
 	"unicode"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
+
+	"github.com/storeedge/caddy-katalys/storage"
+	"github.com/storeedge/caddy-katalys/tracking"
 )
 
 func init() {
@@ -17,13 +22,16 @@ func init() {
 
 // App is the katalys app: the configuration every katalys handler of a
 // Caddy config shares. It knows the Tracking ID buckets and their aliases,
-// and (in later versions) owns the embedded store of behaviour and orders.
+// and owns the embedded store of behaviour (one per process and storage
+// directory, shared across reloads; see stores).
 //
 // Handlers find it with ctx.App("katalys"); a config whose Caddyfile has no
 // katalys global option still gets one, with defaults and no buckets.
 type App struct {
 	// Storage is the directory of the embedded database that keeps
-	// behaviour, orders and deliveries. It is not opened yet.
+	// behaviour, orders and deliveries. It is opened when the app starts
+	// (never by `caddy validate`), once per process: configs that share
+	// the directory share the open database.
 	// Default: "katalys" under Caddy's data directory
 	// (for example ~/.local/share/caddy/katalys).
 	Storage string `json:"storage,omitempty"`
@@ -35,8 +43,25 @@ type App struct {
 	Buckets []Bucket `json:"buckets,omitempty"`
 
 	// index maps NameKey(id or alias) to the bucket id; built in Provision.
-	index  map[string]string
+	index map[string]string
+	// byID maps a bucket id to its declared options; built in Provision.
+	byID   map[string]*Bucket
 	logger *zap.Logger
+
+	// key is the pool key of the store ("badger:" + absolute clean path).
+	key string
+	// run is the store state, made in Provision (a pointer: App is copied
+	// by value in CaddyModule, atomics must not be).
+	run *appRun
+}
+
+// appRun is what an app holds of the store while it runs.
+type appRun struct {
+	// store is the open store once Start ran, nil before and after.
+	store atomic.Pointer[pooledStore]
+	// held tells that this app holds one reference of stores[key]; it is
+	// released exactly once, by Stop or Cleanup, whichever runs first.
+	held atomic.Bool
 }
 
 // Bucket is one Katalys Tracking ID and the names that map to it.
@@ -49,6 +74,72 @@ type Bucket struct {
 	// (shop.example.com). A handler's site_id, or the value its placeholder
 	// takes at request time, may be any of them. Matched case-insensitively.
 	Aliases []string `json:"aliases,omitempty"`
+
+	// Retention is how long behaviour of the bucket is kept (a TTL on
+	// every event). Default: 400 days.
+	Retention caddy.Duration `json:"retention,omitempty"`
+
+	// Privacy is "gpc" to honour Sec-GPC: 1 and DNT: 1: such visitors get
+	// no cookie and none of their behaviour is stored. Default: "" (off).
+	Privacy string `json:"privacy,omitempty"`
+
+	// IP is "truncate" to store client addresses shortened to their IPv4
+	// /24 or IPv6 /48. Default: "" (stored whole).
+	IP string `json:"ip,omitempty"`
+}
+
+// DefaultRetention is how long behaviour is kept when a bucket says
+// nothing.
+const DefaultRetention = 400 * 24 * time.Hour
+
+// Values of Bucket.Privacy and Bucket.IP.
+const (
+	PrivacyGPC = "gpc"
+	IPTruncate = "truncate"
+)
+
+// CheckPrivacy reports why v cannot be a bucket's privacy option.
+func CheckPrivacy(v string) error {
+	if v != PrivacyGPC {
+		return fmt.Errorf("unknown privacy mode %q (known: %s)", v, PrivacyGPC)
+	}
+	return nil
+}
+
+// CheckIP reports why v cannot be a bucket's ip option.
+func CheckIP(v string) error {
+	if v != IPTruncate {
+		return fmt.Errorf("unknown ip mode %q (known: %s)", v, IPTruncate)
+	}
+	return nil
+}
+
+// stores holds the open stores of this process, keyed by "badger:" and
+// the absolute clean path of their directory. Badger refuses a second open
+// of a directory, even in one process, and a reload starts the new config
+// before the old one stops, so the store must be shared, not reopened.
+var stores = caddy.NewUsagePool()
+
+// pooledStore is the value of stores: the open store, and the retention
+// of the config that started last (the store outlives configs, so its
+// retention function reads whatever the current config says).
+type pooledStore struct {
+	*storage.Store
+	retention atomic.Pointer[map[string]time.Duration]
+}
+
+// Destruct closes the store when the last config using it lets go: the
+// queue is drained (committed) first.
+func (p *pooledStore) Destruct() error { return p.Store.Close() }
+
+// retentionOf is the store's Retention function.
+func (p *pooledStore) retentionOf(bucket string) time.Duration {
+	if m := p.retention.Load(); m != nil {
+		if d, ok := (*m)[bucket]; ok {
+			return d
+		}
+	}
+	return DefaultRetention
 }
 
 // CaddyModule returns the Caddy module information.
@@ -60,20 +151,30 @@ func (App) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision fills in defaults and indexes the buckets by id and alias. It
-// does no I/O, since `caddy validate` provisions every module too.
+// opens nothing, since `caddy validate` provisions every module too; on a
+// reload it takes a reference of the store this process already has open
+// (see acquireIfOpen).
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	if a.Storage == "" {
 		a.Storage = filepath.Join(caddy.AppDataDir(), "katalys")
 	}
+	dir, err := filepath.Abs(a.Storage)
+	if err != nil {
+		return fmt.Errorf("storage %q: %v", a.Storage, err)
+	}
+	a.key = "badger:" + filepath.Clean(dir)
+	a.run = new(appRun)
 	a.index = make(map[string]string, len(a.Buckets))
-	for _, b := range a.Buckets {
+	a.byID = make(map[string]*Bucket, len(a.Buckets))
+	for i, b := range a.Buckets {
+		a.byID[b.ID] = &a.Buckets[i]
 		a.index[NameKey(b.ID)] = b.ID
 		for _, alias := range b.Aliases {
 			a.index[NameKey(alias)] = b.ID
 		}
 	}
-	return nil
+	return a.acquireIfOpen()
 }
 
 // Validate rejects bucket ids that are empty or contain white space, the
@@ -90,6 +191,19 @@ func (a *App) Validate() error {
 			return fmt.Errorf("bucket %q declared more than once (as %q and %q)", b.ID, prev, b.ID)
 		}
 		owner[key] = b.ID
+		if b.Retention < 0 {
+			return fmt.Errorf("bucket %q: negative retention %s", b.ID, time.Duration(b.Retention))
+		}
+		if b.Privacy != "" {
+			if err := CheckPrivacy(b.Privacy); err != nil {
+				return fmt.Errorf("bucket %q: %v", b.ID, err)
+			}
+		}
+		if b.IP != "" {
+			if err := CheckIP(b.IP); err != nil {
+				return fmt.Errorf("bucket %q: %v", b.ID, err)
+			}
+		}
 	}
 	for _, b := range a.Buckets {
 		for _, alias := range b.Aliases {
@@ -106,12 +220,132 @@ func (a *App) Validate() error {
 	return nil
 }
 
-// Start does nothing yet; the store will be opened here (never in
-// Provision, see Provision).
-func (a *App) Start() error { return nil }
+// Start opens the store, or takes another reference of the one this
+// process has open already for the same directory (a reload). It is the
+// only place the store is opened: `caddy validate` provisions but never
+// starts apps, so it never touches the directory. It then makes this
+// config's retention the store's.
+func (a *App) Start() error {
+	if a.run == nil {
+		return fmt.Errorf("katalys app started before it was provisioned")
+	}
+	if !a.run.held.Load() {
+		if err := a.acquire(); err != nil {
+			return err
+		}
+	}
+	p := a.run.store.Load()
+	retention := make(map[string]time.Duration, len(a.Buckets))
+	for _, b := range a.Buckets {
+		retention[b.ID] = a.retention(b.ID)
+	}
+	p.retention.Store(&retention)
+	return nil
+}
 
-// Stop does nothing yet.
-func (a *App) Stop() error { return nil }
+// acquireIfOpen takes a reference of the store when this process has it
+// open already, which is the case on a reload. Apps start in random order,
+// so without this the new config's http server could serve its first
+// requests before this app started, with no store: page views lost and
+// collect answered 503 at every reload. It opens nothing, so `caddy
+// validate` (another process, where nothing is open) still never touches
+// the directory.
+func (a *App) acquireIfOpen() error {
+	if n, ok := stores.References(a.key); !ok || n == 0 {
+		return nil
+	}
+	return a.acquire()
+}
+
+// acquire takes one reference of the store of a.key, opening it when no
+// config of this process has it open.
+func (a *App) acquire() error {
+	logger := a.logger
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	dir := strings.TrimPrefix(a.key, "badger:")
+	v, loaded, err := stores.LoadOrNew(a.key, func() (caddy.Destructor, error) {
+		p := new(pooledStore)
+		st, err := storage.Open(storage.Options{
+			Dir:       dir,
+			Retention: p.retentionOf,
+			Logger:    logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		p.Store = st
+		return p, nil
+	})
+	if err != nil {
+		return fmt.Errorf("opening katalys storage %s: %v", dir, err)
+	}
+	a.run.held.Store(true)
+	a.run.store.Store(v.(*pooledStore))
+	if !loaded {
+		logger.Info("katalys storage opened", zap.String("dir", dir))
+	}
+	return nil
+}
+
+// Stop lets go of the store; the last config to let go closes it.
+func (a *App) Stop() error { return a.release() }
+
+// Cleanup lets go of the store if Stop did not (a config whose start
+// failed after this app started).
+func (a *App) Cleanup() error { return a.release() }
+
+// release drops this app's reference of the store, exactly once.
+func (a *App) release() error {
+	if a.run == nil {
+		return nil
+	}
+	// The store pointer stays: apps stop in random order, so the old
+	// config's handlers may still serve requests (keep-alive connections
+	// in the grace period) after this. The store is shared with the new
+	// config then; after the last release it is closed, and a closed
+	// store refuses events (Enqueue false, Write storage.ErrClosed)
+	// rather than failing.
+	if !a.run.held.Swap(false) {
+		return nil
+	}
+	if _, err := stores.Delete(a.key); err != nil {
+		return fmt.Errorf("closing katalys storage: %v", err)
+	}
+	return nil
+}
+
+// Store is the store, or nil before the app acquired it (apps start in
+// random order, so on the first start requests may come before). After the
+// app stopped it is the same store, possibly closed. Handlers must cope
+// with nil and with refusals.
+func (a *App) Store() *storage.Store {
+	if a.run == nil {
+		return nil
+	}
+	if p := a.run.store.Load(); p != nil {
+		return p.Store
+	}
+	return nil
+}
+
+// Policy is the tracking policy of a bucket.
+func (a *App) Policy(bucket string) tracking.Policy {
+	b := a.byID[bucket]
+	if b == nil {
+		return tracking.Policy{}
+	}
+	return tracking.Policy{PrivacyGPC: b.Privacy == PrivacyGPC, TruncateIP: b.IP == IPTruncate}
+}
+
+// retention is how long a bucket's behaviour is kept.
+func (a *App) retention(bucket string) time.Duration {
+	if b := a.byID[bucket]; b != nil && b.Retention > 0 {
+		return time.Duration(b.Retention)
+	}
+	return DefaultRetention
+}
 
 // Resolve maps a site id (a bucket id or one of its aliases) to its bucket
 // id. With no bucket declared, every non-empty name is its own bucket.
@@ -179,7 +413,9 @@ func CheckName(name string) error {
 
 // Interface guards
 var (
-	_ caddy.App         = (*App)(nil)
-	_ caddy.Provisioner = (*App)(nil)
-	_ caddy.Validator   = (*App)(nil)
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.Validator    = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
+	_ caddy.Destructor   = (*pooledStore)(nil)
 )

@@ -65,7 +65,14 @@ type Handler struct {
 	// bucket id. Default: https://db.revoffers.com/js/{site_id}.js
 	ScriptSrc string `json:"script_src,omitempty"`
 
+	// Endpoint is the path prefix of the first-party endpoints; events are
+	// posted to {endpoint}/e and answered here, never passed on to the
+	// rest of the route. An absolute path. Default: /_katalys
+	Endpoint string `json:"endpoint,omitempty"`
+
 	app      *App
+	collect  string        // Endpoint + "/e"
+	inflight chan struct{} // bounds the collect requests served at once
 	logger   *zap.Logger
 	static   *site         // the site when SiteID has no placeholder
 	snippets *snippetCache // per bucket, for placeholder site ids
@@ -105,6 +112,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := CheckScriptSrc(h.ScriptSrc); err != nil {
 		return fmt.Errorf("script_src %q: %v", h.ScriptSrc, err)
 	}
+	if err := CheckEndpoint(h.Endpoint); err != nil {
+		return fmt.Errorf("endpoint %q: %v", h.Endpoint, err)
+	}
+	endpoint := h.Endpoint
+	if endpoint == "" {
+		endpoint = DefaultEndpoint
+	}
+	h.collect = strings.TrimSuffix(endpoint, "/") + "/e"
+	h.inflight = make(chan struct{}, maxCollectInFlight)
 	h.snippets = newSnippetCache(h.ScriptSrc)
 	h.unresolved = newOnceSet(maxLogKeys)
 	h.conflicts = newOnceSet(maxLogKeys)
@@ -131,9 +147,14 @@ func (h *Handler) Validate() error {
 	return nil
 }
 
-// ServeHTTP wraps the response of a page request in a writer that inserts
-// the snippet; other requests go on untouched.
+// ServeHTTP answers the collect endpoint itself, wraps the response of a
+// page request in a writer that inserts the snippet (and records the page
+// view), and lets other requests go on untouched.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if r.URL.Path == h.collect {
+		h.serveCollect(w, r)
+		return nil
+	}
 	if !mayBePage(r) {
 		return next.ServeHTTP(w, r)
 	}
@@ -141,8 +162,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if !ok {
 		return next.ServeHTTP(w, r)
 	}
+	// The visit is worked out before the response starts: its cookies go
+	// out with the header, and only if the response turns out to be a page
+	// (see responseWriter.commit). It is recorded once the page is done.
+	pv := h.observe(r, st.bucket)
+	orig := r
 	r = askIdentity(r)
 	rw := newResponseWriter(w, h, st, r.Host)
+	rw.visit = pv
 	// On a panic (http.ErrAbortHandler from reverse_proxy) stop a decoder
 	// goroutine without writing anything more; the panic goes on.
 	defer rw.stop()
@@ -153,6 +180,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return err
 	}
 	rw.finish()
+	if rw.paged && pv != nil {
+		h.record(orig, st.bucket, pv)
+	}
 	return nil
 }
 

@@ -39,6 +39,10 @@ var metrics = struct {
 	conflicts       prometheus.Counter
 	unknownEncoding prometheus.Counter
 	unresolvedSite  prometheus.Counter
+	recorded        *prometheus.CounterVec
+	dropped         *prometheus.CounterVec
+	notRecorded     *prometheus.CounterVec
+	collect         *prometheus.CounterVec
 }{
 	injected: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy",
@@ -70,6 +74,30 @@ var metrics = struct {
 		Name:      "unresolved_site_total",
 		Help:      "Page requests passed through because the site_id placeholder resolved to no bucket.",
 	}),
+	recorded: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "events_recorded_total",
+		Help:      "Behaviour events handed to the store (page views and clicks queued, collect events committed), by type (pageview, click, custom).",
+	}, []string{"type"}),
+	dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "events_dropped_total",
+		Help:      "Behaviour events not stored, by type and reason (queue_full, not_ready, write_error).",
+	}, []string{"type", "reason"}),
+	notRecorded: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "pages_not_recorded_total",
+		Help:      "Pages served but not counted as page views, by reason (bot, prefetch, not_navigation, privacy, not_ready).",
+	}, []string{"reason"}),
+	collect: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "collect_responses_total",
+		Help:      "Responses of the collect endpoint, by status code.",
+	}, []string{"status"}),
 }
 
 // registerMetrics registers the module's collectors with a config's
@@ -87,6 +115,10 @@ func registerMetrics(reg *prometheus.Registry) error {
 		metrics.conflicts,
 		metrics.unknownEncoding,
 		metrics.unresolvedSite,
+		metrics.recorded,
+		metrics.dropped,
+		metrics.notRecorded,
+		metrics.collect,
 	} {
 		var are prometheus.AlreadyRegisteredError
 		if err := reg.Register(c); err != nil && !errors.As(err, &are) {

@@ -54,6 +54,8 @@ type responseWriter struct {
 	decoded []byte         // modeProbe: what they decoded to
 	csp     http.Header    // the page's CSP headers as sendHeader will set them
 	err     error          // modeFailed: why
+	visit   *pageVisit     // the visit to record, nil when none
+	paged   bool           // the response was committed as a page
 }
 
 func newResponseWriter(w http.ResponseWriter, h *Handler, st site, host string) *responseWriter {
@@ -345,6 +347,14 @@ func (e writeError) Unwrap() error { return e.error }
 // that leave the coalescer (see sendHeader), so that a page found to load
 // the Katalys script already in its first write keeps its header as is.
 func (w *responseWriter) commit() error {
+	w.paged = true
+	if w.visit != nil {
+		for _, c := range w.visit.Cookies {
+			if v := c.String(); v != "" {
+				w.Header().Add("Set-Cookie", v)
+			}
+		}
+	}
 	w.mode = modeInject
 	if w.coding != "" {
 		w.mode = modeDecode

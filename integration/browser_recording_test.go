@@ -1,0 +1,138 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/storeedge/caddy-katalys/tracking"
+)
+
+// TestBrowserVisitorCookie: in a real Chromium, the first page of a visit
+// through Caddy sets the visitor cookie (HttpOnly, SameSite=Lax) and the
+// next page request sends it back (the upstream sees it); the stand-in
+// tracking script, served by the site itself, posts an event to the
+// first-party collect endpoint with fetch(), gets 204, and the event is
+// stored under the visitor of the cookie, beside the two page views and
+// the click of the landing.
+func TestBrowserVisitorCookie(t *testing.T) {
+	browser := newBrowser(t)
+
+	var mu sync.Mutex
+	cookieSeen := map[string]string{} // path → the Cookie header the upstream got
+	site := http.NewServeMux()
+	site.HandleFunc("/js/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/javascript")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write([]byte(`(function () {
+	window.__katalys_loaded = window._revoffers_track && window._revoffers_track.site_id;
+	fetch("/_katalys/e", {method: "POST", headers: {"Content-Type": "application/json"},
+		body: JSON.stringify({action: "browser_js", page: location.pathname})})
+		.then(function (r) { window.__katalys_fetch = String(r.status); },
+			function (e) { window.__katalys_fetch = "failed: " + e; });
+})();
+`))
+	})
+	site.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" {
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		cookieSeen[r.URL.Path] = r.Header.Get("Cookie")
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>%s</title></head><body><h1>%s</h1></body></html>\n", r.URL.Path, r.URL.Path)
+	})
+	up := startUpstream(t, site)
+
+	dir := t.TempDir()
+	port := freePort(t)
+	c := startCaddy(t, fmt.Sprintf(`{
+	katalys {
+		storage %s
+		bucket %s
+	}
+}
+
+http://127.0.0.1:%d {
+	katalys %s {
+		script_src /js/{site_id}.js
+	}
+	reverse_proxy %s
+}
+`, dir, siteA, port, siteA, hostPort(up)))
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	tb := openTab(t, browser)
+	// Headless Chromium says "HeadlessChrome" in its user agent, which
+	// tracking rightly treats as a bot (no cookie, nothing recorded): the
+	// tab poses as the desktop browser it is.
+	const ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	if _, err := chromedp.Call(tb.ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua}); err != nil {
+		t.Fatalf("overriding the user agent: %v", err)
+	}
+	visit := func(path string) {
+		t.Helper()
+		tb.navigate(t, base+path)
+		s := tb.waitState(t, 15*time.Second, func(s pageState) bool { return s.Fetched != nil })
+		if s.Loaded == nil || *s.Loaded != siteA {
+			t.Errorf("%s: the tracking script did not run with the site id: %s", path, ptrString(s.Loaded))
+		}
+		if s.Fetched == nil || *s.Fetched != "204" {
+			t.Errorf("%s: the collect fetch() = %s, want \"204\"; logs %q", path, ptrString(s.Fetched), tb.allLogs())
+		}
+	}
+	visit("/landing?utm_source=browser_test")
+
+	var vid string
+	res, err := chromedp.Call(tb.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/"}})
+	if err != nil {
+		t.Fatalf("reading the browser's cookies: %v", err)
+	}
+	for _, ck := range res.Cookies {
+		if ck.Name == tracking.VisitorCookie {
+			vid = ck.Value
+			if !ck.HTTPOnly || ck.SameSite != network.CookieSameSiteLax || ck.Path != "/" {
+				t.Errorf("visitor cookie attributes: HttpOnly %v, SameSite %q, Path %q", ck.HTTPOnly, ck.SameSite, ck.Path)
+			}
+			if days := time.Until(time.Unix(int64(ck.Expires), 0)).Hours() / 24; days < 399 || days > 401 {
+				t.Errorf("visitor cookie expires in %.1f days, want 400", days)
+			}
+		}
+	}
+	if vid == "" {
+		t.Fatalf("the first page left no %s cookie in the browser: %+v", tracking.VisitorCookie, res.Cookies)
+	}
+
+	visit("/second")
+	mu.Lock()
+	first, second := cookieSeen["/landing"], cookieSeen["/second"]
+	mu.Unlock()
+	if strings.Contains(first, tracking.VisitorCookie) {
+		t.Errorf("the first request already carried a visitor cookie: %q", first)
+	}
+	if !strings.Contains(second, tracking.VisitorCookie+"="+vid) {
+		t.Errorf("the second page request carried Cookie %q, want %s=%s", second, tracking.VisitorCookie, vid)
+	}
+
+	stopCaddy(t, c)
+	count := map[string]int{}
+	for _, ev := range storedEvents(t, dir, siteA) {
+		count[ev.Type]++
+		if ev.Visitor != vid {
+			t.Errorf("%s event of visitor %q, want %q (%+v)", ev.Type, ev.Visitor, vid, ev)
+		}
+	}
+	if count["pageview"] != 2 || count["click"] != 1 || count["browser_js"] != 2 {
+		t.Errorf("stored %v, want 2 pageview, 1 click, 2 browser_js", count)
+	}
+}
