@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -443,5 +444,30 @@ func TestCrashKeepsAcknowledged(t *testing.T) {
 	}
 	if !restarted {
 		t.Error("the event posted after the restart is not stored")
+	}
+}
+
+// TestStoreUnavailableKeepsPagesFlowing: when the store cannot be opened
+// (here its path is a regular file), Caddy still starts and serves
+// injected pages; nothing is recorded, no cookie is set, and the collect
+// endpoint answers 503 rather than pretending to store events.
+func TestStoreUnavailableKeepsPagesFlowing(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "store")
+	if err := os.WriteFile(notADir, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	startCaddy(t, recordingSite(notADir, "400d", port, htmlUpstream(t)))
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	page := fetch(t, newRequest(t, "GET", base+"/"))
+	if page.status != http.StatusOK || strings.Count(string(page.body), "_revoffers_track.site_id=") != 1 {
+		t.Fatalf("page: status %d, body %q", page.status, page.body)
+	}
+	if c := page.header.Values("Set-Cookie"); len(c) != 0 {
+		t.Errorf("cookies set with no store: %q", c)
+	}
+	if status, body, err := postEvents(base+"/_katalys/e", `{"action":"addtocart"}`); err != nil || status != http.StatusServiceUnavailable {
+		t.Errorf("collect with no store: %d %s %v, want 503", status, body, err)
 	}
 }

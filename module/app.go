@@ -231,10 +231,19 @@ func (a *App) Start() error {
 	}
 	if !a.run.held.Load() {
 		if err := a.acquire(); err != nil {
-			return err
+			// Disk trouble must never stop pages (DESIGN §4.4): Caddy
+			// starts, pages are injected, recording is skipped and
+			// counted as not_ready, collect answers 503.
+			metrics.storeErrors.Inc()
+			a.logger.Error("cannot open the katalys store; serving pages without recording behaviour",
+				zap.String("storage", a.Storage), zap.Error(err))
+			return nil
 		}
 	}
 	p := a.run.store.Load()
+	if p == nil {
+		return nil
+	}
 	retention := make(map[string]time.Duration, len(a.Buckets))
 	for _, b := range a.Buckets {
 		retention[b.ID] = a.retention(b.ID)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/storeedge/caddy-katalys/storage"
 	"github.com/storeedge/caddy-katalys/tracking"
@@ -456,5 +457,35 @@ func TestAppStoreShared(t *testing.T) {
 	}
 	if n, _ := stores.References("badger:" + dir); n != 0 {
 		t.Errorf("%d references left", n)
+	}
+}
+
+// TestAppStartWithBrokenStore: a store that cannot be opened does not stop
+// Caddy from starting (pages must keep flowing); it is counted, and the
+// app has no store.
+func TestAppStartWithBrokenStore(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "store")
+	if err := os.WriteFile(file, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := &App{Storage: file}
+	if err := a.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	before := testutil.ToFloat64(metrics.storeErrors)
+	if err := a.Start(); err != nil {
+		t.Fatalf("Start failed on a broken store: %v", err)
+	}
+	if a.Store() != nil {
+		t.Error("a store although it could not be opened")
+	}
+	if got := testutil.ToFloat64(metrics.storeErrors) - before; got != 1 {
+		t.Errorf("store_open_errors_total grew by %v, want 1", got)
+	}
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Cleanup(); err != nil {
+		t.Fatal(err)
 	}
 }

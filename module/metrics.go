@@ -43,6 +43,7 @@ var metrics = struct {
 	dropped         *prometheus.CounterVec
 	notRecorded     *prometheus.CounterVec
 	collect         *prometheus.CounterVec
+	storeErrors     prometheus.Counter
 }{
 	injected: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy",
@@ -98,6 +99,12 @@ var metrics = struct {
 		Name:      "collect_responses_total",
 		Help:      "Responses of the collect endpoint, by status code.",
 	}, []string{"status"}),
+	storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "store_open_errors_total",
+		Help:      "Times the store could not be opened when the katalys app started; pages are then served without recording.",
+	}),
 }
 
 // registerMetrics registers the module's collectors with a config's
@@ -119,6 +126,7 @@ func registerMetrics(reg *prometheus.Registry) error {
 		metrics.dropped,
 		metrics.notRecorded,
 		metrics.collect,
+		metrics.storeErrors,
 	} {
 		var are prometheus.AlreadyRegisteredError
 		if err := reg.Register(c); err != nil && !errors.As(err, &are) {
