@@ -3,9 +3,11 @@
 // It owns one Badger database: the keys of every Tracking ID bucket, an event
 // log per bucket in time order, a per-visitor index that attribution reads, and
 // a schema version key. Writes go through a bounded queue to a single writer
-// goroutine that group-commits them (SyncWrites, so a commit is an fsync) in
-// batches; Enqueue never blocks and drops when the queue is full, while Write
-// waits until the batch holding its events is durable. Events expire by a TTL
+// goroutine that group-commits them in batches; Enqueue never blocks and drops
+// when the queue is full, while Write waits until the batch holding its events
+// is durable: a batch with a Write in it is fsynced before any of them
+// returns, a batch of queued behaviour alone is not (nobody waits on it, and
+// the fsync was most of the cost of recording a page view). Events expire by a TTL
 // chosen per bucket, a background goroutine runs value-log GC, and Close
 // drains the queue before closing the database.
 //
@@ -198,7 +200,7 @@ func withDefaults(opts Options) (Options, error) {
 // files) suit a dedicated database server, not a plugin.
 func badgerOptions(dir string, logger *zap.Logger) badger.Options {
 	return badger.DefaultOptions(dir).
-		WithSyncWrites(true). // an acknowledged Write survives kill -9
+		WithSyncWrites(false). // batches with a Write in them are synced by the writer (see flush)
 		WithMemTableSize(16 << 20).
 		WithNumMemtables(3).
 		WithValueLogFileSize(64 << 20).

@@ -218,6 +218,9 @@ func (s *Store) flush(j *job) {
 	done := func(err error) {
 		once.Do(func() {
 			defer func() { <-s.inflight }()
+			if err == nil && awaited(batch) {
+				err = s.sync()
+			}
 			s.settle(batch, err)
 		})
 	}
@@ -228,6 +231,27 @@ func (s *Store) flush(j *job) {
 		}
 	}()
 	s.commit(batch, done)
+}
+
+// awaited reports whether a Write waits on the batch: only then must it
+// reach the disk before the batch is settled.
+func awaited(batch []*job) bool {
+	for _, j := range batch {
+		if j.done != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// sync makes everything committed so far durable (value log and memtable
+// write-ahead log), so that an acknowledged Write survives kill -9 and power
+// loss alike.
+func (s *Store) sync() error {
+	if err := s.db.Sync(); err != nil {
+		return fmt.Errorf("syncing: %w", err)
+	}
+	return nil
 }
 
 // settle updates the counters for a committed or failed batch and tells
@@ -258,7 +282,7 @@ func (s *Store) settle(batch []*job, err error) {
 }
 
 // commitBatch writes a batch in as few transactions as Badger allows and
-// calls done once all of them are committed, synced (SyncWrites) or failed.
+// calls done once all of them are committed or failed.
 // It does not wait: Badger runs the callbacks.
 func (s *Store) commitBatch(batch []*job, done func(error)) {
 	c := &txnGroup{done: done}
