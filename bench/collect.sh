@@ -51,15 +51,8 @@ BEGIN_MARK='<!-- collect.sh:begin -->'
 END_MARK='<!-- collect.sh:end -->'
 PAGE_BAR=0.95
 
-log() { printf '%s\n' "$*" >&2; }
-die() {
-	log "FAIL: $*"
-	if [[ -n ${CADDY_LOG:-} && -s ${CADDY_LOG:-} ]]; then
-		log "--- last lines of $CADDY_LOG"
-		tail -n 20 "$CADDY_LOG" >&2 || true
-	fi
-	exit 1
-}
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 set -o errtrace
 trap 'log "FAIL: bench/collect.sh line $LINENO: \"$BASH_COMMAND\" exited $?"' ERR
@@ -74,35 +67,9 @@ CMD="bench/collect.sh"
 [[ $WARMUP != 2s ]] && CMD="WARMUP=$WARMUP $CMD"
 CMD="DURATION=$DURATION ROUNDS=$ROUNDS $CMD"
 
-# --- tools
-if ! command -v wrk >/dev/null; then
-	log "installing wrk"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq wrk >/dev/null
-fi
-for t in curl go awk; do
-	command -v "$t" >/dev/null || die "$t is needed"
-done
-
-# --- temp dir, processes, cleanup
-WORK=$(mktemp -d -t katalys-collect.XXXXXX)
-UPSTREAM_PID=
-CADDY_PID=
-CADDY_LOG=
-cleanup() {
-	local rc=$?
-	[[ -n $CADDY_PID ]] && { kill "$CADDY_PID" 2>/dev/null || true; wait "$CADDY_PID" 2>/dev/null || true; }
-	[[ -n $UPSTREAM_PID ]] && { kill "$UPSTREAM_PID" 2>/dev/null || true; wait "$UPSTREAM_PID" 2>/dev/null || true; }
-	if [[ $KEEP == 1 ]]; then
-		log "kept $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# --- tools and a temp dir
+need_tools curl go awk
+make_workdir katalys-collect
 
 # --- build
 log "building into $WORK"
@@ -215,12 +182,6 @@ stored() {
 	awk -v t="$1" '$1 == t {n = $2} END {print n + 0}' "$WORK/count.txt"
 }
 
-to_ms() {
-	awk -v v="$1" 'BEGIN{
-		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000; else if (u == "h") n *= 3600000
-		printf "%.3f", n }'
-}
 
 # wrk_parse FILE: prints "rps p99_ms requests sock_errors"
 wrk_parse() {
@@ -376,13 +337,10 @@ if [[ -s $LOG_ERRORS ]]; then
 fi
 
 # --- summary
-median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 ccol() { awk -F'\t' -v c="$1" -v f="$2" '$1 == c {print $f}' "$COLLECT" | median; }
 pcol() { awk -F'\t' -v c="$1" -v f="$2" '$1 == c {print $f}' "$PAGES" | median; }
 csum() { awk -F'\t' -v c="$1" -v f="$2" '$1 == c {s += $f} END {print s + 0}' "$COLLECT"; }
 psum() { awk -F'\t' -v c="$1" -v f="$2" '$1 == c {s += $f} END {print s + 0}' "$PAGES"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-bar() { awk -v r="$1" -v b="$2" 'BEGIN{ if (r == "n/a") print "n/a"; else if (r + 0 >= b) print "met"; else print "**not met**" }'; }
 
 CTABLE="$WORK/collect.md"
 {

@@ -48,15 +48,8 @@ END_MARK='<!-- inject.sh:end -->'
 # the 50 MiB page (half the page); more means it buffers.
 FLAT_LIMIT_KB=$((25 * 1024))
 
-log() { printf '%s\n' "$*" >&2; }
-die() {
-	log "FAIL: $*"
-	if [[ -n ${CADDY_LOG:-} && -s ${CADDY_LOG:-} ]]; then
-		log "--- last lines of $CADDY_LOG"
-		tail -n 20 "$CADDY_LOG" >&2 || true
-	fi
-	exit 1
-}
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # A command that fails outside the checks below still says where.
 set -o errtrace
@@ -70,35 +63,9 @@ CMD="bench/inject.sh"
 [[ $WARMUP != 2s ]] && CMD="WARMUP=$WARMUP $CMD"
 CMD="DURATION=$DURATION ROUNDS=$ROUNDS $CMD"
 
-# --- tools
-if ! command -v wrk >/dev/null; then
-	log "installing wrk"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq wrk >/dev/null
-fi
-for t in curl gzip go awk; do
-	command -v "$t" >/dev/null || die "$t is needed"
-done
-
-# --- temp dir, processes, cleanup
-WORK=$(mktemp -d -t katalys-bench.XXXXXX)
-UPSTREAM_PID=
-CADDY_PID=
-CADDY_LOG=
-cleanup() {
-	local rc=$?
-	[[ -n $CADDY_PID ]] && { kill "$CADDY_PID" 2>/dev/null || true; wait "$CADDY_PID" 2>/dev/null || true; }
-	[[ -n $UPSTREAM_PID ]] && { kill "$UPSTREAM_PID" 2>/dev/null || true; wait "$UPSTREAM_PID" 2>/dev/null || true; }
-	if [[ $KEEP == 1 ]]; then
-		log "kept $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# --- tools and a temp dir
+need_tools curl gzip go awk
+make_workdir katalys-bench
 
 # --- build
 log "building into $WORK"
@@ -212,12 +179,6 @@ check() {
 		die "$config $size $enc: body check failed"
 }
 
-to_ms() { # wrk latency ("812.00us", "3.21ms", "1.02s", "1.10m") to ms
-	awk -v v="$1" 'BEGIN{
-		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000; else if (u == "h") n *= 3600000
-		printf "%.3f", n }'
-}
 
 RESULTS="$WORK/results.tsv" # config size enc round rps p99_ms hwm_kb non2xx sock_errors up_gzip up_identity
 : >"$RESULTS"
@@ -229,7 +190,8 @@ measure() {
 	check "$config" "$size" "$enc"
 	local wrk_args=(-t"$THREADS" -c"$CONNS" --latency)
 	[[ $enc == gzip ]] && wrk_args+=(-H 'Accept-Encoding: gzip')
-	local url="http://127.0.0.1:$PORT/$(page_path "$size" "$enc")" out="$WORK/wrk-$config-$size-$enc-$round.txt"
+	local url out="$WORK/wrk-$config-$size-$enc-$round.txt"
+	url="http://127.0.0.1:$PORT/$(page_path "$size" "$enc")"
 	wrk "${wrk_args[@]}" -d"$WARMUP" "$url" >/dev/null
 	local s0 s1
 	s0=$(upstream_stats)
@@ -309,12 +271,10 @@ if [[ -s $LOG_ERRORS ]]; then
 fi
 
 # --- summary
-median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 col() { # col CONFIG SIZE ENC FIELD -> median over rounds
 	awk -F'\t' -v c="$1" -v s="$2" -v e="$3" -v f="$4" '$1 == c && $2 == s && $3 == e {print $f}' "$RESULTS" | median
 }
 label() { case $1 in 10k) echo "10 KB" ;; 100k) echo "100 KB" ;; 1m) echo "1 MB" ;; 50m) echo "50 MB" ;; esac; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 mib() { awk -v k="$1" 'BEGIN{printf "%.1f", k / 1024}'; }
 
 if [[ " $CONFIGS " != *" baseline "* || " $CONFIGS " != *" katalys "* ]]; then
@@ -352,7 +312,6 @@ RAW="$WORK/raw.md"
 
 r100i=$(ratio "$(col katalys 100k identity 5)" "$(col baseline 100k identity 5)")
 r100g=$(ratio "$(col katalys 100k gzip 5)" "$(col baseline 100k gzip 5)")
-bar() { awk -v r="$1" -v b="$2" 'BEGIN{ if (r == "n/a") print "n/a"; else if (r + 0 >= b) print "met"; else print "**not met**" }'; }
 
 read -r _ bidle bpeak _ _ < <(awk -F'\t' '$1 == "baseline"' "$MEM")
 read -r _ kidle kpeak kbytes ksecs < <(awk -F'\t' '$1 == "katalys"' "$MEM")
