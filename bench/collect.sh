@@ -83,29 +83,11 @@ fi
 CADDY="$WORK/caddy"
 "$CADDY" list-modules | grep -qx 'http.handlers.katalys' || die "this Caddy has no http.handlers.katalys module"
 
-GO_VERSION=$(go version | awk '{print $3, $4}')
-CADDY_VERSION=$("$CADDY" version | awk '{print $1}')
-WRK_VERSION=$(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}' || true)
-REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git status --porcelain -- . 2>/dev/null | head -n1) ]]; then REV="$REV + uncommitted changes"; fi
-NPROC=$(nproc)
-CPU_MODEL=$(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo)
-MEM_TOTAL=$(awk '/^MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)
-DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+machine_facts
 FS_TYPE=$(df -PT "$WORK" 2>/dev/null | awk 'NR==2{print $2}' || echo unknown)
 
 # --- upstream
-"$WORK/upstream" -addr 127.0.0.1:0 -addr-file "$WORK/upstream.addr" >"$WORK/upstream.log" 2>&1 &
-UPSTREAM_PID=$!
-for _ in $(seq 600); do
-	[[ -s $WORK/upstream.addr ]] && break
-	kill -0 "$UPSTREAM_PID" 2>/dev/null || die "upstream exited: $(cat "$WORK/upstream.log")"
-	sleep 0.1
-done
-[[ -s $WORK/upstream.addr ]] || die "upstream did not start"
-UPSTREAM=$(head -n1 "$WORK/upstream.addr")
-log "upstream on $UPSTREAM"
+start_upstream
 
 # --- Caddy
 # start_caddy NAME: a fresh Caddy with a fresh store in $WORK/store-NAME; sets
@@ -155,11 +137,6 @@ start_caddy() {
 	die "Caddy ($name) did not answer on 127.0.0.1:$PORT (admin $ADMIN)"
 }
 
-stop_caddy() {
-	kill "$CADDY_PID" 2>/dev/null || true
-	wait "$CADDY_PID" 2>/dev/null || true
-	CADDY_PID=
-}
 
 # cpu_ticks: user + system CPU time of the running Caddy, in clock ticks.
 CLK_TCK=$(getconf CLK_TCK)
@@ -325,16 +302,7 @@ done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- Caddy logs: anything at error level or worse
-LOG_ERRORS="$WORK/log-errors.txt"
-: >"$LOG_ERRORS"
-for f in "$WORK"/caddy-*.log; do
-	[[ -e $f ]] || continue
-	grep -E '"level":"(error|panic|fatal)"|^panic:|^fatal error:' "$f" | sed "s|^|$(basename "$f" .log): |" >>"$LOG_ERRORS" || true
-done
-if [[ -s $LOG_ERRORS ]]; then
-	log "WARNING: $(wc -l <"$LOG_ERRORS") error lines in the Caddy logs; first ones:"
-	head -n 5 "$LOG_ERRORS" >&2
-fi
+scan_caddy_logs
 
 # --- summary
 ccol() { awk -F'\t' -v c="$1" -v f="$2" '$1 == c {print $f}' "$COLLECT" | median; }
@@ -384,17 +352,11 @@ RAW="$WORK/raw.md"
 	awk -F'\t' '{printf "| %s | page, %s | %.0f | %.2f ms | %s µs | %d | %d | %.1f MiB | %d |\n", $2, $1, $3, $4, $13, $5, $8, $12 / 1024, $7}' "$PAGES"
 } >"$RAW"
 
-LOGLINE="No error-level lines in the Caddy logs."
-[[ -s $LOG_ERRORS ]] && LOGLINE="**$(wc -l <"$LOG_ERRORS") error-level lines in the Caddy logs** (first: \`$(head -n1 "$LOG_ERRORS" | cut -c1-300 | tr '`' "'")\`)."
 DROPS=$(psum recorded 10)
 DROPLINE="No page view was dropped (\`caddy_katalys_events_dropped_total\` 0): every page view queued was in the store after Caddy stopped."
 [[ $DROPS -gt 0 ]] && DROPLINE="**$DROPS page views were dropped** (\`caddy_katalys_events_dropped_total\`, the store's queue was full): the page was served, its view lost."
 
-BUSY=
-if awk -v l="${LOAD_BEFORE%% *}" -v n="$NPROC" 'BEGIN{exit !(l >= n / 2)}'; then
-	BUSY="**The machine was busy**: load average ${LOAD_BEFORE%% *} on $NPROC CPUs before the run, so other processes competed with the benchmark and the numbers are noisy. Rerun on an idle machine."
-	log "WARNING: load average ${LOAD_BEFORE%% *} on $NPROC CPUs before the run: numbers are noisy"
-fi
+busy_line
 
 SECTION="$WORK/section.md"
 cat >"$SECTION" <<EOF
@@ -403,7 +365,7 @@ cat >"$SECTION" <<EOF
 Written by \`bench/collect.sh\` on $DATE. Do not edit by hand: rerun the script: \`bench/collect.sh\` (10 s per run, 2 rounds: about 2.5 minutes) or \`DURATION=5s ROUNDS=1 bench/collect.sh\` (about 1 minute), from the repository root, with Go, curl and wrk. Other variables: \`WARMUP\` (default \`2s\`), \`CONNS\` (default 16), \`KEEP=1\` (keep the temporary directory: Caddyfiles, logs, stores, wrk output), \`CADDY_BIN\`. It exits non-zero when a check fails.
 
 - Command: \`$CMD\` (from the repository root)
-- Machine: $NPROC CPUs ($CPU_MODEL), $MEM_TOTAL; load average $LOAD_BEFORE before, $LOAD_AFTER after; stores on $FS_TYPE (Badger with synchronous writes: a 204 means the events were synced to disk)
+- Machine: $NPROC CPUs ($CPU_MODEL), $MEM_TOTAL; load average $LOAD_BEFORE before, $LOAD_AFTER after; stores on $FS_TYPE (a 204 means the events were synced to disk; page views are committed without a sync)
 - Versions: $GO_VERSION, Caddy $CADDY_VERSION, $WRK_VERSION, caddy-katalys $REV
 - Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\`, after a $WARMUP warm-up. Each run has a fresh Caddy process and a fresh store directory to itself; $ROUNDS round(s), each running the four configurations in turn (collect one, collect batch, page recorded, page not recorded), medians shown.
 - Site: \`encode gzip\` + \`katalys $SITE_ID\` + \`reverse_proxy\` to \`bench/upstream\`, the global option \`katalys { storage <temp dir>; bucket $SITE_ID }\`, and the admin endpoint on 127.0.0.1 to read the katalys metrics at \`/metrics\` before Caddy stops. After it stops, \`bench/storecount\` opens the store (\`storage.Open\`) and counts the bucket's events (\`Events\`).
@@ -439,18 +401,7 @@ $(cat "$RAW")
 EOF
 
 # --- write docs/benchmarks.md: replace the section between the markers
-mkdir -p "$(dirname "$DOC")"
-if [[ ! -f $DOC ]]; then
-	printf '# Benchmarks\n\n%s\n%s\n' "$BEGIN_MARK" "$END_MARK" >"$DOC"
-fi
-if ! grep -qF "$BEGIN_MARK" "$DOC" || ! grep -qF "$END_MARK" "$DOC"; then
-	printf '\n%s\n%s\n' "$BEGIN_MARK" "$END_MARK" >>"$DOC"
-fi
-awk -v f="$SECTION" -v b="$BEGIN_MARK" -v e="$END_MARK" '
-	$0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
-	$0 == e { skip = 0 }
-	!skip { print }' "$DOC" >"$WORK/doc.md"
-cat "$WORK/doc.md" >"$DOC"
+write_section "$DOC" "$BEGIN_MARK" "$END_MARK" "$SECTION"
 
 # --- report
 log ""

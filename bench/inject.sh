@@ -81,28 +81,10 @@ if [[ " $CONFIGS " == *" katalys "* ]]; then
 		die "this Caddy has no http.handlers.katalys module"
 fi
 
-GO_VERSION=$(go version | awk '{print $3, $4}')
-CADDY_VERSION=$("$CADDY" version | awk '{print $1}')
-WRK_VERSION=$(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}' || true)
-REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git status --porcelain -- . 2>/dev/null | head -n1) ]]; then REV="$REV + uncommitted changes"; fi
-NPROC=$(nproc)
-CPU_MODEL=$(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo)
-MEM_TOTAL=$(awk '/^MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)
-DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+machine_facts
 
 # --- upstream
-"$WORK/upstream" -addr 127.0.0.1:0 -addr-file "$WORK/upstream.addr" >"$WORK/upstream.log" 2>&1 &
-UPSTREAM_PID=$!
-for _ in $(seq 600); do
-	[[ -s $WORK/upstream.addr ]] && break
-	kill -0 "$UPSTREAM_PID" 2>/dev/null || die "upstream exited: $(cat "$WORK/upstream.log")"
-	sleep 0.1
-done
-[[ -s $WORK/upstream.addr ]] || die "upstream did not start"
-UPSTREAM=$(head -n1 "$WORK/upstream.addr")
-log "upstream on $UPSTREAM"
+start_upstream
 
 upstream_stats() { # prints "gzip identity"
 	curl -fsS --max-time 5 "http://$UPSTREAM/stats" | sed -E 's/.*"gzip":([0-9]+),"identity":([0-9]+).*/\1 \2/'
@@ -135,11 +117,6 @@ start_caddy() {
 	die "Caddy ($config) did not answer on 127.0.0.1:$PORT"
 }
 
-stop_caddy() {
-	kill "$CADDY_PID" 2>/dev/null || true
-	wait "$CADDY_PID" 2>/dev/null || true
-	CADDY_PID=
-}
 
 hwm_kb() { awk '/^VmHWM/{print $2}' "/proc/$CADDY_PID/status"; }
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$CADDY_PID/status"; }
@@ -259,16 +236,7 @@ done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- Caddy logs: anything at error level or worse
-LOG_ERRORS="$WORK/log-errors.txt"
-: >"$LOG_ERRORS"
-for f in "$WORK"/caddy-*.log; do
-	[[ -e $f ]] || continue
-	grep -E '"level":"(error|panic|fatal)"|^panic:|^fatal error:' "$f" | sed "s|^|$(basename "$f" .log): |" >>"$LOG_ERRORS" || true
-done
-if [[ -s $LOG_ERRORS ]]; then
-	log "WARNING: $(wc -l <"$LOG_ERRORS") error lines in the Caddy logs; first ones:"
-	head -n 5 "$LOG_ERRORS" >&2
-fi
+scan_caddy_logs
 
 # --- summary
 col() { # col CONFIG SIZE ENC FIELD -> median over rounds
@@ -329,14 +297,8 @@ else
 	MEMLINE="$MEMLINE **FAILED: katalys grew by more than $(mib "$FLAT_LIMIT_KB") MiB while streaming 50 MiB, so it buffers the page.**"
 fi
 
-LOGLINE="No error-level lines in the Caddy logs."
-[[ -s $LOG_ERRORS ]] && LOGLINE="**$(wc -l <"$LOG_ERRORS") error-level lines in the Caddy logs** (first: \`$(head -n1 "$LOG_ERRORS" | cut -c1-300 | tr '`' "'")\`)."
 
-BUSY=
-if awk -v l="${LOAD_BEFORE%% *}" -v n="$NPROC" 'BEGIN{exit !(l >= n / 2)}'; then
-	BUSY="**The machine was busy**: load average ${LOAD_BEFORE%% *} on $NPROC CPUs before the run, so other processes competed with the benchmark and the numbers are noisy. Rerun on an idle machine."
-	log "WARNING: load average ${LOAD_BEFORE%% *} on $NPROC CPUs before the run: numbers are noisy"
-fi
+busy_line
 
 SECTION="$WORK/section.md"
 cat >"$SECTION" <<EOF
@@ -372,18 +334,7 @@ $(cat "$RAW")
 EOF
 
 # --- write docs/benchmarks.md: replace the section between the markers
-mkdir -p "$(dirname "$DOC")"
-if [[ ! -f $DOC ]]; then
-	printf '# Benchmarks\n\n%s\n%s\n' "$BEGIN_MARK" "$END_MARK" >"$DOC"
-fi
-if ! grep -qF "$BEGIN_MARK" "$DOC" || ! grep -qF "$END_MARK" "$DOC"; then
-	printf '\n%s\n%s\n' "$BEGIN_MARK" "$END_MARK" >>"$DOC"
-fi
-awk -v f="$SECTION" -v b="$BEGIN_MARK" -v e="$END_MARK" '
-	$0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
-	$0 == e { skip = 0 }
-	!skip { print }' "$DOC" >"$WORK/doc.md"
-cat "$WORK/doc.md" >"$DOC"
+write_section "$DOC" "$BEGIN_MARK" "$END_MARK" "$SECTION"
 
 # --- report
 log ""

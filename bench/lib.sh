@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # variables set here are read by the scripts
 # bench/lib.sh: what the benchmark scripts share. Sourced, never run.
 # Expects KEEP, and sets WORK, CADDY_PID, UPSTREAM_PID and CADDY_LOG for the
 # scripts to fill in.
@@ -61,3 +62,83 @@ to_ms() {
 median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 bar() { awk -v r="$1" -v b="$2" 'BEGIN{ if (r == "n/a") print "n/a"; else if (r + 0 >= b) print "met"; else print "**not met**" }'; }
+
+# machine_facts: the versions, machine and time the document records.
+machine_facts() {
+	GO_VERSION=$(go version | awk '{print $3, $4}')
+	CADDY_VERSION=$("$CADDY" version | awk '{print $1}')
+	WRK_VERSION=$(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}' || true)
+	REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	if [[ -n $(git status --porcelain -- . 2>/dev/null | head -n1) ]]; then REV="$REV + uncommitted changes"; fi
+	NPROC=$(nproc)
+	CPU_MODEL=$(awk -F': *' '/^model name/{print $2; exit}' /proc/cpuinfo)
+	MEM_TOTAL=$(awk '/^MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)
+	DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+	LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+}
+
+# start_upstream: bench/upstream on a free 127.0.0.1 port, in UPSTREAM.
+start_upstream() {
+	"$WORK/upstream" -addr 127.0.0.1:0 -addr-file "$WORK/upstream.addr" >"$WORK/upstream.log" 2>&1 &
+	UPSTREAM_PID=$!
+	for _ in $(seq 600); do
+		[[ -s $WORK/upstream.addr ]] && break
+		kill -0 "$UPSTREAM_PID" 2>/dev/null || die "upstream exited: $(cat "$WORK/upstream.log")"
+		sleep 0.1
+	done
+	[[ -s $WORK/upstream.addr ]] || die "upstream did not start"
+	UPSTREAM=$(head -n1 "$WORK/upstream.addr")
+	log "upstream on $UPSTREAM"
+}
+
+stop_caddy() {
+	kill "$CADDY_PID" 2>/dev/null || true
+	wait "$CADDY_PID" 2>/dev/null || true
+	CADDY_PID=
+}
+
+# scan_caddy_logs: error-level lines of every Caddy log of the run, into
+# LOG_ERRORS (a file) and LOGLINE (a sentence for the document).
+scan_caddy_logs() {
+	LOG_ERRORS="$WORK/log-errors.txt"
+	: >"$LOG_ERRORS"
+	local f
+	for f in "$WORK"/caddy-*.log; do
+		[[ -e $f ]] || continue
+		grep -E '"level":"(error|panic|fatal)"|^panic:|^fatal error:' "$f" | sed "s|^|$(basename "$f" .log): |" >>"$LOG_ERRORS" || true
+	done
+	LOGLINE="No error-level lines in the Caddy logs."
+	if [[ -s $LOG_ERRORS ]]; then
+		log "WARNING: $(wc -l <"$LOG_ERRORS") error lines in the Caddy logs; first ones:"
+		head -n 5 "$LOG_ERRORS" >&2
+		LOGLINE="**$(wc -l <"$LOG_ERRORS") error-level lines in the Caddy logs** (first: \`$(head -n1 "$LOG_ERRORS" | cut -c1-300 | tr '`' "'")\`)."
+	fi
+}
+
+# busy_line: BUSY, a warning for the document when the machine was loaded
+# before the run (empty otherwise).
+busy_line() {
+	BUSY=
+	if awk -v l="${LOAD_BEFORE%% *}" -v n="$NPROC" 'BEGIN{exit !(l >= n / 2)}'; then
+		BUSY="**The machine was busy**: load average ${LOAD_BEFORE%% *} on $NPROC CPUs before the run, so other processes competed with the benchmark and the numbers are noisy. Rerun on an idle machine."
+		log "WARNING: load average ${LOAD_BEFORE%% *} on $NPROC CPUs before the run: numbers are noisy"
+	fi
+}
+
+# write_section DOC BEGIN_MARK END_MARK FILE: replaces what stands between
+# the two marker lines of DOC with FILE (adding the markers if missing).
+write_section() {
+	local doc=$1 begin=$2 end=$3 section=$4
+	mkdir -p "$(dirname "$doc")"
+	if [[ ! -f $doc ]]; then
+		printf '# Benchmarks\n\n%s\n%s\n' "$begin" "$end" >"$doc"
+	fi
+	if ! grep -qF "$begin" "$doc" || ! grep -qF "$end" "$doc"; then
+		printf '\n%s\n%s\n' "$begin" "$end" >>"$doc"
+	fi
+	awk -v f="$section" -v b="$begin" -v e="$end" '
+		$0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
+		$0 == e { skip = 0 }
+		!skip { print }' "$doc" >"$WORK/doc.md"
+	cat "$WORK/doc.md" >"$doc"
+}
