@@ -122,7 +122,16 @@ func TestCompressedUpstreams(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
+	// Page requests ask the upstream for an uncompressed page: the forced
+	// codings above are what an upstream that ignores that sends anyway.
 	for _, p := range paths {
-		t.Logf("upstream %s saw Accept-Encoding %q", p, seenAE[p])
+		if len(seenAE[p]) == 0 {
+			t.Errorf("upstream %s was never asked", p)
+		}
+		for _, ae := range seenAE[p] {
+			if ae != "identity" {
+				t.Errorf("upstream %s saw Accept-Encoding %q, want identity", p, ae)
+			}
+		}
 	}
 }
