@@ -462,6 +462,20 @@ func snippetSiteIDs(body []byte) []string {
 
 // countSnippets counts the inline snippets (`_revoffers_track.site_id=`) in
 // body.
+// fetchInjected fetches a page that must come back 200 with exactly one
+// snippet, and returns it for the finer checks.
+func fetchInjected(t testing.TB, req *http.Request) result {
+	t.Helper()
+	res := fetch(t, req)
+	if res.status != http.StatusOK {
+		t.Fatalf("%s: status %d, want 200; body %q", req.URL, res.status, res.body)
+	}
+	if n := countSnippets(res.body); n != 1 {
+		t.Fatalf("%s: %d snippets, want exactly 1", req.URL, n)
+	}
+	return res
+}
+
 func countSnippets(body []byte) int {
 	return bytes.Count(body, []byte("_revoffers_track.site_id="))
 }

@@ -105,13 +105,7 @@ func TestInjectIdentity(t *testing.T) {
 
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d%s", port, c.path)))
-			if res.status != 200 {
-				t.Fatalf("status %d, want 200; body %q", res.status, res.body)
-			}
-			if n := countSnippets(res.body); n != 1 {
-				t.Errorf("%d snippets, want exactly 1", n)
-			}
+			res := fetchInjected(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d%s", port, c.path)))
 			checkInjected(t, c.name, decodeBody(t, res.header.Get("Content-Encoding"), res.body), c.want)
 			checkModifiedHeaders(t, c.name, res.header, res.body, fmt.Sprintf(`"page-%d-v1"`, i))
 			if cl := res.header.Get("Content-Length"); cl == strconv.Itoa(len(c.page)) {
@@ -155,24 +149,12 @@ func TestInjectMarkersInsideOtherMarkup(t *testing.T) {
 	snippet := wantSnippet(siteA, "")
 
 	t.Run("decoys in every context", func(t *testing.T) {
-		res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/order-received/1042", port)))
-		if res.status != 200 {
-			t.Fatalf("status %d", res.status)
-		}
-		if n := countSnippets(res.body); n != 1 {
-			t.Errorf("%d snippets, want exactly 1", n)
-		}
+		res := fetchInjected(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/order-received/1042", port)))
 		checkInjected(t, "markers.html", res.body, insertAt(markers, realEnd, snippet))
 	})
 
 	t.Run("fixture 14 (markers in comments and scripts, chunked)", func(t *testing.T) {
-		res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/orders/PB-004172/complete", port)))
-		if res.status != 200 {
-			t.Fatalf("status %d", res.status)
-		}
-		if n := countSnippets(res.body); n != 1 {
-			t.Errorf("%d snippets, want exactly 1", n)
-		}
+		res := fetchInjected(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/orders/PB-004172/complete", port)))
 		checkInjected(t, "fixture 14", res.body, wantInjected(t, fixture14, snippet))
 		checkSnippetLastInBody(t, fixture14, res.body, siteA, defaultScriptSrc)
 	})
@@ -194,13 +176,7 @@ func TestInjectCSP(t *testing.T) {
 	src := strings.ReplaceAll(defaultScriptSrc, "{site_id}", siteA)
 
 	t.Run("nonce", func(t *testing.T) {
-		res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/nonce", port)))
-		if res.status != 200 {
-			t.Fatalf("status %d", res.status)
-		}
-		if n := countSnippets(res.body); n != 1 {
-			t.Fatalf("%d snippets, want exactly 1", n)
-		}
+		res := fetchInjected(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/nonce", port)))
 		inline, ext := snippetScripts(t, res.body, siteA, src)
 		for _, s := range []*scriptInfo{inline, ext} {
 			if s.nonce != "abc123" {
@@ -216,13 +192,7 @@ func TestInjectCSP(t *testing.T) {
 	})
 
 	t.Run("hash and origin", func(t *testing.T) {
-		res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/plain", port)))
-		if res.status != 200 {
-			t.Fatalf("status %d", res.status)
-		}
-		if n := countSnippets(res.body); n != 1 {
-			t.Fatalf("%d snippets, want exactly 1", n)
-		}
+		res := fetchInjected(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/plain", port)))
 		checkInjected(t, "plain", res.body, wantInjected(t, product, wantSnippet(siteA, "")))
 		inline, _ := snippetScripts(t, res.body, siteA, src)
 		hash := cspHash(inline.text)
