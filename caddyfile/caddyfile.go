@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
 
 	"github.com/storeedge/caddy-katalys/module"
 )
@@ -166,6 +167,10 @@ func claim(d *caddyfile.Dispenser, owners map[string]string, bucket, name string
 //	katalys [<matcher>] <site_id> {
 //		script_src <url>
 //		endpoint <path>
+//		thank_you <pattern...>
+//		order_prefix <prefix>
+//		convert auto|off
+//		capture_limit <size>
 //	}
 //
 // site_id is a bucket id, an alias or a placeholder such as {host}. A
@@ -173,6 +178,11 @@ func claim(d *caddyfile.Dispenser, owners map[string]string, bucket, name string
 // declares any. script_src is an absolute http(s) URL or an absolute path
 // and may contain {site_id}. endpoint (default /_katalys) is the path
 // prefix of the first-party endpoints: events are posted to {endpoint}/e.
+// thank_you adds path patterns (repeatable) to the built-in thank-you
+// paths; order_prefix is put in front of captured order ids that lack it;
+// convert auto (the default) adds the Katalys convert call to thank-you
+// pages that have none; capture_limit (default 2MiB) bounds the bytes of a
+// thank-you page read for its order.
 func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	handler := new(module.Handler)
 	h.Next() // the directive name; the matcher is already gone
@@ -211,11 +221,56 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 			if err := module.CheckEndpoint(handler.Endpoint); err != nil {
 				return nil, h.Errf("endpoint %q: %v", handler.Endpoint, err)
 			}
+		case "thank_you", "order_prefix", "convert", "capture_limit":
+			if err := parseOrderOption(h, handler); err != nil {
+				return nil, err
+			}
 		default:
 			return nil, h.Errf("unrecognized subdirective '%s'", h.Val())
 		}
 	}
 	return handler, nil
+}
+
+// parseOrderOption parses the order capture subdirectives of the handler.
+func parseOrderOption(h httpcaddyfile.Helper, handler *module.Handler) error {
+	name := h.Val()
+	args := h.RemainingArgs()
+	if len(args) == 0 || (name != "thank_you" && len(args) != 1) {
+		return h.ArgErr()
+	}
+	switch name {
+	case "thank_you":
+		for _, p := range args {
+			if err := module.CheckThankYou(p); err != nil {
+				return h.Errf("thank_you %q: %v", p, err)
+			}
+		}
+		handler.ThankYou = append(handler.ThankYou, args...)
+	case "order_prefix":
+		if handler.OrderPrefix != "" {
+			return h.Err("order_prefix already specified")
+		}
+		handler.OrderPrefix = args[0]
+	case "convert":
+		if handler.Convert != "" {
+			return h.Err("convert already specified")
+		}
+		if err := module.CheckConvert(args[0]); err != nil {
+			return h.Err(err.Error())
+		}
+		handler.Convert = args[0]
+	case "capture_limit":
+		if handler.CaptureLimit != 0 {
+			return h.Err("capture_limit already specified")
+		}
+		size, err := humanize.ParseBytes(args[0])
+		if err != nil || size == 0 || size > 1<<30 {
+			return h.Errf("capture_limit %q: must be a size between 1B and 1GiB, such as 2MiB", args[0])
+		}
+		handler.CaptureLimit = int(size)
+	}
+	return nil
 }
 
 // checkSiteID fails when a static site id resolves to none of the buckets

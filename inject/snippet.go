@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"html"
@@ -33,11 +34,47 @@ type Snippet struct {
 // scriptSrc (with {site_id} replaced by the URL-path-escaped site id). A
 // non-empty nonce is put on both script elements.
 func NewSnippet(siteID, scriptSrc, nonce string) Snippet {
+	return newSnippet(siteID, scriptSrc, nonce, "")
+}
+
+// NewThankYouSnippet is NewSnippet for a thank-you page that may get a
+// convert call added (ConvertHTML): its inline script also carries
+// convertLoader, so the one hash or nonce that allows the snippet under a
+// Content-Security-Policy allows the convert call too, although the order
+// is only known once the page has been read.
+func NewThankYouSnippet(siteID, scriptSrc, nonce string) Snippet {
+	return newSnippet(siteID, scriptSrc, nonce, convertLoader)
+}
+
+// convertLoader pushes the order of the #katalys-convert data block
+// (ConvertHTML) to _revoffers_track once the tracking script has defined
+// push, polling every 100 ms as Katalys' own integration guides do (the
+// script loads async, so it is usually not there yet); it gives up after
+// a minute, or at once when the page has finished loading without a data
+// block. The block is removed when pushed, so the order is pushed once.
+const convertLoader = `(function(){var n=0;function t(){var e=document.getElementById("katalys-convert"),q=window._revoffers_track;` +
+	`if(e&&q&&typeof q.push=="function"){e.parentNode.removeChild(e);q.push(JSON.parse(e.textContent));return}` +
+	`if(++n<600&&(e||document.readyState!="complete"))setTimeout(t,100)}t()})();`
+
+// ConvertHTML is the data block that convertLoader pushes: payload is the
+// JSON object of the convert call. A data block, unlike an inline script,
+// is not subject to CSP script-src, and '<' is escaped so the payload can
+// never end the element.
+func ConvertHTML(payload []byte) []byte {
+	var b bytes.Buffer
+	b.Grow(len(payload) + 80)
+	b.WriteString(`<script type="application/json" id="katalys-convert">`)
+	b.Write(bytes.ReplaceAll(payload, []byte("<"), []byte(`\u003c`)))
+	b.WriteString(`</script>`)
+	return b.Bytes()
+}
+
+func newSnippet(siteID, scriptSrc, nonce, extra string) Snippet {
 	if scriptSrc == "" {
 		scriptSrc = DefaultScriptSrc
 	}
 	src := strings.ReplaceAll(scriptSrc, "{site_id}", url.PathEscape(siteID))
-	inline := `window._revoffers_track=window._revoffers_track||{};_revoffers_track.site_id=` + jsString(siteID) + `;`
+	inline := `window._revoffers_track=window._revoffers_track||{};_revoffers_track.site_id=` + jsString(siteID) + `;` + extra
 	nonceAttr := ""
 	if nonce != "" {
 		nonceAttr = ` nonce="` + html.EscapeString(nonce) + `"`

@@ -65,6 +65,12 @@ type Writer struct {
 	done      bool    // injected or left alone: the rest passes through
 	closed    bool
 	res       Result
+
+	// After, when set, is called once, when the snippet goes into the
+	// page; what it returns is written right after the snippet. It lets
+	// the caller add markup that depends on the page read so far (the
+	// order of a thank-you page) at the snippet's place.
+	After func() []byte
 }
 
 // NewWriter returns a Writer that writes the page to dst with snippet
@@ -271,7 +277,22 @@ func (w *Writer) Close() error {
 		w.pending = w.pending[:0]
 	}
 	w.res.Place = AtEnd
-	_, err := w.dst.Write(w.snippet)
+	return w.writeSnippet()
+}
+
+// writeSnippet writes the snippet and what After adds to it.
+func (w *Writer) writeSnippet() error {
+	if _, err := w.dst.Write(w.snippet); err != nil {
+		return err
+	}
+	if w.After == nil {
+		return nil
+	}
+	extra := w.After()
+	if len(extra) == 0 {
+		return nil
+	}
+	_, err := w.dst.Write(extra)
 	return err
 }
 
@@ -298,7 +319,7 @@ func (w *Writer) inject(p []byte, lt int, place Place) error {
 		}
 		p = p[lt:]
 	}
-	if _, err := w.dst.Write(w.snippet); err != nil {
+	if err := w.writeSnippet(); err != nil {
 		return err
 	}
 	if len(w.pending) > 0 {

@@ -18,26 +18,46 @@ const maxSnippets = 256
 type snippetCache struct {
 	src string // the handler's script_src
 	mu  sync.RWMutex
-	m   map[string]inject.Snippet
+	m   map[snippetKey]inject.Snippet
+}
+
+// snippetKey names a cached snippet: a bucket's, for thank-you pages
+// (inject.NewThankYouSnippet) or other pages.
+type snippetKey struct {
+	bucket   string
+	thankYou bool
 }
 
 func newSnippetCache(src string) *snippetCache {
-	return &snippetCache{src: src, m: make(map[string]inject.Snippet)}
+	return &snippetCache{src: src, m: make(map[snippetKey]inject.Snippet)}
 }
 
 // get returns the snippet of bucket, building it on first use. Once the
 // cache is full, further buckets get a snippet built per request.
 func (c *snippetCache) get(bucket string) inject.Snippet {
+	return c.lookup(snippetKey{bucket: bucket})
+}
+
+// thankYou returns the thank-you page snippet of bucket.
+func (c *snippetCache) thankYou(bucket string) inject.Snippet {
+	return c.lookup(snippetKey{bucket: bucket, thankYou: true})
+}
+
+func (c *snippetCache) lookup(k snippetKey) inject.Snippet {
 	c.mu.RLock()
-	s, ok := c.m[bucket]
+	s, ok := c.m[k]
 	c.mu.RUnlock()
 	if ok {
 		return s
 	}
-	s = inject.NewSnippet(bucket, c.src, "")
+	if k.thankYou {
+		s = inject.NewThankYouSnippet(k.bucket, c.src, "")
+	} else {
+		s = inject.NewSnippet(k.bucket, c.src, "")
+	}
 	c.mu.Lock()
 	if len(c.m) < maxSnippets {
-		c.m[bucket] = s
+		c.m[k] = s
 	}
 	c.mu.Unlock()
 	return s

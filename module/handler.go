@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"unicode"
 
@@ -70,7 +71,27 @@ type Handler struct {
 	// rest of the route. An absolute path. Default: /_katalys
 	Endpoint string `json:"endpoint,omitempty"`
 
+	// ThankYou are more thank-you paths (Caddy path matcher patterns) on
+	// top of the built-in ones of the common platforms (ThankYouPaths).
+	// The order a thank-you page prints is read as the page streams past
+	// and stored in its bucket, once per order id.
+	ThankYou []string `json:"thank_you,omitempty"`
+
+	// OrderPrefix is put in front of captured order ids that lack it, so
+	// that stores sharing a bucket never report the same id.
+	OrderPrefix string `json:"order_prefix,omitempty"`
+
+	// Convert is "auto" (the default) to add the Katalys convert call,
+	// built from the captured order, to a thank-you page that has none,
+	// or "off".
+	Convert string `json:"convert,omitempty"`
+
+	// CaptureLimit bounds the bytes of a thank-you page read for its
+	// order; the page is served whole regardless. Default: 2 MiB.
+	CaptureLimit int `json:"capture_limit,omitempty"`
+
 	app      *App
+	thankYou caddyhttp.MatchPath
 	collect  string        // Endpoint + "/e"
 	inflight chan struct{} // bounds the collect requests served at once
 	logger   *zap.Logger
@@ -124,6 +145,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.snippets = newSnippetCache(h.ScriptSrc)
 	h.unresolved = newOnceSet(maxLogKeys)
 	h.conflicts = newOnceSet(maxLogKeys)
+	h.thankYou = append(append(caddyhttp.MatchPath{}, ThankYouPaths...), h.ThankYou...)
+	if err := h.thankYou.Provision(ctx); err != nil {
+		return fmt.Errorf("thank_you: %v", err)
+	}
+	if h.CaptureLimit == 0 {
+		h.CaptureLimit = DefaultCaptureLimit
+	}
 	if h.SiteID != "" && !hasPlaceholder(h.SiteID) {
 		bucket, ok := h.app.Resolve(h.SiteID)
 		if !ok {
@@ -143,6 +171,41 @@ func (h *Handler) Validate() error {
 		if err := CheckName(h.SiteID); err != nil {
 			return fmt.Errorf("site_id %q: %v", h.SiteID, err)
 		}
+	}
+	if err := CheckConvert(h.Convert); err != nil {
+		return err
+	}
+	for _, p := range h.ThankYou {
+		if err := CheckThankYou(p); err != nil {
+			return fmt.Errorf("thank_you %q: %v", p, err)
+		}
+	}
+	if h.CaptureLimit < 0 {
+		return fmt.Errorf("capture_limit %d: must not be negative", h.CaptureLimit)
+	}
+	return nil
+}
+
+// CheckConvert reports why v cannot be the convert option.
+func CheckConvert(v string) error {
+	switch v {
+	case "", ConvertAuto, ConvertOff:
+		return nil
+	}
+	return fmt.Errorf("convert %q: must be %s or %s", v, ConvertAuto, ConvertOff)
+}
+
+// CheckThankYou reports why p cannot be a thank_you path pattern: it must
+// be a path (starting with / or *) that path.Match accepts.
+func CheckThankYou(p string) error {
+	if p == "" || (p[0] != '/' && p[0] != '*') {
+		return errors.New("must be a path pattern starting with / or *")
+	}
+	if strings.IndexFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return errors.New("white space or control character in pattern")
+	}
+	if _, err := path.Match(p, "/"); err != nil {
+		return fmt.Errorf("bad pattern: %v", err)
 	}
 	return nil
 }
@@ -170,6 +233,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	r = askIdentity(r)
 	rw := newResponseWriter(w, h, st, r.Host)
 	rw.visit = pv
+	if h.isThankYou(orig) {
+		rw.order = newOrderCapture(h.CaptureLimit)
+		defer rw.order.release() // after storeOrder, or on a panic
+	}
 	// On a panic (http.ErrAbortHandler from reverse_proxy) stop a decoder
 	// goroutine without writing anything more; the panic goes on.
 	defer rw.stop()
@@ -182,6 +249,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	rw.finish()
 	if rw.paged && pv != nil {
 		h.record(orig, st.bucket, pv)
+	}
+	if rw.paged && rw.order != nil {
+		h.storeOrder(orig, st.bucket, pv, rw.order)
 	}
 	return nil
 }

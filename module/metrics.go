@@ -44,6 +44,8 @@ var metrics = struct {
 	notRecorded     *prometheus.CounterVec
 	collect         *prometheus.CounterVec
 	storeErrors     prometheus.Counter
+	orders          *prometheus.CounterVec
+	thankYouPages   *prometheus.CounterVec
 }{
 	injected: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy",
@@ -105,6 +107,18 @@ var metrics = struct {
 		Name:      "store_open_errors_total",
 		Help:      "Times the store could not be opened when the katalys app started; pages are then served without recording.",
 	}),
+	orders: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "orders_captured_total",
+		Help:      "Orders read from thank-you pages, by outcome (new, repeat: a reload of a stored order, store_error: not stored).",
+	}, []string{"outcome"}),
+	thankYouPages: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "thank_you_pages_total",
+		Help:      "Thank-you pages read for an order, by result (order, no_order, truncated: larger than capture_limit, read up to it).",
+	}, []string{"result"}),
 }
 
 // registerMetrics registers the module's collectors with a config's
@@ -127,6 +141,8 @@ func registerMetrics(reg *prometheus.Registry) error {
 		metrics.notRecorded,
 		metrics.collect,
 		metrics.storeErrors,
+		metrics.orders,
+		metrics.thankYouPages,
 	} {
 		var are prometheus.AlreadyRegisteredError
 		if err := reg.Register(c); err != nil && !errors.As(err, &are) {

@@ -55,6 +55,7 @@ type responseWriter struct {
 	csp     http.Header    // the page's CSP headers as sendHeader will set them
 	err     error          // modeFailed: why
 	visit   *pageVisit     // the visit to record, nil when none
+	order   *orderCapture  // a thank-you page's capture, nil on other pages
 	paged   bool           // the response was committed as a page
 }
 
@@ -111,7 +112,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	var err error
 	switch w.mode {
 	case modeInject:
-		n, err = w.inj.Write(p)
+		n, err = w.page(p)
 	case modeProbe:
 		n, err = w.probe(p)
 	case modeDecode:
@@ -329,11 +330,20 @@ func (w *responseWriter) writeDecoded(p []byte) (int, error) {
 			return 0, writeError{err}
 		}
 	}
-	n, err := w.inj.Write(p)
+	n, err := w.page(p)
 	if err != nil {
 		return n, writeError{err}
 	}
 	return n, nil
+}
+
+// page writes decoded page bytes through the injector, keeping them for
+// the order on a thank-you page.
+func (w *responseWriter) page(p []byte) (int, error) {
+	if w.order != nil {
+		w.order.add(p)
+	}
+	return w.inj.Write(p)
 }
 
 // writeError marks an error of the inner writer (usually a client that
@@ -361,13 +371,16 @@ func (w *responseWriter) commit() error {
 	}
 	w.raw = nil
 	w.inj = inject.NewWriter(&w.out, w.snippetHTML(w.Header()))
+	if w.converts() {
+		w.inj.After = w.convertCall
+	}
 	w.out.start = w.sendHeader
 	decoded := w.decoded
 	w.decoded = nil
 	if len(decoded) == 0 {
 		return nil
 	}
-	_, err := w.inj.Write(decoded)
+	_, err := w.page(decoded)
 	return err
 }
 
@@ -403,7 +416,14 @@ func (w *responseWriter) sendHeader() {
 // the script's origin (see inject.Allow).
 func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 	const csp, cspReportOnly = "Content-Security-Policy", "Content-Security-Policy-Report-Only"
+	newSnippet := inject.NewSnippet
+	if w.converts() {
+		newSnippet = inject.NewThankYouSnippet
+	}
 	if len(hdr[csp]) == 0 && len(hdr[cspReportOnly]) == 0 {
+		if w.converts() {
+			return w.h.snippets.thankYou(w.site.bucket).HTML
+		}
 		return w.site.snippet.HTML
 	}
 	nonce := ""
@@ -414,7 +434,7 @@ func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 			}
 		}
 	}
-	s := inject.NewSnippet(w.site.bucket, w.h.ScriptSrc, nonce)
+	s := newSnippet(w.site.bucket, w.h.ScriptSrc, nonce)
 	w.csp = make(http.Header, 2)
 	for _, key := range [...]string{csp, cspReportOnly} {
 		if len(hdr[key]) == 0 {
@@ -427,6 +447,12 @@ func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 		w.csp[key] = values
 	}
 	return s.HTML
+}
+
+// converts reports whether the page may get a convert call: a thank-you
+// page of a handler with convert auto.
+func (w *responseWriter) converts() bool {
+	return w.order != nil && w.h.Convert != ConvertOff
 }
 
 // giveUp passes a compressed body through untouched after all: the held

@@ -122,6 +122,9 @@ type Store struct {
 	quit  chan struct{}
 	wg    sync.WaitGroup
 
+	// orderMu serialises the read-merge-write of orders (PutOrder).
+	orderMu sync.Mutex
+
 	closeOnce sync.Once
 	closeErr  error
 

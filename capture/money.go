@@ -1,0 +1,205 @@
+package capture
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ParseMoney reads an amount printed by a storefront: "1,937.80",
+// "1.284,90 €", "90,90\u00a0€", "CHF 1’249.00", "¥11,930", "$-5.00",
+// "16.560000000000002". Currency symbols, codes and spaces around the
+// number are ignored. Whether a separator is a decimal mark or a thousands
+// separator is decided by which comes last and how many digits follow it:
+// a single separator followed by exactly three digits groups thousands
+// ("1,250" is 1250), otherwise it is the decimal mark ("9,90" is 9.9).
+// ok is false when s holds no number, or more than one.
+func ParseMoney(s string) (v float64, ok bool) {
+	start, end := -1, -1
+	neg := false
+	for i, r := range s {
+		if isDigit(r) {
+			if start < 0 {
+				start = i
+				neg = strings.ContainsRune(s[:i], '-') || strings.ContainsRune(s[:i], '−')
+			}
+			end = i + 1
+		} else if start >= 0 && !isSeparator(r) {
+			// Text after the number: a currency code or symbol is
+			// fine, a second number is not.
+			if strings.IndexFunc(s[i:], isDigit) >= 0 {
+				return 0, false
+			}
+			break
+		}
+	}
+	if start < 0 {
+		return 0, false
+	}
+	num := s[start:end]
+	f, ok := parseNumber(num)
+	if !ok {
+		return 0, false
+	}
+	if neg {
+		f = -f
+	}
+	return round6(f), true
+}
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+// isSeparator reports whether r may sit between the digits of one amount.
+func isSeparator(r rune) bool {
+	switch r {
+	case ',', '.', '\'', '’', ' ', '\u00a0', '\u202f', '\u2009':
+		return true
+	}
+	return false
+}
+
+// parseNumber reads digits and separators, deciding which separator is the
+// decimal mark.
+func parseNumber(num string) (float64, bool) {
+	lastDot := strings.LastIndexByte(num, '.')
+	lastComma := strings.LastIndexByte(num, ',')
+	dec := -1 // byte index of the decimal mark
+	switch {
+	case lastDot >= 0 && lastComma >= 0:
+		dec = max(lastDot, lastComma)
+	case lastDot >= 0:
+		dec = decimalMark(num, '.', lastDot)
+	case lastComma >= 0:
+		dec = decimalMark(num, ',', lastComma)
+	}
+	var b strings.Builder
+	for i, r := range num {
+		switch {
+		case isDigit(r):
+			b.WriteRune(r)
+		case i == dec:
+			b.WriteByte('.')
+		}
+	}
+	f, err := strconv.ParseFloat(b.String(), 64)
+	return f, err == nil
+}
+
+// decimalMark decides whether the separator sep, last seen at i, is a
+// decimal mark: not when it occurs more than once ("1.234.567") nor when
+// exactly three digits follow it after a non-zero integer part ("1,250").
+func decimalMark(num string, sep byte, i int) int {
+	if strings.IndexByte(num, sep) != i {
+		return -1
+	}
+	if len(num)-i-1 == 3 && strings.TrimLeft(num[:i], "0") != "" {
+		return -1
+	}
+	return i
+}
+
+func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
+
+// Minor converts an amount in minor units (cents) to major units for the
+// given ISO currency: JPY and other zero-decimal currencies are unchanged,
+// three-decimal currencies (KWD, BHD, …) divide by 1000, the rest by 100.
+func Minor(v float64, currency string) float64 {
+	return round6(v / math.Pow10(CurrencyDigits(currency)))
+}
+
+// CurrencyDigits is the number of minor-unit digits of an ISO 4217 currency.
+func CurrencyDigits(currency string) int {
+	switch strings.ToUpper(currency) {
+	case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
+		"RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF":
+		return 0
+	case "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND":
+		return 3
+	}
+	return 2
+}
+
+// Currency returns s as an ISO 4217 code ("eur" becomes "EUR"), or "" when
+// s is not three ASCII letters.
+func Currency(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) != 3 {
+		return ""
+	}
+	for i := 0; i < 3; i++ {
+		c := s[i] | 0x20
+		if c < 'a' || c > 'z' {
+			return ""
+		}
+	}
+	return strings.ToUpper(s)
+}
+
+// symbols maps the currency symbols that name one currency. The bare "$"
+// (USD, CAD, AUD, NZD, MXN, …) and "kr" name several and are not here.
+var symbols = []struct{ sym, code string }{
+	{"US$", "USD"}, {"CA$", "CAD"}, {"C$", "CAD"}, {"AU$", "AUD"}, {"A$", "AUD"},
+	{"NZ$", "NZD"}, {"HK$", "HKD"}, {"S$", "SGD"}, {"MX$", "MXN"}, {"R$", "BRL"},
+	{"€", "EUR"}, {"£", "GBP"}, {"¥", "JPY"}, {"￥", "JPY"}, {"₹", "INR"}, {"₩", "KRW"},
+	{"₽", "RUB"}, {"₺", "TRY"}, {"₫", "VND"}, {"₪", "ILS"}, {"₱", "PHP"}, {"zł", "PLN"},
+	{"฿", "THB"}, {"₴", "UAH"}, {"Kč", "CZK"},
+}
+
+// CurrencyOf names the currency of a printed amount ("£24.99",
+// "90,90 €", "1,234.00 EUR", "CA$12"), or "" when it shows none or only an
+// ambiguous symbol such as "$".
+func CurrencyOf(s string) string {
+	// An ISO code written beside the amount wins.
+	for f := range strings.FieldsFuncSeq(s, func(r rune) bool {
+		return !unicode.IsLetter(r) || r > unicode.MaxASCII
+	}) {
+		if len(f) == 3 && strings.ToUpper(f) == f && knownCode(f) {
+			return f
+		}
+	}
+	for _, c := range symbols {
+		if strings.Contains(s, c.sym) {
+			return c.code
+		}
+	}
+	return ""
+}
+
+// knownCode reports whether code is a currency storefronts commonly print
+// as a code beside an amount. It keeps words such as "VAT" or "TAX" from
+// being taken for currencies.
+func knownCode(code string) bool {
+	switch code {
+	case "USD", "EUR", "GBP", "CAD", "AUD", "NZD", "JPY", "CHF", "SEK", "NOK",
+		"DKK", "PLN", "CZK", "HUF", "RON", "BGN", "INR", "BRL", "MXN", "ZAR",
+		"SGD", "HKD", "CNY", "KRW", "TRY", "ILS", "AED", "SAR", "THB", "IDR",
+		"MYR", "PHP", "VND", "ARS", "CLP", "COP", "PEN", "UAH", "RUB", "ISK":
+		return true
+	}
+	return false
+}
+
+// Email returns s trimmed when it looks like a customer's email address in
+// clear text, else "". Hashes, placeholders without a domain and strings
+// with spaces are refused.
+func Email(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "mailto:")
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at != strings.LastIndexByte(s, '@') || len(s) > 254 {
+		return ""
+	}
+	domain := s[at+1:]
+	dot := strings.LastIndexByte(domain, '.')
+	if dot <= 0 || dot == len(domain)-1 {
+		return ""
+	}
+	for _, r := range s {
+		if r <= ' ' || r == '<' || r == '>' || r == '"' || r == '\'' || r == ',' || r == utf8.RuneError {
+			return ""
+		}
+	}
+	return s
+}

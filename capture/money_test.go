@@ -1,0 +1,102 @@
+package capture
+
+import "testing"
+
+func TestParseMoney(t *testing.T) {
+	tests := []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"164.84", 164.84, true},
+		{"1,937.80", 1937.80, true},
+		{"1.284,90 €", 1284.90, true},
+		{"90,90\u00a0€", 90.90, true},
+		{"1\u202f234,56 €", 1234.56, true},
+		{"CHF 1’249.00", 1249, true},
+		{"&yen;11,930", 11930, true},
+		{"¥11,930", 11930, true},
+		{"1,250,000₫", 1250000, true},
+		{"1.234.567", 1234567, true},
+		{"9,9", 9.9, true},
+		{"0.125", 0.125, true},
+		{"$-5.00", -5, true},
+		{"-£2.50", -2.5, true},
+		{"16.560000000000002", 16.56, true},
+		{"138.2", 138.2, true},
+		{"£24.99", 24.99, true},
+		{"24.99 GBP", 24.99, true},
+		{"", 0, false},
+		{"free", 0, false},
+		{"2 × £24.99", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseMoney(tt.in)
+		if ok != tt.ok || (ok && got != tt.want) {
+			t.Errorf("ParseMoney(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestMinor(t *testing.T) {
+	tests := []struct {
+		v        float64
+		currency string
+		want     float64
+	}{
+		{9090, "EUR", 90.90},
+		{9090, "eur", 90.90},
+		{11930, "JPY", 11930},
+		{12345, "KWD", 12.345},
+	}
+	for _, tt := range tests {
+		if got := Minor(tt.v, tt.currency); got != tt.want {
+			t.Errorf("Minor(%v, %q) = %v, want %v", tt.v, tt.currency, got, tt.want)
+		}
+	}
+}
+
+func TestCurrency(t *testing.T) {
+	for in, want := range map[string]string{"eur": "EUR", " USD ": "USD", "EURO": "", "E1R": "", "": ""} {
+		if got := Currency(in); got != want {
+			t.Errorf("Currency(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"£24.99": "GBP", "90,90 €": "EUR", "1,234.00 EUR": "EUR", "CA$12": "CAD",
+		"A$12.00": "AUD", "¥11,930": "JPY", "$12.00": "", "12.00 incl. VAT": "", "US$ 5": "USD",
+	} {
+		if got := CurrencyOf(in); got != want {
+			t.Errorf("CurrencyOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestEmail(t *testing.T) {
+	for in, want := range map[string]string{
+		"rosa.quintero@example.com":   "rosa.quintero@example.com",
+		" mailto:a@b.example ":        "a@b.example",
+		"you@example":                 "",
+		"not an email":                "",
+		"3f2a…@":                      "",
+		"a@@b.com":                    "",
+		"e3b0c44298fc1c149afbf4c8996": "",
+		"a b@example.com":             "",
+	} {
+		if got := Email(in); got != want {
+			t.Errorf("Email(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestText(t *testing.T) {
+	for in, want := range map[string]string{
+		"Hartley&#8217;s  Basement\u00a0Tapes ": "Hartley’s Basement Tapes",
+		"Pen &amp; Ink":                         "Pen & Ink",
+		"\n\t plain\n":                          "plain",
+	} {
+		if got := Text(in); got != want {
+			t.Errorf("Text(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

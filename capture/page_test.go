@@ -1,0 +1,113 @@
+package capture
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+)
+
+// fixtureDir holds the shared thank-you pages; CI clones the repository
+// with ../shared beside it.
+const fixtureDir = "../../shared/fixtures/thankyou"
+
+// tokenizerScripts lists the inline scripts of page as the HTML tokenizer
+// sees them: the oracle NewPage's substring scan must agree with.
+func tokenizerScripts(page []byte) []Script {
+	var out []Script
+	z := html.NewTokenizer(bytes.NewReader(page))
+	var cur *Script
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return out
+		case html.StartTagToken:
+			name, hasAttr := z.TagName()
+			if string(name) != "script" {
+				continue
+			}
+			cur = &Script{}
+			for hasAttr {
+				var k, v []byte
+				k, v, hasAttr = z.TagAttr()
+				switch string(k) {
+				case "type":
+					cur.Type = strings.ToLower(strings.TrimSpace(string(v)))
+				case "id":
+					cur.ID = string(v)
+				}
+			}
+		case html.TextToken:
+			if cur != nil {
+				cur.Text = append([]byte(nil), z.Raw()...)
+			}
+		case html.EndTagToken:
+			if cur != nil && len(bytes.TrimSpace(cur.Text)) > 0 {
+				out = append(out, *cur)
+			}
+			cur = nil
+		}
+	}
+}
+
+func TestNewPageMatchesTokenizer(t *testing.T) {
+	pages := map[string][]byte{
+		"comment":     []byte(`<p><!-- <script>fake()</script> --><script>real()</script>`),
+		"upper":       []byte(`<SCRIPT type="Application/LD+JSON">{"a":1}</SCRIPT><script>b()</script>`),
+		"attrs":       []byte(`<script data-x="a>b" id='__NEXT_DATA__' type="application/json">{}</script>`),
+		"src":         []byte(`<script src="/x.js"></script><script async>c()</script>`),
+		"not script":  []byte(`<scripts>x</scripts><script-x>y</script-x><script>z()</script>`),
+		"strings":     []byte(`<script>var s = "</body></html>";</script><script>t()</script>`),
+		"entity type": []byte(`<script type="text&#x2F;javascript">u()</script>`),
+	}
+	files, _ := filepath.Glob(filepath.Join(fixtureDir, "*.html"))
+	if len(files) == 0 {
+		t.Fatalf("no fixtures in %s", fixtureDir)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages[filepath.Base(f)] = b
+	}
+	for name, page := range pages {
+		got, want := NewPage(page).Scripts, tokenizerScripts(page)
+		if len(got) != len(want) {
+			t.Errorf("%s: %d scripts, tokenizer sees %d", name, len(got), len(want))
+			continue
+		}
+		for i := range got {
+			if got[i].Type != want[i].Type || got[i].ID != want[i].ID || !bytes.Equal(got[i].Text, want[i].Text) {
+				t.Errorf("%s: script %d = {%q %q %.40q}, tokenizer {%q %q %.40q}", name, i,
+					got[i].Type, got[i].ID, got[i].Text, want[i].Type, want[i].ID, want[i].Text)
+			}
+		}
+	}
+}
+
+func TestScriptJS(t *testing.T) {
+	for typ, want := range map[string]bool{"": true, "text/javascript": true, "module": true,
+		"application/ld+json": false, "text/x-magento-init": false, "importmap": false} {
+		s := Script{Type: typ}
+		if s.JS() != want {
+			t.Errorf("Script{Type:%q}.JS() = %v", typ, !want)
+		}
+	}
+}
+
+func BenchmarkNewPage(b *testing.B) {
+	page, err := os.ReadFile(filepath.Join(fixtureDir, "14_head_body_markers_in_comments_jpy.html"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	for b.Loop() {
+		NewPage(page)
+	}
+}

@@ -1,0 +1,234 @@
+package module
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/storeedge/caddy-katalys/capture"
+	"github.com/storeedge/caddy-katalys/inject"
+	"github.com/storeedge/caddy-katalys/storage"
+	"github.com/storeedge/caddy-katalys/tracking"
+)
+
+// ThankYouPaths are the built-in thank-you paths (Caddy path matcher
+// patterns, matched case-insensitively) of the platforms whose pages
+// capture reads. The thank_you option adds to them.
+var ThankYouPaths = []string{
+	"*/order-received/*",         // WooCommerce (any checkout page slug)
+	"/checkout/onepage/success*", // Magento 2 / Adobe Commerce
+	"/multishipping/checkout/success*",
+	"*order-confirmation*",  // PrestaShop (friendly URLs), BigCommerce
+	"/checkout/finish*",     // Shopware 6
+	"/orders/*",             // Spree / Solidus order page after checkout
+	"/checkout/*/complete*", // Spree 5
+	"/checkout/success*",    // OpenCart (SEO URLs)
+	"*/order/thank-you*",    // Sylius (/{locale}/order/thank-you)
+}
+
+// thankYouQueries are built-in thank-you pages named by a query parameter
+// rather than the path.
+var thankYouQueries = []struct{ key, value string }{
+	{"route", "checkout/success"},        // OpenCart
+	{"controller", "order-confirmation"}, // PrestaShop without friendly URLs
+}
+
+// Values of Handler.Convert.
+const (
+	ConvertAuto = "auto"
+	ConvertOff  = "off"
+)
+
+// DefaultCaptureLimit bounds the bytes of a thank-you page read for its
+// order.
+const DefaultCaptureLimit = 2 << 20
+
+// isThankYou reports whether r asks for a thank-you page.
+func (h *Handler) isThankYou(r *http.Request) bool {
+	if ok, _ := h.thankYou.MatchWithError(r); ok {
+		return true
+	}
+	if r.URL.RawQuery == "" {
+		return false
+	}
+	q := r.URL.Query()
+	for _, tq := range thankYouQueries {
+		if strings.EqualFold(q.Get(tq.key), tq.value) {
+			return true
+		}
+	}
+	return false
+}
+
+// orderCapture is the per-request state of a thank-you page: the page as
+// it streams to the client (decoded), kept up to a limit, and the order
+// read from it.
+type orderCapture struct {
+	buf       *[]byte
+	limit     int
+	truncated bool
+	// mark is len(buf) when the snippet went in and the order was read
+	// for the convert call; -1 before.
+	mark  int
+	order capture.Order
+	found bool
+}
+
+// captureBufs are the thank-you pages' buffers.
+var captureBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, 256<<10)
+	return &b
+}}
+
+func newOrderCapture(limit int) *orderCapture {
+	return &orderCapture{buf: captureBufs.Get().(*[]byte), limit: limit, mark: -1}
+}
+
+// add keeps p, up to the limit.
+func (c *orderCapture) add(p []byte) {
+	if c.truncated || c.buf == nil {
+		return
+	}
+	b := *c.buf
+	if room := c.limit - len(b); len(p) > room {
+		p, c.truncated = p[:room], true
+	}
+	*c.buf = append(b, p...)
+}
+
+// readNow reads the order from what was kept so far.
+func (c *orderCapture) readNow() {
+	c.mark = len(*c.buf)
+	c.order, c.found = capture.Extract(*c.buf)
+}
+
+// result reads the order from the whole page, unless it was read when the
+// snippet went in and nothing but closing tags came after.
+func (c *orderCapture) result() (capture.Order, bool) {
+	if c.mark < 0 || !onlyClosingTags((*c.buf)[c.mark:]) {
+		c.readNow()
+	}
+	return c.order, c.found
+}
+
+// release gives the buffer back.
+func (c *orderCapture) release() {
+	if c.buf != nil && cap(*c.buf) <= 4<<20 {
+		*c.buf = (*c.buf)[:0]
+		captureBufs.Put(c.buf)
+	}
+	c.buf = nil
+}
+
+// onlyClosingTags reports whether tail holds nothing but white space and
+// the closing </body> and </html> tags, in any case.
+func onlyClosingTags(tail []byte) bool {
+	for {
+		tail = bytes.TrimSpace(tail)
+		if len(tail) == 0 {
+			return true
+		}
+		switch {
+		case len(tail) >= 7 && bytes.EqualFold(tail[:7], []byte("</body>")):
+			tail = tail[7:]
+		case len(tail) >= 7 && bytes.EqualFold(tail[:7], []byte("</html>")):
+			tail = tail[7:]
+		default:
+			return false
+		}
+	}
+}
+
+// withPrefix applies the handler's order_prefix to an order id that lacks
+// it, so that stores sharing a bucket never collide.
+func (h *Handler) withPrefix(o capture.Order) capture.Order {
+	if h.OrderPrefix != "" && o.ID != "" && !strings.HasPrefix(o.ID, h.OrderPrefix) {
+		o.ID = h.OrderPrefix + o.ID
+	}
+	return o
+}
+
+// convertCall is the injector's After hook on a thank-you page with
+// convert auto: it reads the order from the page so far and returns the
+// data block of the convert call, unless the page has no order or carries
+// a Katalys conversion of its own.
+func (w *responseWriter) convertCall() []byte {
+	c := w.order
+	c.readNow()
+	if !c.found || c.order.Convert {
+		return nil
+	}
+	o := w.h.withPrefix(c.order)
+	payload, err := json.Marshal(o.ConvertCall())
+	if err != nil {
+		return nil
+	}
+	return inject.ConvertHTML(payload)
+}
+
+// storeOrder stores the order of a thank-you page that was served whole,
+// with the visit it came from. A reload of the page finds the order
+// stored and only fills what it lacked; a page with no order stores
+// nothing. A store that cannot take the order gets it logged in full, so
+// it is not lost.
+func (h *Handler) storeOrder(r *http.Request, bucket string, pv *pageVisit, c *orderCapture) {
+	o, ok := c.result()
+	switch {
+	case !ok:
+		metrics.thankYouPages.WithLabelValues("no_order").Inc()
+		return
+	case c.truncated:
+		metrics.thankYouPages.WithLabelValues("truncated").Inc()
+	default:
+		metrics.thankYouPages.WithLabelValues("order").Inc()
+	}
+	so := storage.Order{
+		Order:     h.withPrefix(o),
+		Bucket:    bucket,
+		Time:      time.Now(),
+		UserAgent: r.UserAgent(),
+		URL:       requestURI(r),
+	}
+	if pv != nil {
+		so.Visitor, so.Session, so.ClientIP = pv.Visitor, pv.Session, pv.ClientIP
+		if !pv.at.IsZero() {
+			so.Time = pv.at
+		}
+	}
+	if so.ClientIP == "" {
+		so.ClientIP = clientIP(r)
+		if h.app.Policy(bucket).TruncateIP {
+			so.ClientIP = tracking.TruncateIP(so.ClientIP)
+		}
+	}
+	st := h.app.Store()
+	if st == nil {
+		metrics.orders.WithLabelValues("store_error").Inc()
+		h.logger.Error("order captured but not stored: the store is not open", zap.Any("order", so))
+		return
+	}
+	stored, created, err := st.PutOrder(so)
+	switch {
+	case err != nil:
+		metrics.orders.WithLabelValues("store_error").Inc()
+		h.logger.Error("order captured but not stored", zap.Any("order", so), zap.Error(err))
+	case created:
+		metrics.orders.WithLabelValues("new").Inc()
+		h.logger.Info("order captured",
+			zap.String("bucket", bucket),
+			zap.String("order_id", stored.ID),
+			zap.Float64p("total", stored.Total),
+			zap.String("currency", stored.Currency),
+			zap.Int("items", len(stored.Items)),
+			zap.String("source", stored.Source),
+			zap.String("visitor", stored.Visitor),
+			zap.String("url", so.URL))
+	default:
+		metrics.orders.WithLabelValues("repeat").Inc()
+	}
+}

@@ -1,0 +1,164 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/storeedge/caddy-katalys/capture"
+)
+
+// Order is a captured order as stored in its bucket: what the thank-you
+// page printed (capture.Order) and where and when the proxy saw it.
+type Order struct {
+	capture.Order
+	Bucket    string    `json:"bucket"`
+	Time      time.Time `json:"time"` // when the proxy first saw the order
+	Visitor   string    `json:"visitor,omitempty"`
+	Session   string    `json:"session,omitempty"`
+	ClientIP  string    `json:"client_ip,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	URL       string    `json:"url,omitempty"`
+	Instance  string    `json:"instance,omitempty"`
+}
+
+// Orders are kept forever (no TTL) under
+//
+//	o/<bucket>\x00<order id>
+//
+// one key per (bucket, order id), which is what makes capture idempotent:
+// the same order id in two buckets is two orders.
+func orderKey(bucket, id string) []byte {
+	return []byte("o/" + bucket + "\x00" + id)
+}
+
+func orderPrefix(bucket string) []byte {
+	return []byte("o/" + bucket + "\x00")
+}
+
+// PutOrder stores o in its bucket, or, when the bucket already holds an
+// order with o's id, fills the stored order's missing fields from o
+// (capture.Order.Fill) and keeps the rest. It returns the order as stored
+// and whether it was new, once it is synced to disk. Orders bypass the
+// behaviour queue: they are rare, and a full queue must never drop one.
+func (s *Store) PutOrder(o Order) (stored Order, created bool, err error) {
+	if o.Bucket == "" || strings.ContainsRune(o.Bucket, 0) || o.ID == "" {
+		return Order{}, false, errors.New("an order needs a bucket (without NUL) and an id")
+	}
+	if !s.enter() {
+		return Order{}, false, ErrClosed
+	}
+	defer s.leave()
+	if o.Time.IsZero() {
+		o.Time = time.Now()
+	}
+	if o.Instance == "" {
+		o.Instance = s.instance
+	}
+	key := orderKey(o.Bucket, o.ID)
+	// The store runs Badger without conflict detection (behaviour events
+	// are blind writes), so the read-merge-write of an order is
+	// serialised here; the fsync is not.
+	s.orderMu.Lock()
+	changed := false
+	err = s.db.Update(func(txn *badger.Txn) error {
+		var prev []byte
+		stored, created, prev, err = mergeOrder(txn, key, o)
+		if err != nil {
+			return err
+		}
+		val, err := json.Marshal(stored)
+		if err != nil || bytes.Equal(val, prev) {
+			return err // a reload that adds nothing writes nothing
+		}
+		changed = true
+		return txn.Set(key, val)
+	})
+	s.orderMu.Unlock()
+	if err == nil && changed {
+		err = s.db.Sync()
+	}
+	if err != nil {
+		s.writeErrors.Add(1)
+		return Order{}, false, fmt.Errorf("storing order %q of bucket %s in %s: %w", o.ID, o.Bucket, s.dir, err)
+	}
+	return stored, created, nil
+}
+
+// mergeOrder returns o merged into the order stored at key, if any, and
+// the stored value.
+func mergeOrder(txn *badger.Txn, key []byte, o Order) (merged Order, created bool, prev []byte, err error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return o, true, nil, nil
+	}
+	if err != nil {
+		return Order{}, false, nil, err
+	}
+	var old Order
+	if prev, err = item.ValueCopy(nil); err != nil {
+		return Order{}, false, nil, err
+	}
+	if err := json.Unmarshal(prev, &old); err != nil {
+		return Order{}, false, nil, fmt.Errorf("decoding stored order: %w", err)
+	}
+	old.Fill(&o.Order)
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{
+		{&old.Visitor, o.Visitor}, {&old.Session, o.Session}, {&old.ClientIP, o.ClientIP},
+		{&old.UserAgent, o.UserAgent}, {&old.URL, o.URL},
+	} {
+		if *f.dst == "" {
+			*f.dst = f.v
+		}
+	}
+	return old, false, prev, nil
+}
+
+// GetOrder returns the order id of bucket; ok is false when there is none.
+func (s *Store) GetOrder(bucket, id string) (o Order, ok bool, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(orderKey(bucket, id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ok = true
+		return item.Value(func(v []byte) error { return json.Unmarshal(v, &o) })
+	})
+	if err != nil {
+		return Order{}, false, fmt.Errorf("reading order %q of bucket %s: %w", id, bucket, err)
+	}
+	return o, ok, nil
+}
+
+// Orders calls fn for every order of bucket, in order id order, until fn
+// returns an error, which Orders returns.
+func (s *Store) Orders(bucket string, fn func(Order) error) error {
+	prefix := orderPrefix(bucket)
+	return s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = prefix
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			var o Order
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &o) }); err != nil {
+				return fmt.Errorf("decoding order %q of bucket %s: %w", it.Item().Key()[len(prefix):], bucket, err)
+			}
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
