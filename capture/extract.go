@@ -8,10 +8,32 @@ type source struct {
 }
 
 // sources are the order sources in order of trust (DESIGN §4.3): the
-// Katalys payload first, because it is what Katalys itself consumes, then
-// platform objects and analytics payloads, schema.org data, ad pixels, and
-// the visible markup last.
-var sources = []source{}
+// Katalys payload first, because it is what Katalys itself consumes; then
+// the platforms' own order objects (Shopify.checkout, Magento's tracking
+// data, app state of Next.js and Inertia storefronts), which the
+// platform prints from its order record; then the analytics payloads
+// (dataLayer: GTM4WP, GA4, UA, classic GTM; gtag); schema.org Order data;
+// the ad pixels, which carry a few fields at most; the visible markup,
+// and last an email address printed in the page's text. DESIGN lists Shopify.checkout after schema.org; it comes earlier
+// here because it is the platform's own record, as the reference on
+// storefront order markup advises (orders.md §16), and no page carries
+// both with different values.
+var sources = []source{
+	{"katalys", fromKatalys},
+	{"shopify", fromShopify},
+	{"magento", fromMagentoInit},
+	{"nextjs", fromNextData},
+	{"inertia", fromInertia},
+	{"datalayer", fromDataLayer},
+	{"gtag", fromGtag},
+	{"jsonld", fromJSONLD},
+	{"microdata", fromMicrodata},
+	{"gads", fromAdsConversion},
+	{"meta", fromMeta},
+	{"gcr", fromGCR},
+	{"markup", fromMarkup},
+	{"text", fromVisibleEmail},
+}
 
 // Extract returns the order page confirms; ok is false when it confirms
 // none. A page confirms an order when some source gives an order id and

@@ -4,7 +4,8 @@
 //
 //	storecount -dir DIR -bucket KA-7Q2M9X4B1Z
 //
-// prints one "<type> <count>" line per event type, then "total <count>".
+// prints one "<type> <count>" line per event type, then "total <count>",
+// then "orders <count>" (the bucket's captured orders).
 package main
 
 import (
@@ -35,6 +36,10 @@ func main() {
 		total++
 		return nil
 	})
+	orders := 0
+	if err == nil {
+		err = st.Orders(*bucket, func(storage.Order) error { orders++; return nil })
+	}
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}
@@ -50,4 +55,5 @@ func main() {
 		fmt.Printf("%s %d\n", t, counts[t])
 	}
 	fmt.Printf("total %d\n", total)
+	fmt.Printf("orders %d\n", orders)
 }

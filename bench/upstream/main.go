@@ -5,6 +5,12 @@
 // Pages (all text/html; charset=utf-8, with Content-Length):
 //
 //	/10k /100k /1m /50m   product-listing pages of 10 KiB, 100 KiB, 1 MiB, 50 MiB
+//	/ty200k               a WooCommerce order-received page of 200 KiB (bench/capture.sh)
+//
+// A page is named by the last segment of the path, so the same page is
+// served at /checkout/order-received/ty200k (a thank-you path) and at
+// /journal/ty200k (not one); a path with a /plain/ segment is never
+// compressed.
 //
 // A request whose Accept-Encoding lists gzip gets the page's pre-gzipped copy
 // (Content-Encoding: gzip); any other request gets it uncompressed. /stats
@@ -32,6 +38,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -56,6 +63,94 @@ func sizeOf(name string) (int, bool) {
 	}
 	return 0, false
 }
+
+// thankYouSize is the size of the thank-you page, /ty200k.
+const thankYouSize = 200 << 10
+
+// pageFor returns the page of a name: a listing of sizes, or ty200k.
+func pageFor(name string) ([]byte, bool) {
+	if name == "ty200k" {
+		return ThankYouPage(thankYouSize), true
+	}
+	n, ok := sizeOf(name)
+	if !ok {
+		return nil, false
+	}
+	return Page(n), true
+}
+
+// The order markup of ThankYouPage, as WooCommerce's classic
+// checkout/thankyou.php and order/order-details.php print it.
+const (
+	orderHead = `<h1 class="entry-title">Order received</h1>
+<div class="woocommerce"><div class="woocommerce-order">
+<p class="woocommerce-notice woocommerce-notice--success woocommerce-thankyou-order-received">Thank you. Your order has been received.</p>
+<ul class="woocommerce-order-overview woocommerce-thankyou-order-details order_details">
+<li class="woocommerce-order-overview__order order">Order number: <strong>NW-40917</strong></li>
+<li class="woocommerce-order-overview__date date">Date: <strong>November 24, 2026</strong></li>
+<li class="woocommerce-order-overview__email email">Email: <strong>sam.okafor@example.com</strong></li>
+<li class="woocommerce-order-overview__total total">Total: <strong><span class="woocommerce-Price-amount amount"><bdi><span class="woocommerce-Price-currencySymbol">&#36;</span>187.40</bdi></span></strong></li>
+<li class="woocommerce-order-overview__payment-method method">Payment method: <strong>Credit card</strong></li>
+</ul>
+<section class="woocommerce-order-details">
+<h2 class="woocommerce-order-details__title">Order details</h2>
+<table class="woocommerce-table woocommerce-table--order-details shop_table order_details">
+<thead><tr><th class="woocommerce-table__product-name product-name">Product</th><th class="woocommerce-table__product-table product-total">Total</th></tr></thead>
+<tbody>
+<tr class="woocommerce-table__line-item order_item"><td class="woocommerce-table__product-name product-name"><a href="/product/merino-sweater-navy/">Merino sweater &ndash; navy</a> <strong class="product-quantity">&times;&nbsp;1</strong></td><td class="woocommerce-table__product-total product-total"><span class="woocommerce-Price-amount amount"><bdi><span class="woocommerce-Price-currencySymbol">&#36;</span>98.00</bdi></span></td></tr>
+<tr class="woocommerce-table__line-item order_item"><td class="woocommerce-table__product-name product-name"><a href="/product/cotton-socks-sand/">Cotton socks &ndash; sand</a> <strong class="product-quantity">&times;&nbsp;3</strong></td><td class="woocommerce-table__product-total product-total"><span class="woocommerce-Price-amount amount"><bdi><span class="woocommerce-Price-currencySymbol">&#36;</span>36.00</bdi></span></td></tr>
+<tr class="woocommerce-table__line-item order_item"><td class="woocommerce-table__product-name product-name"><a href="/product/leather-belt-rust/">Leather belt &ndash; rust</a> <strong class="product-quantity">&times;&nbsp;1</strong></td><td class="woocommerce-table__product-total product-total"><span class="woocommerce-Price-amount amount"><bdi><span class="woocommerce-Price-currencySymbol">&#36;</span>48.00</bdi></span></td></tr>
+</tbody>
+<tfoot>
+<tr><th scope="row">Subtotal:</th><td><span class="woocommerce-Price-amount amount"><span class="woocommerce-Price-currencySymbol">&#36;</span>182.00</span></td></tr>
+<tr><th scope="row">Shipping:</th><td><span class="woocommerce-Price-amount amount"><span class="woocommerce-Price-currencySymbol">&#36;</span>5.40</span>&nbsp;<small class="shipped_via">via Flat rate</small></td></tr>
+<tr><th scope="row">Total:</th><td><span class="woocommerce-Price-amount amount"><span class="woocommerce-Price-currencySymbol">&#36;</span>187.40</span></td></tr>
+</tfoot>
+</table>
+</section>
+<section class="woocommerce-customer-details"><h2 class="woocommerce-column__title">Billing address</h2><address>Sam Okafor<br>12 Harbour Road<br>Portland, OR 97205<p class="woocommerce-customer-details--email">sam.okafor@example.com</p></address></section>
+</div></div>
+<h2 class="cross-sells-title">You may also like&hellip;</h2>
+<ul class="products columns-4">
+`
+	orderPush = `<script>
+window.dataLayer = window.dataLayer || [];
+dataLayer.push({ ecommerce: null });
+dataLayer.push({
+  event: "purchase",
+  ecommerce: {
+    transaction_id: "NW-40917",
+    value: 187.40,
+    tax: 0,
+    shipping: 5.40,
+    currency: "USD",
+    items: [
+      { item_id: "NW-01001", item_name: "Merino sweater", item_variant: "navy", price: 98.00, quantity: 1 },
+      { item_id: "NW-01002", item_name: "Cotton socks", item_variant: "sand", price: 12.00, quantity: 3 },
+      { item_id: "NW-01003", item_name: "Leather belt", item_variant: "rust", price: 48.00, quantity: 1 },
+    ],
+  },
+});
+</script>
+`
+)
+
+// ThankYouPage returns a WooCommerce order-received page of exactly n
+// bytes: the listing page's theme (head, header, footer) around the order
+// overview, the order details table and the customer's details, a grid of
+// cross-sell product cards with their prices (decoys, and most of the
+// bytes), and the GA4 purchase push before </body>.
+func ThankYouPage(n int) []byte {
+	listing := Page(n - len(orderHead) - len(orderPush) + len(listingHead))
+	page := bytes.Replace(listing, []byte(listingHead), []byte(orderHead), 1)
+	k := bytes.LastIndex(page, []byte("</body>"))
+	return append(page[:k:k], append([]byte(orderPush), page[k:]...)...)
+}
+
+// listingHead is what ThankYouPage replaces with the order.
+const listingHead = `<h1 class="woocommerce-products-header__title page-title">Men</h1>
+<ul class="products columns-4">
+`
 
 var (
 	products = []string{"Linen shirt", "Wool scarf", "Leather belt", "Canvas tote", "Merino sweater",
@@ -235,8 +330,10 @@ func newServer() *server {
 	s := &server{pages: map[string]page{}}
 	for _, sz := range sizes {
 		p := Page(sz.n)
-		s.pages["/"+sz.name] = page{plain: p, gz: gzipped(p), etag: fmt.Sprintf(`"nw-%s"`, sz.name)}
+		s.pages[sz.name] = page{plain: p, gz: gzipped(p), etag: fmt.Sprintf(`"nw-%s"`, sz.name)}
 	}
+	ty, _ := pageFor("ty200k")
+	s.pages["ty200k"] = page{plain: ty, gz: gzipped(ty), etag: `"nw-ty200k"`}
 	return s
 }
 
@@ -247,10 +344,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.gzip.Load(), s.ident.Load(), s.other.Load(), s.gzipBytes.Load(), s.identityBytes.Load())
 		return
 	}
-	// /plain/<page> is an identity upstream: it never compresses, so the
-	// baseline's transport has nothing to decode either.
-	path, plain := strings.CutPrefix(r.URL.Path, "/plain")
-	p, ok := s.pages[path]
+	// A /plain/ segment makes an identity upstream: it never compresses,
+	// so the baseline's transport has nothing to decode either.
+	plain := strings.Contains(r.URL.Path, "/plain/")
+	p, ok := s.pages[path.Base(r.URL.Path)]
 	if !ok {
 		s.other.Add(1)
 		http.NotFound(w, r)
@@ -281,11 +378,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // is 1, the page with one block inserted right before its </body>, the block
 // holding marker exactly once.
 func verify(name string, body []byte, want int, marker string) error {
-	n, ok := sizeOf(name)
+	orig, ok := pageFor(name)
 	if !ok {
 		return fmt.Errorf("unknown page %q", name)
 	}
-	orig := Page(n)
 	got := bytes.Count(body, []byte(marker))
 	if got != want {
 		return fmt.Errorf("page %s: marker %q found %d times, want %d", name, marker, got, want)
@@ -332,7 +428,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (127.0.0.1 only)")
 	addrFile := flag.String("addr-file", "", "write the bound address to this file once listening")
 	nFree := flag.Int("free-ports", 0, "print this many free 127.0.0.1 ports, one a line, and exit")
-	dump := flag.String("dump", "", "write this page (10k, 100k, 1m, 50m) to stdout and exit")
+	dump := flag.String("dump", "", "write this page (10k, 100k, 1m, 50m, ty200k) to stdout and exit")
 	verifyPage := flag.String("verify", "", "check -body against this page and exit")
 	bodyFile := flag.String("body", "", "with -verify: the uncompressed body to check")
 	want := flag.Int("want", 0, "with -verify: 0 (unchanged) or 1 (snippet inserted)")
@@ -352,11 +448,11 @@ func main() {
 		}
 		return
 	case *dump != "":
-		n, ok := sizeOf(*dump)
+		p, ok := pageFor(*dump)
 		if !ok {
 			log.Fatalf("unknown page %q", *dump)
 		}
-		os.Stdout.Write(Page(n))
+		os.Stdout.Write(p)
 		return
 	case *verifyPage != "":
 		if *marker == "" || (*want != 0 && *want != 1) {

@@ -30,7 +30,7 @@ func TestPageSizes(t *testing.T) {
 func TestServe(t *testing.T) {
 	s := &server{pages: map[string]page{}}
 	p := Page(10 << 10)
-	s.pages["/10k"] = page{plain: p, gz: gzipped(p)}
+	s.pages["10k"] = page{plain: p, gz: gzipped(p)}
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	tr := &http.Transport{DisableCompression: true}
@@ -112,6 +112,37 @@ func TestAcceptsGzip(t *testing.T) {
 	} {
 		if got := acceptsGzip(ae); got != want {
 			t.Errorf("acceptsGzip(%q) = %v, want %v", ae, got, want)
+		}
+	}
+}
+
+// TestThankYouPage: the thank-you page has its size, one </body>, the
+// order markup and the purchase push, and is served by its last path
+// segment on any path.
+func TestThankYouPage(t *testing.T) {
+	p, ok := pageFor("ty200k")
+	if !ok || len(p) != thankYouSize {
+		t.Fatalf("ty200k: %d bytes, want %d", len(p), thankYouSize)
+	}
+	for _, s := range []string{"woocommerce-order-overview", `transaction_id: "NW-40917"`, "cross-sells-title"} {
+		if !bytes.Contains(p, []byte(s)) {
+			t.Errorf("ty200k lacks %q", s)
+		}
+	}
+	if bytes.Count(p, []byte("</body>")) != 1 || bytes.Index(p, []byte(orderPush)) > bytes.Index(p, []byte("</body>")) {
+		t.Error("ty200k: want one </body>, after the purchase push")
+	}
+	ts := httptest.NewServer(newServer())
+	defer ts.Close()
+	for _, path := range []string{"/checkout/order-received/ty200k", "/journal/plain/ty200k"} {
+		resp, err := http.Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Equal(body, p) {
+			t.Errorf("%s: not the thank-you page", path)
 		}
 	}
 }

@@ -1,0 +1,380 @@
+package jslit
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// maxDepth bounds the nesting Parse builds values for; deeper containers
+// are kept as Expr.
+const maxDepth = 100
+
+// ErrEmpty is returned by Parse when src holds no value at all.
+var ErrEmpty = errors.New("jslit: no value")
+
+// SyntaxError reports the first syntax error Parse met (and recovered from,
+// where it could).
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("jslit: %s at offset %d", e.Msg, e.Offset)
+}
+
+// parserPool keeps parsers with their scratch stacks grown.
+var parserPool = sync.Pool{New: func() any { return new(parser) }}
+
+type parser struct {
+	s       string
+	err     error
+	buf     []byte   // scratch for decoding strings
+	members []Member // scratch stack of the objects being read
+	values  []Value  // scratch stack of the arrays being read
+}
+
+func (p *parser) fail(i int, msg string) {
+	if p.err == nil {
+		p.err = &SyntaxError{Offset: i, Msg: msg}
+	}
+}
+
+// context of a value: what may legitimately follow it.
+const (
+	inTop = iota
+	inObject
+	inArray
+)
+
+// Parse reads one literal at the start of src (after white space and
+// comments) and returns it and the number of bytes consumed. On a syntax
+// error inside an object or array it recovers where it can (skipping to the
+// next ',' at the same depth) and returns what it read together with the
+// first error; v is nil only when nothing could be read.
+//
+// A value followed by an operator ("a || {}", "x + 1", "f(…)") is returned
+// whole as an Expr. Parse stops before the ',', ';', ')', ']' or '}' that
+// ends the value, or at a line break after a complete value.
+func Parse(src []byte) (v Value, n int, err error) {
+	return parse(string(src))
+}
+
+func parse(src string) (v Value, n int, err error) {
+	p := parserPool.Get().(*parser)
+	defer func() {
+		// The scratch stacks were cleared as each container closed.
+		p.s, p.err = "", nil
+		parserPool.Put(p)
+	}()
+	p.s = src
+	i := space(src, 0)
+	if i >= len(src) {
+		return nil, len(src), ErrEmpty
+	}
+	v, n = p.value(i, 0, inTop)
+	if v == nil && p.err == nil {
+		p.fail(i, "no value")
+	}
+	return v, n, p.err
+}
+
+// value reads a value at i (not white space) and what extends it into an
+// expression.
+func (p *parser) value(i, depth, ctx int) (Value, int) {
+	s := p.s
+	v, j := p.primary(i, depth)
+	if v == nil {
+		return nil, j
+	}
+	if _, ok := v.(Expr); ok && j > i && (j >= len(s) || isTerminator(s[j])) {
+		return v, j
+	}
+	k, nl := spaceNL(s, j)
+	if k >= len(s) || isTerminator(s[k]) {
+		return v, j
+	}
+	switch c := s[k]; ctx {
+	case inObject:
+		if p.keyFollows(k) {
+			p.fail(k, "missing comma")
+			return v, j
+		}
+	case inArray:
+		if c == '{' || c == '[' || c == '"' || c == '\'' {
+			if _, ok := v.(Expr); !ok {
+				p.fail(k, "missing comma")
+				return v, j
+			}
+		}
+	case inTop:
+		if nl && !continues(s, k) {
+			return v, j
+		}
+	}
+	end := skipExpr(s, k)
+	return Expr(trimExpr(s[i:end])), end
+}
+
+func isTerminator(c byte) bool {
+	switch c {
+	case ',', ';', ')', ']', '}':
+		return true
+	}
+	return false
+}
+
+// continues reports whether the token at k continues the expression before
+// a line break (JavaScript inserts no semicolon there): a binary operator,
+// a member access or a call.
+func continues(s string, k int) bool {
+	switch s[k] {
+	case '.', '?', ':', '+', '-', '*', '/', '%', '&', '|', '^', '<', '>', '=', '(', '[':
+		return true
+	}
+	w := s[k:identEnd(s, k)]
+	return w == "in" || w == "instanceof"
+}
+
+// keyFollows reports whether a property key and its ':' start at k (a
+// member whose comma is missing).
+func (p *parser) keyFollows(k int) bool {
+	s := p.s
+	var e int
+	switch c := s[k]; {
+	case c == '"' || c == '\'':
+		e = skipQuoted(s, k)
+	case isIdentStart(c):
+		e = identEnd(s, k)
+	case isDigit(c):
+		e = numberEnd(s, k)
+	default:
+		return false
+	}
+	e = space(s, e)
+	return e < len(s) && s[e] == ':'
+}
+
+func trimExpr(b string) string {
+	for len(b) > 0 {
+		switch b[len(b)-1] {
+		case ' ', '\t', '\n', '\r', '\f', '\v':
+			b = b[:len(b)-1]
+			continue
+		}
+		break
+	}
+	return b
+}
+
+// primary reads the literal, identifier or other expression at i.
+func (p *parser) primary(i, depth int) (Value, int) {
+	s := p.s
+	c := s[i]
+	switch {
+	case c == '{' || c == '[':
+		if depth >= maxDepth {
+			end := skipExpr(s, i)
+			return Expr(trimExpr(s[i:end])), end
+		}
+		if c == '{' {
+			return p.object(i, depth)
+		}
+		return p.array(i, depth)
+	case c == '"' || c == '\'' || c == '`':
+		str, end, status := p.quoted(i)
+		switch status {
+		case quoteSubstitution:
+			end := skipExpr(s, i)
+			return Expr(trimExpr(s[i:end])), end
+		case quoteUnterminated:
+			p.fail(i, "unterminated string")
+			return nil, end
+		}
+		return String(str), end
+	case isDigit(c) || c == '.' && i+1 < len(s) && isDigit(s[i+1]):
+		end := numberEnd(s, i)
+		return Number(s[i:end]), end
+	case c == '-' || c == '+':
+		if i+1 < len(s) && (isDigit(s[i+1]) || s[i+1] == '.' && i+2 < len(s) && isDigit(s[i+2])) {
+			end := numberEnd(s, i)
+			return Number(s[i:end]), end
+		}
+	case c == '!':
+		if i+1 < len(s) && (s[i+1] == '0' || s[i+1] == '1') && (i+2 >= len(s) || !isIdentChar(s[i+2]) && s[i+2] != '.') {
+			return Bool(s[i+1] == '0'), i + 2
+		}
+	case isIdentStart(c):
+		end := identEnd(s, i)
+		switch string(s[i:end]) {
+		case "true":
+			return Bool(true), end
+		case "false":
+			return Bool(false), end
+		case "null", "undefined":
+			return Null{}, end
+		}
+		return Expr(s[i:end]), end
+	}
+	end := skipExpr(s, i)
+	if end == i {
+		p.fail(i, "missing value")
+		return nil, i
+	}
+	return Expr(trimExpr(s[i:end])), end
+}
+
+// quoted decodes the string or template literal at i.
+func (p *parser) quoted(i int) (string, int, int) {
+	return readQuoted(p.s, i, &p.buf)
+}
+
+func (p *parser) object(i, depth int) (Value, int) {
+	s := p.s
+	base := len(p.members)
+	done := func() Object {
+		obj := make(Object, len(p.members)-base)
+		copy(obj, p.members[base:])
+		clear(p.members[base:])
+		p.members = p.members[:base]
+		return obj
+	}
+	i++
+	for {
+		i = space(s, i)
+		if i >= len(s) {
+			p.fail(i, "unterminated object")
+			return done(), i
+		}
+		switch s[i] {
+		case '}':
+			return done(), i + 1
+		case ',':
+			i++
+			continue
+		case ';':
+			p.fail(i, "';' in object")
+			i++
+			continue
+		case ')', ']':
+			p.fail(i, "unbalanced "+s[i:i+1])
+			return done(), i
+		case '[', '.':
+			// Computed key or spread: valid, but nothing to read.
+			i = p.recover(i)
+			continue
+		}
+		key, j, ident := p.key(i)
+		if j < 0 {
+			i = p.recover(i)
+			continue
+		}
+		k := space(s, j)
+		switch {
+		case k < len(s) && s[k] == ':':
+			vi := space(s, k+1)
+			if vi >= len(s) {
+				p.fail(vi, "unterminated object")
+				return done(), vi
+			}
+			v, end := p.value(vi, depth+1, inObject)
+			if v == nil {
+				i = p.recover(end)
+				continue
+			}
+			p.members = append(p.members, Member{Key: key, Value: v})
+			i = end
+		case ident && (k >= len(s) || s[k] == ',' || s[k] == '}'):
+			// Shorthand property {a, b}.
+			p.members = append(p.members, Member{Key: key, Value: Expr(key)})
+			i = k
+		case k < len(s) && s[k] == '(':
+			// Method: name(…) {…}.
+			end := skipExpr(s, k)
+			p.members = append(p.members, Member{Key: key, Value: Expr(trimExpr(s[i:end]))})
+			i = end
+		default:
+			p.fail(k, "bad member")
+			i = p.recover(k)
+		}
+	}
+}
+
+// recover skips from i to the ',' or closing bracket that ends the broken
+// member or element.
+func (p *parser) recover(i int) int {
+	if i >= len(p.s) {
+		return i
+	}
+	end := skipExpr(p.s, i)
+	if end == i && !isTerminator(p.s[i]) {
+		end++
+	}
+	return end
+}
+
+// key reads a property key at i; j is -1 when there is none (computed keys
+// and spreads included), ident whether it was a bare identifier.
+func (p *parser) key(i int) (key string, j int, ident bool) {
+	s := p.s
+	c := s[i]
+	switch {
+	case c == '"' || c == '\'' || c == '`':
+		str, end, status := p.quoted(i)
+		if status != quoteOK {
+			p.fail(i, "bad key")
+			return "", -1, false
+		}
+		return str, end, false
+	case isIdentStart(c):
+		end := identEnd(s, i)
+		return s[i:end], end, true
+	case isDigit(c) || c == '.' && i+1 < len(s) && isDigit(s[i+1]):
+		end := numberEnd(s, i)
+		return s[i:end], end, false
+	}
+	p.fail(i, "bad key")
+	return "", -1, false
+}
+
+func (p *parser) array(i, depth int) (Value, int) {
+	s := p.s
+	base := len(p.values)
+	done := func() Array {
+		arr := make(Array, len(p.values)-base)
+		copy(arr, p.values[base:])
+		clear(p.values[base:])
+		p.values = p.values[:base]
+		return arr
+	}
+	i++
+	for {
+		i = space(s, i)
+		if i >= len(s) {
+			p.fail(i, "unterminated array")
+			return done(), i
+		}
+		switch s[i] {
+		case ']':
+			return done(), i + 1
+		case ',':
+			i++
+			continue
+		case ';':
+			p.fail(i, "';' in array")
+			i++
+			continue
+		case ')', '}':
+			p.fail(i, "unbalanced "+s[i:i+1])
+			return done(), i
+		}
+		v, end := p.value(i, depth+1, inArray)
+		if v == nil {
+			i = p.recover(end)
+			continue
+		}
+		p.values = append(p.values, v)
+		i = end
+	}
+}

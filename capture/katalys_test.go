@@ -1,0 +1,218 @@
+package capture
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// katalysFixtureDir holds the shared thank-you fixtures (CI clones the
+// repository with shared beside it).
+const katalysFixtureDir = "../../shared/fixtures/thankyou"
+
+func katalysF(v float64) *float64 { return &v }
+
+// sourceResult is what a source yields on a page, as the golden files
+// under testdata/<source>/ spell it: null, or the partial order and
+// whether the page carries its own Katalys conversion.
+type sourceResult struct {
+	Convert bool   `json:"convert"`
+	Order   *Order `json:"order"`
+}
+
+func sourceJSON(t *testing.T, o *Order) any {
+	t.Helper()
+	var r any
+	if o != nil {
+		r = sourceResult{Convert: o.Convert, Order: o}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// testSourceGolden runs find on every page of testdata/<dir> and compares
+// the result with the golden .json beside it.
+func testSourceGolden(t *testing.T, dir string, find func(*Page) *Order) {
+	pages, _ := filepath.Glob(filepath.Join("testdata", dir, "*.html"))
+	if len(pages) == 0 {
+		t.Fatalf("no pages in testdata/%s", dir)
+	}
+	for _, page := range pages {
+		name := strings.TrimSuffix(filepath.Base(page), ".html")
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden, err := os.ReadFile(strings.TrimSuffix(page, ".html") + ".json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want any
+			if err := json.Unmarshal(golden, &want); err != nil {
+				t.Fatalf("golden: %v", err)
+			}
+			got := find(NewPage(raw))
+			if g := sourceJSON(t, got); !reflect.DeepEqual(g, want) {
+				gb, _ := json.MarshalIndent(g, "", "  ")
+				t.Errorf("got\n%s\nwant\n%s", gb, golden)
+			}
+		})
+	}
+}
+
+func TestKatalysTestdata(t *testing.T) { testSourceGolden(t, "katalys", fromKatalys) }
+
+// testSourceFixtures checks what find alone yields on each shared
+// fixture: want for the pages listed, nil on every other one.
+func testSourceFixtures(t *testing.T, find func(*Page) *Order, want map[string]*Order) {
+	pages, _ := filepath.Glob(filepath.Join(katalysFixtureDir, "*.html"))
+	if len(pages) == 0 {
+		t.Skip("shared fixtures not available")
+	}
+	for _, page := range pages {
+		name := filepath.Base(page)
+		t.Run(strings.TrimSuffix(name, ".html"), func(t *testing.T) {
+			raw, err := os.ReadFile(page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := find(NewPage(raw))
+			if g, w := sourceJSON(t, got), sourceJSON(t, want[name]); !reflect.DeepEqual(g, w) {
+				gb, _ := json.MarshalIndent(g, "", "  ")
+				wb, _ := json.MarshalIndent(w, "", "  ")
+				t.Errorf("got\n%s\nwant\n%s", gb, wb)
+			}
+		})
+	}
+}
+
+func TestKatalysFixtures(t *testing.T) {
+	testSourceFixtures(t, fromKatalys, map[string]*Order{
+		"10_katalys_push_convert_usd.html": {
+			ID: "73158", Total: katalysF(176.40), Subtotal: katalysF(220.50),
+			// No currency key: Extract applies Katalys's USD default.
+			Discounts: []Discount{{"DESKDROP20", katalysF(44.10)}, {"FREESHIPUS", katalysF(12.00)}},
+			Items: []Item{
+				{"DBG-RSR-WAL", "Maker's Walnut Monitor Riser", 1, katalysF(134)},
+				{"DBG-MAT-XL", "Felt Desk Mat XL", 1, katalysF(58)},
+				{"DBG-CLIP-6", "Cable Management Clips (6-pack)", 3, katalysF(9.5)},
+			},
+			Email: "theo.marchetti@example.com", Source: "katalys", Convert: true,
+		},
+		"11_katalys_preseeded_woo_blocks_cad.html": {
+			// order_value 189.0 is neither the total nor the subtotal.
+			ID: "30718", Email: "maeve.oconnell@example.net", Time: "@1748449842",
+			Status: "processing", Source: "katalys", Convert: true,
+		},
+	})
+}
+
+func katalysPage(scripts ...string) *Page {
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html><html><body>")
+	for _, s := range scripts {
+		b.WriteString("<script>" + s + "</script>\n")
+	}
+	b.WriteString("</body></html>")
+	return NewPage([]byte(b.String()))
+}
+
+func TestKatalysPayloads(t *testing.T) {
+	tests := []struct {
+		name    string
+		scripts []string
+		want    *Order
+	}{
+		{"order_value is not the total",
+			[]string{`_revoffers_track.order_id = "9"; _revoffers_track.action = "thank_you"; _revoffers_track.order_value = 40;`},
+			&Order{ID: "9", Source: "katalys", Convert: true}},
+		{"pre-seed without action reads but does not convert",
+			[]string{`window._revoffers_track = window._revoffers_track || {}; _revoffers_track["order_id"] = "000000187";`},
+			&Order{ID: "000000187", Source: "katalys"}},
+		{"number id kept as written",
+			[]string{`_revoffers_track.push({action: "convert", order_id: 0042, sale_amount: 10})`},
+			&Order{ID: "0042", Total: katalysF(10), Source: "katalys", Convert: true}},
+		{"zero- and one-based lines in index order, _var apart",
+			[]string{`_revoffers_track.push({action:"convert", order_id:"A1",
+				line_item_10_sku:"K", line_item_10_title:"Ten", line_item_10_qty:1, line_item_10_price:"1.00",
+				line_item_2_sku:"B", line_item_2_title:"Two", line_item_2_var:"Blue / L", line_item_2_qty:"3", line_item_2_price:2.5,
+				line_item_0_title:"Zero"})`},
+			&Order{ID: "A1", Items: []Item{{"", "Zero", 1, nil}, {"B", "Two", 3, katalysF(2.5)}, {"K", "Ten", 1, katalysF(1)}},
+				Source: "katalys", Convert: true}},
+		{"discount amount without code",
+			[]string{`_revoffers_track.push({action:"convert", order_id:"A2", discount_1_amount: "5.00", discount_2_code: ""})`},
+			&Order{ID: "A2", Discounts: []Discount{{"", katalysF(5)}}, Source: "katalys", Convert: true}},
+		{"legacy currency signal",
+			[]string{`_revoffers_track = {action: "convert", order_id: 77, sale_amount_with_currency: "1,204.10 CAD"};`},
+			&Order{ID: "77", Total: katalysF(1204.10), Currency: "CAD", Source: "katalys", Convert: true}},
+		{"placeholders are not values",
+			[]string{`_revoffers_track.push({action:"convert", order_id:"{{YOUR_ORDER_ID}}", sale_amount:"{{YOUR_SALE_AMOUNT}}", email_address:"{{CUSTOMER_EMAIL}}"})`},
+			&Order{Source: "katalys", Convert: true}},
+		{"hashed email skipped",
+			[]string{`_revoffers_track.push({action:"convert", order_id:"H", email_address:"5459e704b2d404da8e2dca45dee1e006"})`},
+			&Order{ID: "H", Source: "katalys", Convert: true}},
+		{"object reset by a later assignment",
+			[]string{`_revoffers_track.order_id = "OLD"; _revoffers_track.action = "thank_you";`, `_revoffers_track = [];`},
+			nil},
+		{"assign to another object ignored",
+			[]string{`var cfg = {}; Object.assign(cfg, {order_id: "X", action: "convert"}); cfg._revoffers_track = 1;`},
+			nil},
+		{"several objects in one push",
+			[]string{`_revoffers_track.push({action: "pageview"}, {action: "convert", order_id: "P2", sale_amount: "3"})`},
+			&Order{ID: "P2", Total: katalysF(3), Source: "katalys", Convert: true}},
+		{"non-JS script ignored",
+			nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fromKatalys(katalysPage(tt.scripts...))
+			if g, w := sourceJSON(t, got), sourceJSON(t, tt.want); !reflect.DeepEqual(g, w) {
+				t.Errorf("got %+v\nwant %+v", g, w)
+			}
+		})
+	}
+	// A JSON data block that mentions the object is not script.
+	p := NewPage([]byte(`<script type="application/json">{"_revoffers_track": {"order_id": "J"}}</script>` +
+		`<script type="text/plain">_revoffers_track.push({action:"convert", order_id:"T"})</script>`))
+	if o := fromKatalys(p); o != nil {
+		t.Errorf("data blocks: %+v", o)
+	}
+}
+
+// benchmarkSource runs find over every shared fixture page.
+func benchmarkSource(b *testing.B, find func(*Page) *Order) {
+	paths, _ := filepath.Glob(filepath.Join(katalysFixtureDir, "*.html"))
+	if len(paths) == 0 {
+		b.Skip("shared fixtures not available")
+	}
+	var pages []*Page
+	size := 0
+	for _, path := range paths {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pages = append(pages, NewPage(raw))
+		size += len(raw)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, p := range pages {
+			find(p)
+		}
+	}
+}
+
+func BenchmarkKatalys(b *testing.B) { benchmarkSource(b, fromKatalys) }

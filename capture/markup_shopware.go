@@ -1,0 +1,54 @@
+package capture
+
+import "strconv"
+
+// Shopware 6 checkout finish page (orders.md §12): p.finish-ordernumber
+// [data-order-number] and the hidden line-item block the built-in GA
+// plugin reads: div.hidden-line-items-information [data-currency,
+// data-value (total)] with span.hidden-line-item [data-sku, data-name,
+// data-quantity, data-price (unit price)]. Twig prints floats without fixed
+// decimals ("259.7") and escapes attribute values.
+
+func readShopware(p *Page, at int, _ *[mkCount]int) *Order {
+	st := markerTag(p.Raw, at, markupNeedles[mkShopware].s)
+	if st < 0 {
+		return nil
+	}
+	w := window(p.Raw, st+1)
+	num, t, ok := seekElem(w, "finish-ordernumber", byClass("finish-ordernumber"))
+	if !ok {
+		return nil
+	}
+	o := &Order{ID: attrText(t.attrs, "data-order-number")}
+	if o.ID == "" {
+		o.ID = orderNumber(textOf(num, nil))
+	}
+	if o.ID == "" {
+		return nil
+	}
+	hidden, t, ok := seekElem(w, "hidden-line-items-information", byClass("hidden-line-items-information"))
+	if !ok {
+		return o
+	}
+	o.Currency = Currency(attrText(t.attrs, "data-currency"))
+	if o.Currency == "" {
+		o.Currency = CurrencyOf(attrText(t.attrs, "data-currency"))
+	}
+	if v, ok := ParseMoney(attrText(t.attrs, "data-value")); ok {
+		o.Total = Money(v)
+	}
+	eachElem(hidden, byClass("hidden-line-item"), func(t mtoken, _ []byte) bool {
+		it := Item{SKU: attrText(t.attrs, "data-sku"), Name: attrText(t.attrs, "data-name")}
+		if q, err := strconv.Atoi(attrText(t.attrs, "data-quantity")); err == nil {
+			it.Quantity = q
+		}
+		if v, ok := ParseMoney(attrText(t.attrs, "data-price")); ok {
+			it.Price = Money(v)
+		}
+		if it.Name != "" || it.SKU != "" {
+			o.Items = append(o.Items, it)
+		}
+		return true
+	})
+	return o
+}

@@ -1,0 +1,111 @@
+package capture
+
+// Solidus (solidus_starter_frontend) and legacy Spree order pages
+// (orders.md §12): fieldset#order_summary (Solidus; div in legacy Spree)
+// whose legend / h1 reads "Order R123456789"; items as article.order-item
+// (.order-item__price-single, .order-item__quantity "✕2") or legacy
+// tr.line-item rows; totals in dl#line-items (Subtotal, Promotion without
+// the code, Order Total) or legacy tfoot rows. Amounts rendered by
+// Spree::Money#to_html are split across spans (money-whole, money-decimal),
+// so each amount is read from the text of its whole cell.
+
+func readSpree(p *Page, at int, _ *[mkCount]int) *Order {
+	st := markerTag(p.Raw, at, markupNeedles[mkSolidus].s)
+	if st < 0 {
+		return nil
+	}
+	w := window(p.Raw, st+1)
+	sum, _, ok := seekElem(w, "order_summary", byID("order_summary"))
+	if !ok {
+		return nil
+	}
+	o := &Order{}
+	for _, h := range []string{"legend", "h1", "h2"} {
+		if in, _, ok := findElem(sum, byTag(h)); ok {
+			if o.ID = spreeNumber(textOf(in, nil)); o.ID != "" {
+				break
+			}
+		}
+	}
+	if o.ID == "" {
+		// Solidus prints the number in the page title above the fieldset.
+		if in, _, ok := findElem(p.Raw[max(0, st-4096):st], byClass("order-page__title")); ok {
+			o.ID = spreeNumber(textOf(in, nil))
+		}
+	}
+	if o.ID == "" {
+		return nil
+	}
+	eachElem(sum, byTagClass("article", "order-item"), func(_ mtoken, in []byte) bool {
+		it := Item{Quantity: 1}
+		if a, _, ok := findElem(in, func(t mtoken) bool {
+			return hasClass(t.attrs, "item-info__name") || t.is("h2") || t.is("h3") || t.is("h4")
+		}); ok {
+			it.Name = textOf(a, nil)
+		}
+		if it.Name == "" {
+			eachElem(in, byTag("a"), func(_ mtoken, a []byte) bool {
+				it.Name = textOf(a, nil)
+				return it.Name == ""
+			})
+		}
+		if q, _, ok := findElem(in, byClass("order-item__quantity")); ok {
+			if n := quantityOf(textOf(q, nil)); n > 0 {
+				it.Quantity = n
+			}
+		}
+		if pr, _, ok := findElem(in, byClass("order-item__price-single")); ok {
+			if v, _, ok := moneyOf(pr); ok {
+				it.Price = Money(v)
+			}
+		}
+		if it.Name != "" {
+			o.Items = append(o.Items, it)
+		}
+		return true
+	})
+	if len(o.Items) == 0 {
+		eachElem(sum, byTagClass("tr", "line-item"), func(_ mtoken, in []byte) bool {
+			it := Item{Quantity: 1}
+			if d, _, ok := findElem(in, byClass("cart-item-description")); ok {
+				if h, _, ok := findElem(d, func(t mtoken) bool { return t.is("h4") || t.is("a") }); ok {
+					it.Name = textOf(h, nil)
+				}
+			}
+			if q, _, ok := findElem(in, byClass("cart-item-quantity")); ok {
+				if n := quantityOf(textOf(q, nil)); n > 0 {
+					it.Quantity = n
+				}
+			}
+			if pr, _, ok := findElem(in, byClass("cart-item-price")); ok {
+				if v, _, ok := moneyOf(pr); ok {
+					it.Price = Money(v)
+				}
+			}
+			if it.Name != "" {
+				o.Items = append(o.Items, it)
+			}
+			return true
+		})
+	}
+	if dl, _, ok := findElem(sum, byID("line-items")); ok && len(o.Items) > 0 && o.Total == nil {
+		totalsRows(dl, func(kind, _ string, v []byte) { addTotal(o, kind, v) })
+	}
+	eachElem(sum, byTag("tfoot"), func(_ mtoken, in []byte) bool {
+		totalsRows(in, func(kind, _ string, v []byte) { addTotal(o, kind, v) })
+		return true
+	})
+	return o
+}
+
+// spreeNumber reads "Order R123456789" / "Order #R123": the last word,
+// which must hold a digit.
+func spreeNumber(s string) string {
+	id := orderNumber(s)
+	for _, r := range id {
+		if r >= '0' && r <= '9' {
+			return id
+		}
+	}
+	return ""
+}

@@ -1,0 +1,257 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const markupFixtures = "../../shared/fixtures/thankyou"
+
+// mkItem and mkWant are the expected partial order of the markup source in
+// a compact form: money as float64 (-1 for nil).
+type mkItem struct {
+	sku, name string
+	qty       int
+	price     float64
+}
+
+type mkWant struct {
+	source, id      string
+	total, subtotal float64
+	currency, email string
+	codes           []string
+	discounts       int
+	items           []mkItem
+}
+
+func mkMoney(p *float64) float64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+func checkMarkup(t *testing.T, got *Order, want *mkWant) {
+	t.Helper()
+	if want == nil {
+		if got != nil {
+			b, _ := json.Marshal(got)
+			t.Fatalf("want nil, got %s", b)
+		}
+		return
+	}
+	if got == nil {
+		t.Fatalf("got nil, want %+v", *want)
+	}
+	if got.Source != want.source || got.ID != want.id || got.Currency != want.currency || got.Email != want.email {
+		t.Errorf("source/id/currency/email = %q %q %q %q, want %q %q %q %q", got.Source, got.ID, got.Currency, got.Email,
+			want.source, want.id, want.currency, want.email)
+	}
+	if g := mkMoney(got.Total); !near(g, want.total) {
+		t.Errorf("total = %v, want %v", g, want.total)
+	}
+	if g := mkMoney(got.Subtotal); !near(g, want.subtotal) {
+		t.Errorf("subtotal = %v, want %v", g, want.subtotal)
+	}
+	if strings.Join(got.Codes(), ",") != strings.Join(want.codes, ",") || len(got.Discounts) != want.discounts {
+		t.Errorf("discounts = %+v, want codes %v, %d discounts", got.Discounts, want.codes, want.discounts)
+	}
+	if len(got.Items) != len(want.items) {
+		t.Fatalf("items = %+v, want %+v", got.Items, want.items)
+	}
+	for i, w := range want.items {
+		g := got.Items[i]
+		if g.SKU != w.sku || g.Name != w.name || g.Quantity != w.qty || !near(mkMoney(g.Price), w.price) {
+			t.Errorf("item %d = %q %q %d %v, want %+v", i, g.SKU, g.Name, g.Quantity, mkMoney(g.Price), w)
+		}
+	}
+}
+
+func near(a, b float64) bool { return a-b < 0.005 && b-a < 0.005 }
+
+func readMarkupPage(t testing.TB, path string) *Page {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewPage(raw)
+}
+
+// What the markup source alone yields on each shared fixture.
+var markupFixtureWants = map[string]*mkWant{
+	"01": {source: "markup/totals", total: -1, subtotal: 161.50},
+	"02": nil,
+	"03": nil,
+	"04": {source: "markup/totals", total: -1, subtotal: 94.75},
+	"05": {source: "markup/totals", total: -1, subtotal: 52.50},
+	"06": nil, // "Basket total (before discounts)" is no Subtotal row
+	"07": {source: "markup/shopify", id: "SL1289", total: 149.90, subtotal: 154.95, currency: "AUD",
+		email: "kirra.lindgren@example.net", codes: []string{"OFFSHORE15"}, discounts: 1,
+		items: []mkItem{{"", "Cold Water Surf Wax", 4, 4.50}, {"", `Single Fin 9" Performance`, 1, 92}, {"", "Leash 7ft Comp", 1, 44.95}}},
+	"08": {source: "markup/woocommerce", id: "GC-10482", total: 86.37, subtotal: 90.47, currency: "GBP",
+		email: "fenella.brookes@example.com", discounts: 1,
+		items: []mkItem{{"", "Nightjar Sessions – Live at the Crescent", 2, 24.99}, {"", "Hartley’s Basement Tapes", 1, 31.50},
+			{"", "Anti-static Inner Sleeves (50 pack)", 1, 8.99}}},
+	"09": {source: "markup/magento", id: "000004926", total: -1, subtotal: -1, email: "j.weidmann@example.org"},
+	"10": nil,
+	"11": {source: "markup/woocommerce", id: "30718", total: 205.77, subtotal: -1, email: "maeve.oconnell@example.net", discounts: 1,
+		items: []mkItem{{"", "Rainbow Stacker", 2, 34.50}, {"", "Maple Marble Run Starter Set", 1, 92}, {"", "Pull-Along Fox", 1, 28}}},
+	"12": {source: "markup/totals", total: -1, subtotal: 90},
+	"13": nil,
+	"14": {source: "markup/totals", total: -1, subtotal: 11660},
+}
+
+func TestMarkupFixtures(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join(markupFixtures, "*.html"))
+	if err != nil || len(paths) != 14 {
+		t.Fatalf("fixtures: %v, %d files", err, len(paths))
+	}
+	for _, path := range paths {
+		name := filepath.Base(path)
+		want, ok := markupFixtureWants[name[:2]]
+		if !ok {
+			t.Fatalf("no expectation for %s", name)
+		}
+		t.Run(name, func(t *testing.T) { checkMarkup(t, fromMarkup(readMarkupPage(t, path)), want) })
+	}
+}
+
+// Pages of our own under testdata/markup, one per platform and quirk.
+var markupPageWants = map[string]*mkWant{
+	"woocommerce_classic_eur.html": {source: "markup/woocommerce", id: "004711", total: 1284.90, subtotal: 1258.70, currency: "EUR",
+		email: "lena.brandt@example.de", discounts: 1,
+		items: []mkItem{{"", "Espressomaschine „Bar“ Duo", 1, 1199}, {"", "Bohnen Hausmischung 1kg", 3, 19.90}}},
+	"woocommerce_failed.html": nil,
+	"woocommerce_blocks_de.html": {source: "markup/woocommerce", id: "8812", total: 1249, subtotal: -1, currency: "CHF",
+		email: "urs.keller@example.ch", items: []mkItem{{"", "Taschenuhr „Gotthard“", 1, 1249}}},
+	"shopify_gbp.html": {source: "markup/shopify", id: "1047", total: 1234.56, subtotal: 1189, currency: "GBP",
+		email: "ada.l@example.co.uk", codes: []string{"TWEED10"}, discounts: 1,
+		items: []mkItem{{"", "Tweed Cap", 2, 45}, {"", "Wool Coat", 1, 1099}}},
+	"magento_customer.html": {source: "markup/magento", id: "000000187", total: -1, subtotal: -1},
+	"prestashop_fr.html": {source: "markup/prestashop", id: "XKBKNABJK", total: 1166.50, subtotal: 1186.50, currency: "EUR",
+		email: "margaux.petit@example.fr", discounts: 1,
+		items: []mkItem{{"", "Théière en fonte", 1, 1149}, {"", "Thé vert Sencha 100 g", 3, 12.50}}},
+	"shopware.html": {source: "markup/shopware", id: "10045", total: 259.70, subtotal: -1, currency: "EUR",
+		items: []mkItem{{"SW10001", `Wanderschuh "Alpin"`, 2, 119.90}, {"SW10007", "Socken 3er-Pack", 1, 14.91}}},
+	"sylius.html":       {source: "markup/sylius", id: "000000231", total: -1, subtotal: -1},
+	"sylius_guest.html": nil,
+	"solidus.html": {source: "markup/spree", id: "R482917305", total: 1170.08, subtotal: 1288.98, discounts: 1,
+		items: []mkItem{{"", "Ruby Tote", 1, 1249}, {"", "Canvas Strap", 2, 19.99}}},
+	"bigcommerce.html":      {source: "markup/bigcommerce", id: "4127", total: -1, subtotal: -1},
+	"opencart_orderid.html": {source: "markup/opencart", id: "1043", total: -1, subtotal: -1},
+	"opencart_plain.html":   nil,
+	"cart_decoy.html":       nil,
+}
+
+func TestMarkupPages(t *testing.T) {
+	paths, _ := filepath.Glob("testdata/markup/*.html")
+	if len(paths) != len(markupPageWants) {
+		t.Errorf("%d pages, %d expectations", len(paths), len(markupPageWants))
+	}
+	for _, path := range paths {
+		name := filepath.Base(path)
+		want, ok := markupPageWants[name]
+		if !ok {
+			t.Errorf("no expectation for %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) { checkMarkup(t, fromMarkup(readMarkupPage(t, path)), want) })
+	}
+}
+
+// The scan anchors every marker on one of a few rare bytes, so that it
+// makes few passes over the page.
+func TestMarkupNeedleAnchors(t *testing.T) {
+	for i, n := range markupNeedles {
+		if !strings.ContainsRune("kbySZ", rune(n.s[n.at])) {
+			t.Errorf("needle %d %q anchored on %q", i, n.s, n.s[n.at])
+		}
+	}
+	if len(markupPasses) != 5 {
+		t.Errorf("%d passes", len(markupPasses))
+	}
+}
+
+func TestMarkupLexer(t *testing.T) {
+	b := []byte(`<div class="a b"><!-- <p class="x">no</p> --><script>if(a<b){"</div>"}</script><p class="x">Hi &amp; <b>there</b><br>you</p></div>`)
+	in, _, ok := findElem(b, byClass("x"))
+	if !ok || textOf(in, nil) != "Hi & there you" {
+		t.Fatalf("text = %q", textOf(in, nil))
+	}
+	in, _, ok = findElem(b, byClass("b"))
+	if !ok || !bytes.HasSuffix(in, []byte("you</p>")) {
+		t.Fatalf("inner = %q", in)
+	}
+	if v, ok := attr([]byte(`data-x='1' class=foo data-y="a>b"`), "data-y"); !ok || string(v) != "a>b" {
+		t.Fatalf("attr = %q", v)
+	}
+	if hasClass([]byte(`class="order_items"`), "order_item") {
+		t.Fatal("partial class matched")
+	}
+}
+
+func TestMarkupHelpers(t *testing.T) {
+	for in, want := range map[string]string{"Order #SL1289": "SL1289", "Your order number: 10045": "10045",
+		"000004926": "000004926", "Order R123": "R123", "Thank you!": ""} {
+		if got := orderNumber(in); got != want {
+			t.Errorf("orderNumber(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]int{"× 2": 2, "✕3": 3, "Qty 12": 12, "1.5": 0, "": 0} {
+		if got := quantityOf(in); got != want {
+			t.Errorf("quantityOf(%q) = %d, want %d", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"Your order ID is #1043.": "1043", "Order number: A-77": "A-77",
+		"Your order has been placed!": "", "Order 3 items today": ""} {
+		if got := orderIDInText(in); got != want {
+			t.Errorf("orderIDInText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// bigPage pads a fixture to about 200 KB with markup that carries no
+// marker, as large real pages do (navigation, product grids, inline CSS).
+func bigPage(raw []byte) []byte {
+	filler := []byte(`<li class="menu-item menu-item-type-taxonomy"><a href="https://store.example/category/kitchen/">Kitchen &amp; dining</a><span class="price"><span class="amount">&#36;24.00</span></span><img src="/wp-content/uploads/2025/01/mug-300x300.webp" width="300" height="300" alt="Stoneware mug" loading="lazy" decoding="async"></li>` + "\n")
+	i := bytes.Index(raw, []byte("<body"))
+	if i < 0 {
+		i = 0
+	}
+	var b []byte
+	b = append(b, raw[:i]...)
+	body := raw[i:]
+	half := (200_000 - len(raw)) / 2
+	pad := bytes.Repeat(filler, max(0, half/len(filler)))
+	b = append(b, pad...)
+	b = append(b, body...)
+	return append(b, pad...)
+}
+
+func BenchmarkMarkup(b *testing.B) {
+	paths, _ := filepath.Glob(filepath.Join(markupFixtures, "*.html"))
+	for _, path := range paths {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		name := filepath.Base(path)[:2]
+		for _, c := range []struct {
+			name string
+			raw  []byte
+		}{{name, raw}, {name + "_200KB", bigPage(raw)}} {
+			p := NewPage(c.raw)
+			b.Run(c.name, func(b *testing.B) {
+				b.SetBytes(int64(len(c.raw)))
+				b.ReportAllocs()
+				for b.Loop() {
+					fromMarkup(p)
+				}
+			})
+		}
+	}
+}
