@@ -62,3 +62,25 @@ func TestKatalysScriptSiteID(t *testing.T) {
 		}
 	}
 }
+
+func TestThankYouSnippetCarriesTheConvertLoader(t *testing.T) {
+	s := NewThankYouSnippet("KA-7Q2M9X4B1Z", "/stub.js", "n1")
+	plain := NewSnippet("KA-7Q2M9X4B1Z", "/stub.js", "n1")
+	if !strings.HasPrefix(s.Inline, plain.Inline) || !strings.HasSuffix(s.Inline, convertLoader) {
+		t.Errorf("thank-you inline script = %s; want the plain one followed by the loader", s.Inline)
+	}
+	if !strings.Contains(string(s.HTML), `<script nonce="n1">`+s.Inline+`</script>`) {
+		t.Errorf("the loader is not inside the nonced inline script: %s", s.HTML)
+	}
+	if s.Hash() == plain.Hash() {
+		t.Error("the thank-you snippet's CSP hash does not cover the loader")
+	}
+}
+
+func TestConvertHTMLCannotEndTheElement(t *testing.T) {
+	got := string(ConvertHTML([]byte(`{"order_id":"</script><script>alert(1)</script>"}`)))
+	want := `<script type="application/json" id="katalys-convert">{"order_id":"\u003c/script>\u003cscript>alert(1)\u003c/script>"}</script>`
+	if got != want {
+		t.Errorf("ConvertHTML\n got  %s\n want %s", got, want)
+	}
+}

@@ -350,3 +350,43 @@ func BenchmarkWriter(b *testing.B) {
 		})
 	}
 }
+
+// TestWriterAfter: After's markup goes right after the snippet, wherever
+// the snippet goes, and After is called once, when the snippet goes in:
+// by then the page before the marker has been written.
+func TestWriterAfter(t *testing.T) {
+	tests := []struct{ page, want string }{
+		{"<p>a</p></body></html>", "<p>a</p>[S][A:<p>a</p>[S]]</body></html>"},
+		{"<p>a</p></html>", "<p>a</p>[S][A:<p>a</p>[S]]</html>"},
+		{"<p>a</p>", "<p>a</p>[S][A:<p>a</p>[S]]"},
+	}
+	for _, tt := range tests {
+		var out strings.Builder
+		w := NewWriter(&out, []byte("[S]"))
+		calls := 0
+		w.After = func() []byte {
+			calls++
+			return []byte("[A:" + out.String() + "]")
+		}
+		for i := range len(tt.page) { // one byte at a time: the worst split
+			if _, err := w.Write([]byte{tt.page[i]}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != tt.want || calls != 1 {
+			t.Errorf("%q: got %q after %d calls, want %q after 1", tt.page, out.String(), calls, tt.want)
+		}
+	}
+	var out strings.Builder
+	w := NewWriter(&out, []byte("[S]"))
+	w.After = func() []byte { t.Error("After called on a page left alone"); return nil }
+	page := `<script src="https://db.revoffers.com/js/KA-1.js"></script></body>`
+	_, _ = w.Write([]byte(page))
+	_ = w.Close()
+	if out.String() != page {
+		t.Errorf("page with the Katalys script changed: %q", out.String())
+	}
+}

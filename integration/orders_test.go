@@ -1,0 +1,214 @@
+package integration
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/storeedge/caddy-katalys/storage"
+	"github.com/storeedge/caddy-katalys/tracking"
+)
+
+// thankYouUpstream serves fixture pages by path; paths in gzipped are
+// sent gzip-compressed whatever the request accepts, as a store behind a
+// compressing CDN or plugin does.
+func thankYouUpstream(t *testing.T, pages map[string]string, gzipped map[string]bool) string {
+	t.Helper()
+	return hostPort(startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page, ok := pages[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		body := []byte(page)
+		if gzipped[r.URL.Path] {
+			var b bytes.Buffer
+			zw := gzip.NewWriter(&b)
+			_, _ = zw.Write(body)
+			_ = zw.Close()
+			body = b.Bytes()
+			w.Header().Set("Content-Encoding", "gzip")
+		}
+		_, _ = w.Write(body)
+	})))
+}
+
+const (
+	snippetStart = `<script>window._revoffers_track=window._revoffers_track||{};_revoffers_track.site_id=`
+	convertOpen  = `<script type="application/json" id="katalys-convert">`
+)
+
+// servedThankYou checks that a served thank-you page is the upstream page
+// with the plugin's markup right before its </body>, and returns the
+// convert call added there, nil when none was.
+func servedThankYou(t *testing.T, label, original string, served []byte) map[string]any {
+	t.Helper()
+	body := string(served)
+	start := strings.Index(body, snippetStart)
+	end := strings.LastIndex(body, "</body>")
+	if start < 0 || end < start || strings.Count(body, snippetStart) != 1 {
+		t.Fatalf("%s: the snippet is not in the page exactly once before </body>:\n%s", label, body)
+	}
+	if got := body[:start] + body[end:]; got != original {
+		t.Fatalf("%s: the page around the inserted markup differs from the upstream page", label)
+	}
+	inserted := body[start:end]
+	if n := strings.Count(body, convertOpen); n > 1 {
+		t.Fatalf("%s: %d convert calls added", label, n)
+	}
+	i := strings.Index(inserted, convertOpen)
+	if i < 0 {
+		return nil
+	}
+	payload, _, ok := strings.Cut(inserted[i+len(convertOpen):], "</script>")
+	if !ok {
+		t.Fatalf("%s: unterminated convert block: %s", label, inserted)
+	}
+	var call map[string]any
+	if err := json.Unmarshal([]byte(payload), &call); err != nil {
+		t.Fatalf("%s: convert block is not JSON: %v\n%s", label, err, payload)
+	}
+	return call
+}
+
+// storedOrders opens the store directory (Caddy must have exited) and
+// returns the orders of bucket by id.
+func storedOrders(t *testing.T, dir, bucket string) map[string]storage.Order {
+	t.Helper()
+	st, err := storage.Open(storage.Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("opening the store after Caddy exited: %v", err)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	orders := map[string]storage.Order{}
+	if err := st.Orders(bucket, func(o storage.Order) error { orders[o.ID] = o; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return orders
+}
+
+// TestThankYouOrders: thank-you pages of several platforms, identity and
+// gzip, stream through unchanged but for the snippet and, where the page
+// has no Katalys conversion of its own, one convert call; each order is
+// stored once in its bucket however often its page is reloaded, with the
+// visit it came from; pages with no order, or off the thank-you paths,
+// store nothing.
+func TestThankYouOrders(t *testing.T) {
+	dir := t.TempDir()
+	pages := map[string]string{
+		"/checkout/onepage/success/":      readFixture(t, "01_ga4_datalayer_purchase_usd.html"),
+		"/checkout/order-received/10482/": readFixture(t, "08_woocommerce_classic_markup_only_gbp.html"),
+		"/en_US/order/thank-you":          readFixture(t, "04_jsonld_order_aud.html"),
+		"/checkout/finish":                readFixture(t, "10_katalys_push_convert_usd.html"),
+		"/checkout/order-received/30718/": readFixture(t, "11_katalys_preseeded_woo_blocks_cad.html"),
+		"/checkout/order-received/48816/": readFixture(t, "13_no_order_woocommerce_verify_email.html"),
+		"/blog/how-we-ship":               readFixture(t, "01_ga4_datalayer_purchase_usd.html"),
+	}
+	gzipped := map[string]bool{"/checkout/onepage/success/": true, "/checkout/order-received/10482/": true}
+	upstream := thankYouUpstream(t, pages, gzipped)
+	port := freePort(t)
+	c := startCaddy(t, fmt.Sprintf(`{
+	katalys {
+		storage %s
+		bucket %s
+	}
+}
+
+http://127.0.0.1:%d {
+	encode gzip
+	katalys %s {
+		order_prefix WEB-
+	}
+	reverse_proxy %s
+}
+`, dir, siteA, port, siteA, upstream))
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	// A visitor lands, then reaches each thank-you page and reloads it twice.
+	landing := fetch(t, newRequest(t, "GET", base+"/blog/how-we-ship?transaction_id=T-9&publisher_id=P-1"))
+	vid := cookieValue(landing.header, tracking.VisitorCookie)
+	sid := cookieValue(landing.header, tracking.SessionCookie)
+	if vid == "" {
+		t.Fatalf("no visitor cookie on the landing page: %q", landing.header.Values("Set-Cookie"))
+	}
+	cookie := tracking.VisitorCookie + "=" + vid + "; " + tracking.SessionCookie + "=" + sid
+	// The order_id of the convert call added to each page; "" for none.
+	// Pages that load the Katalys script already (10, 11 and 13, with site
+	// ids of other buckets) are served untouched, but their orders are
+	// still captured.
+	wantConvert := map[string]string{
+		"/checkout/onepage/success/":      "WEB-SWB-61870",
+		"/checkout/order-received/10482/": "WEB-GC-10482",
+		"/en_US/order/thank-you":          "WEB-GLN-77120",
+		"/checkout/finish":                "", // pushes its own convert call
+		"/checkout/order-received/30718/": "", // pre-seeded Katalys thank_you properties
+		"/checkout/order-received/48816/": "", // no order
+		"/blog/how-we-ship":               "", // not a thank-you path
+	}
+	untouched := map[string]bool{"/checkout/finish": true, "/checkout/order-received/30718/": true, "/checkout/order-received/48816/": true}
+	for path, wantID := range wantConvert {
+		for i := range 3 {
+			for _, enc := range []string{"identity", "gzip"} {
+				res := fetch(t, newRequest(t, "GET", base+path, "Cookie", cookie, "Accept-Encoding", enc,
+					"User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"))
+				label := fmt.Sprintf("%s view %d (%s)", path, i+1, enc)
+				if res.status != 200 {
+					t.Fatalf("%s: status %d", label, res.status)
+				}
+				body := decodeBody(t, res.header.Get("Content-Encoding"), res.body)
+				if untouched[path] {
+					if string(body) != pages[path] {
+						t.Errorf("%s: a page that loads the Katalys script was changed", label)
+					}
+					continue
+				}
+				call := servedThankYou(t, label, pages[path], body)
+				switch {
+				case wantID == "" && call != nil:
+					t.Errorf("%s: convert call added to a page that must not get one: %v", label, call)
+				case wantID != "" && call == nil:
+					t.Errorf("%s: no convert call added", label)
+				case wantID != "" && (call["order_id"] != wantID || call["action"] != "convert" || call["action_type"] != "online-sale"):
+					t.Errorf("%s: convert call %v, want order_id %s", label, call, wantID)
+				}
+			}
+		}
+	}
+	stopCaddy(t, c)
+
+	orders := storedOrders(t, dir, siteA)
+	ids := make([]string, 0, len(orders))
+	for id := range orders {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	want := []string{"WEB-30718", "WEB-73158", "WEB-GC-10482", "WEB-GLN-77120", "WEB-SWB-61870"}
+	if !slices.Equal(ids, want) {
+		t.Fatalf("stored orders %q, want %q (one per thank-you page with an order, however often viewed)", ids, want)
+	}
+	o := orders["WEB-SWB-61870"]
+	if o.Total == nil || *o.Total != 164.84 || o.Currency != "USD" || len(o.Items) != 3 || o.Email != "rosa.quintero@example.com" {
+		t.Errorf("order WEB-SWB-61870 = total %v %s, %d items, email %q", o.Total, o.Currency, len(o.Items), o.Email)
+	}
+	session, _, _ := strings.Cut(sid, ".") // the cookie is "<session id>.<last seen>"
+	if o.Visitor != vid || o.Session != session || o.ClientIP != "127.0.0.1" || !strings.Contains(o.UserAgent, "Firefox") || o.Source == "" || o.URL != "/checkout/onepage/success/" {
+		t.Errorf("order WEB-SWB-61870 visit = visitor %q session %q ip %q ua %q source %q url %q; want visitor %q session %q",
+			o.Visitor, o.Session, o.ClientIP, o.UserAgent, o.Source, o.URL, vid, session)
+	}
+	if g := orders["WEB-GC-10482"]; g.Currency != "GBP" || g.Total == nil || *g.Total != 86.37 {
+		t.Errorf("gzip upstream order WEB-GC-10482 = %v %s", g.Total, g.Currency)
+	}
+	if n := strings.Count(c.output.String(), `"order captured"`); n != len(want) {
+		t.Errorf("%d \"order captured\" log lines, want one per order (%d)", n, len(want))
+	}
+}

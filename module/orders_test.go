@@ -1,0 +1,132 @@
+package module
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// provisionHandler provisions h the way Caddy does, in a config whose
+// katalys app is testApp.
+func provisionHandler(t *testing.T, h *Handler) error {
+	t.Helper()
+	raw, err := json.Marshal(testApp)
+	if err != nil {
+		return err
+	}
+	ctx, err := caddy.ProvisionContext(&caddy.Config{AppsRaw: caddy.ModuleMap{"katalys": raw}})
+	if err != nil {
+		return err
+	}
+	if err := h.Provision(ctx); err != nil {
+		return err
+	}
+	return h.Validate()
+}
+
+func TestIsThankYou(t *testing.T) {
+	h := provision(t, testApp, "KA-1", "")
+	tests := []struct {
+		target string
+		want   bool
+	}{
+		{"/checkout/order-received/10482/?key=wc_order_abc", true}, // WooCommerce
+		{"/kasse/order-received/10482/", true},                     // WooCommerce, German checkout slug
+		{"/checkout/onepage/success/", true},                       // Magento
+		{"/Checkout/Onepage/Success", true},                        // any case
+		{"/order-confirmation?id_cart=4&id_order=7&key=x", true},   // PrestaShop
+		{"/index.php?controller=order-confirmation&id_order=7", true},
+		{"/checkout/order-confirmation/118", true},  // BigCommerce
+		{"/checkout/finish?orderId=abc", true},      // Shopware 6
+		{"/orders/R123456789?order_token=x", true},  // Solidus
+		{"/checkout/success", true},                 // OpenCart SEO URLs
+		{"/index.php?route=checkout/success", true}, // OpenCart
+		{"/en_US/order/thank-you", true},            // Sylius
+		{"/", false},
+		{"/checkout/", false},
+		{"/checkout/cart", false},
+		{"/products/order-received-poster", false},
+		{"/index.php?route=product/product&product_id=42", false},
+	}
+	for _, tt := range tests {
+		if got := h.isThankYou(request("GET", tt.target, nil)); got != tt.want {
+			t.Errorf("isThankYou(%s) = %v, want %v", tt.target, got, tt.want)
+		}
+	}
+}
+
+func TestThankYouOption(t *testing.T) {
+	h := &Handler{SiteID: "KA-1", ThankYou: []string{"/danke/*", "*/merci"}}
+	if err := provisionHandler(t, h); err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[string]bool{"/danke/42": true, "/fr/merci": true, "/checkout/onepage/success": true, "/danke": false} {
+		if got := h.isThankYou(request("GET", target, nil)); got != want {
+			t.Errorf("with thank_you: isThankYou(%s) = %v, want %v", target, got, want)
+		}
+	}
+}
+
+func TestOnlyClosingTags(t *testing.T) {
+	for tail, want := range map[string]bool{
+		"":                             true,
+		"</body>\n</html>\n":           true,
+		" </BODY></Html> ":             true,
+		"</body><script>x()</script>":  false,
+		"</body>\n<!-- c -->\n</html>": false,
+		"<p>":                          false,
+	} {
+		if got := onlyClosingTags([]byte(tail)); got != want {
+			t.Errorf("onlyClosingTags(%q) = %v, want %v", tail, got, want)
+		}
+	}
+}
+
+// TestThankYouPageGetsOneConvertCall: through the handler alone, a
+// thank-you page whose order is read before </body> gets the convert call
+// right after the snippet; convert off, a page with no order and a page
+// off the thank-you paths get none.
+func TestThankYouPageGetsOneConvertCall(t *testing.T) {
+	page := `<html><body><h1>Thanks</h1><script>dataLayer.push({event:"purchase",ecommerce:{transaction_id:"A-1",value:12.5,currency:"EUR",items:[{item_id:"S1",item_name:"Mug",price:12.5,quantity:1}]}});</script></body></html>`
+	next := upstream{header: header("Content-Type", "text/html"), body: []byte(page), chunk: 7}
+	tests := []struct {
+		name, target, convert, prefix, body string
+		want                                string // in the served page after the snippet; "" for no convert call
+	}{
+		{"auto", "/checkout/order-received/1/", "", "", page, `"order_id":"A-1"`},
+		{"prefix", "/checkout/order-received/1/", "", "EU-", page, `"order_id":"EU-A-1"`},
+		{"off", "/checkout/order-received/1/", ConvertOff, "", page, ""},
+		{"not thank-you", "/blog/1", "", "", page, ""},
+		{"no order", "/checkout/order-received/1/", "", "", `<html><body><p>Check your email.</p></body></html>`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := &Handler{SiteID: "KA-1", Convert: tt.convert, OrderPrefix: tt.prefix}
+			if err := provisionHandler(t, h); err != nil {
+				t.Fatal(err)
+			}
+			n := next
+			n.body = []byte(tt.body)
+			res := through(t, h, request("GET", tt.target, nil), n)
+			body := string(res.body)
+			if strings.Count(body, "_revoffers_track.site_id") != 1 {
+				t.Fatalf("snippet not in the page once: %s", body)
+			}
+			blocks := strings.Count(body, `id="katalys-convert"`)
+			switch {
+			case tt.want == "" && blocks != 0:
+				t.Errorf("convert call added: %s", body)
+			case tt.want != "" && (blocks != 1 || !strings.Contains(body, tt.want)):
+				t.Errorf("want one convert call with %s: %s", tt.want, body)
+			case tt.want != "" && !strings.HasSuffix(body, `</script></body></html>`):
+				t.Errorf("convert call not right before </body>: %s", body)
+			}
+			if res.status != http.StatusOK {
+				t.Errorf("status %d", res.status)
+			}
+		})
+	}
+}
