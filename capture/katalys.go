@@ -367,9 +367,21 @@ func katalysText(v jslit.Value) string {
 	if !ok {
 		return ""
 	}
-	s = Text(s)
+	s = katalysClean(s)
 	if katalysUnrendered(s) {
 		return ""
+	}
+	return s
+}
+
+// katalysClean is Text without its allocations for the common string
+// that needs no cleaning: ASCII, no entity, single inner spaces only.
+func katalysClean(s string) string {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '&' || c >= 0x80 || c < ' ' || c == ' ' && (i == 0 || i == len(s)-1 || s[i+1] == ' ') {
+			return Text(s)
+		}
 	}
 	return s
 }
@@ -390,7 +402,7 @@ func katalysMoney(v jslit.Value) *float64 {
 			return Money(f)
 		}
 	case jslit.String:
-		s := Text(string(t))
+		s := katalysClean(string(t))
 		if katalysUnrendered(s) {
 			return nil
 		}

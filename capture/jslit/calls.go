@@ -3,6 +3,7 @@ package jslit
 import (
 	"bytes"
 	"slices"
+	"strings"
 )
 
 // Call is one call found by Calls.
@@ -22,7 +23,9 @@ type Call struct {
 // template literals and regular-expression literals when looking, and
 // function declarations (`function gtag(){…}` is not a call). Calls nested
 // in the arguments of another (a push inside a callback) are found too.
-// Arguments it cannot read are Expr.
+// Arguments it cannot read are Expr. Its time is linear in the script:
+// arguments are read at most a few times over in all, and on input built
+// to defeat that (calls nested thousands deep) it stops early.
 func Calls(script []byte, callees ...string) []Call {
 	if len(callees) == 0 {
 		return nil
@@ -228,6 +231,7 @@ func firstSegment(s string, i int, names []string) bool {
 		return true
 	}
 	for _, n := range names {
+		n = strings.TrimPrefix(n, "window.")
 		if len(n) >= len(w) && n[:len(w)] == w && (len(n) == len(w) || n[len(w)] == '.') {
 			return true
 		}
@@ -311,7 +315,7 @@ func stripGlobal(path []byte) []byte {
 
 func matchCallee(path []byte, callees []string) (string, bool) {
 	for _, c := range callees {
-		if string(path) == c {
+		if string(path) == strings.TrimPrefix(c, "window.") {
 			return c, true
 		}
 	}
@@ -322,6 +326,7 @@ func matchCallee(path []byte, callees []string) (string, bool) {
 // under one.
 func matchRoot(target []byte, roots []string) bool {
 	for _, r := range roots {
+		r = strings.TrimPrefix(r, "window.")
 		if len(target) >= len(r) && string(target[:len(r)]) == r &&
 			(len(target) == len(r) || target[len(r)] == '.') {
 			return true

@@ -228,6 +228,8 @@ func TestCalls(t *testing.T) {
 			[]call{{"gtag", []Value{String("event"), String("purchase"), Object{{"value", Number("1")}}}}}},
 		{"html comment wrapper", "<!--\ngtag('x');\n//-->", []string{"gtag"},
 			[]call{{"gtag", []Value{String("x")}}}},
+		{"callee given with window.", `dataLayer.push(1)`, []string{"window.dataLayer.push"},
+			[]call{{"window.dataLayer.push", []Value{Number("1")}}}},
 		{"unterminated call", `gtag('event', {a: 1`, []string{"gtag"},
 			[]call{{"gtag", []Value{String("event"), Object{{"a", Number("1")}}}}}},
 	}
@@ -236,7 +238,7 @@ func TestCalls(t *testing.T) {
 			var got []call
 			for _, c := range Calls([]byte(tt.src), tt.callees...) {
 				got = append(got, call{c.Callee, c.Args})
-				if !strings.HasPrefix(tt.src[c.Offset:], strings.Split(c.Callee, ".")[0]) &&
+				if !strings.HasPrefix(tt.src[c.Offset:], strings.Split(strings.TrimPrefix(c.Callee, "window."), ".")[0]) &&
 					!strings.HasPrefix(tt.src[c.Offset:], "window") {
 					t.Errorf("offset %d does not point at %s", c.Offset, c.Callee)
 				}
