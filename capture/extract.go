@@ -3,8 +3,51 @@ package capture
 // source is one place a page can print its order. find returns the
 // partial order it reads, or nil when the page has none there.
 type source struct {
-	name string
-	find func(*Page) *Order
+	name  string
+	find  func(*Page) *Order
+	gives field // the fields it can give
+}
+
+// Field is a set of Order fields.
+type Field = field
+
+// field is a set of Order fields.
+type field uint16
+
+const (
+	fID field = 1 << iota
+	fTotal
+	fSubtotal
+	fCurrency
+	fDiscounts
+	fItems
+	fEmail
+	fTime
+	fStatus
+
+	fAll = fID | fTotal | fSubtotal | fCurrency | fDiscounts | fItems | fEmail | fTime | fStatus
+)
+
+// Missing is the set of fields o lacks: the ones a less trusted source,
+// or a later capture of the same order (Fill), can still fill.
+func (o *Order) Missing() Field { return o.missing() }
+
+// missing is the set of fields o lacks.
+func (o *Order) missing() field {
+	var m field
+	for _, f := range []struct {
+		empty bool
+		f     field
+	}{
+		{o.ID == "", fID}, {o.Total == nil, fTotal}, {o.Subtotal == nil, fSubtotal},
+		{o.Currency == "", fCurrency}, {len(o.Codes()) == 0, fDiscounts}, {len(o.Items) == 0, fItems},
+		{o.Email == "", fEmail}, {o.Time == "", fTime}, {o.Status == "", fStatus},
+	} {
+		if f.empty {
+			m |= f.f
+		}
+	}
+	return m
 }
 
 // sources are the order sources in order of trust (DESIGN §4.3): the
@@ -19,20 +62,20 @@ type source struct {
 // storefront order markup advises (orders.md §16), and no page carries
 // both with different values.
 var sources = []source{
-	{"katalys", fromKatalys},
-	{"shopify", fromShopify},
-	{"magento", fromMagentoInit},
-	{"nextjs", fromNextData},
-	{"inertia", fromInertia},
-	{"datalayer", fromDataLayer},
-	{"gtag", fromGtag},
-	{"jsonld", fromJSONLD},
-	{"microdata", fromMicrodata},
-	{"gads", fromAdsConversion},
-	{"meta", fromMeta},
-	{"gcr", fromGCR},
-	{"markup", fromMarkup},
-	{"text", fromVisibleEmail},
+	{"katalys", fromKatalys, fAll},
+	{"shopify", fromShopify, fAll},
+	{"magento", fromMagentoInit, fAll},
+	{"nextjs", fromNextData, fAll},
+	{"inertia", fromInertia, fAll},
+	{"datalayer", fromDataLayer, fAll},
+	{"gtag", fromGtag, fAll},
+	{"jsonld", fromJSONLD, fAll},
+	{"microdata", fromMicrodata, fAll},
+	{"gads", fromAdsConversion, fID | fTotal | fCurrency},
+	{"meta", fromMeta, fID | fTotal | fCurrency},
+	{"gcr", fromGCR, fID | fEmail},
+	{"markup", fromMarkup, fAll},
+	{"text", fromVisibleEmail, fEmail},
 }
 
 // Extract returns the order page confirms; ok is false when it confirms
@@ -43,9 +86,13 @@ func Extract(page []byte) (o Order, ok bool) {
 	return NewPage(page).Order()
 }
 
-// Order merges what every source finds on p, most trusted first.
+// Order merges what every source finds on p, most trusted first. A
+// source that can only give fields the order has already is not read.
 func (p *Page) Order() (o Order, ok bool) {
 	for _, s := range sources {
+		if o.missing()&s.gives == 0 {
+			continue
+		}
 		part := s.find(p)
 		if part == nil {
 			continue

@@ -43,49 +43,61 @@ func (s *Script) JS() bool {
 //
 // The scan finds script elements the way an HTML tokenizer does (a
 // "<script" inside an HTML comment starts nothing; a script ends at the
-// first "</script", whatever JavaScript string it sits in) but with
-// substring searches, so that pages that carry no order cost little: a
-// thank-you page is read on every view.
+// first "</script", whatever JavaScript string it sits in, in any case)
+// but in one pass from '<' to '<', so that it costs little: a thank-you
+// page is read on every view.
 func NewPage(raw []byte) *Page {
 	p := &Page{Raw: raw}
-	// Upper-case tags are rare: look for them only past the last one seen.
-	upper, upperEnd := 0, 0
 	for i := 0; i < len(raw); {
-		open := indexFold(raw[i:], "<script", &upper, i)
-		if open < 0 {
+		j := bytes.IndexByte(raw[i:], '<')
+		if j < 0 {
 			break
 		}
-		open += i
-		if c := bytes.Index(raw[i:open], []byte("<!--")); c >= 0 {
-			// A comment opens before the script tag: skip it whole.
-			end := bytes.Index(raw[i+c+4:], []byte("-->"))
+		i += j
+		rest := raw[i+1:]
+		switch {
+		case len(rest) >= 3 && rest[0] == '!' && rest[1] == '-' && rest[2] == '-':
+			end := bytes.Index(rest[3:], []byte("-->"))
 			if end < 0 {
-				break
+				return p // an unclosed comment runs to the end
 			}
-			i += c + 4 + end + 3
-			continue
+			i += 1 + 3 + end + 3
+		case len(rest) >= 7 && (rest[0]|0x20) == 's' && isTagEnd(rest[6]) && asciiEqualFold(rest[:6], "script"):
+			i = p.addScript(raw, i)
+		default:
+			i++
 		}
-		after := open + len("<script")
-		if after < len(raw) && !isTagEnd(raw[after]) {
-			i = after // <scripts>, <script-foo>: not a script element
-			continue
-		}
-		tagEnd := endOfTag(raw, after)
-		if tagEnd < 0 {
-			break
-		}
-		bodyEnd := indexFold(raw[tagEnd:], "</script", &upperEnd, tagEnd)
-		if bodyEnd < 0 {
-			bodyEnd = len(raw) - tagEnd
-		}
-		s := scriptTag(raw[open:tagEnd])
-		s.Text = raw[tagEnd : tagEnd+bodyEnd]
-		if len(bytes.TrimSpace(s.Text)) > 0 {
-			p.Scripts = append(p.Scripts, s)
-		}
-		i = tagEnd + bodyEnd
 	}
 	return p
+}
+
+// addScript reads the script element whose start tag begins at raw[open]
+// and returns the index just past its body (at its end tag, or the end of
+// raw).
+func (p *Page) addScript(raw []byte, open int) int {
+	tagEnd := endOfTag(raw, open+len("<script"))
+	if tagEnd < 0 {
+		return len(raw)
+	}
+	bodyEnd := len(raw)
+	for k := tagEnd; k < len(raw); {
+		j := bytes.IndexByte(raw[k:], '<')
+		if j < 0 {
+			break
+		}
+		k += j
+		if k+8 <= len(raw) && raw[k+1] == '/' && asciiEqualFold(raw[k+2:k+8], "script") {
+			bodyEnd = k
+			break
+		}
+		k++
+	}
+	s := scriptTag(raw[open:tagEnd])
+	s.Text = raw[tagEnd:bodyEnd]
+	if len(bytes.TrimSpace(s.Text)) > 0 {
+		p.Scripts = append(p.Scripts, s)
+	}
+	return bodyEnd
 }
 
 func isTagEnd(c byte) bool {
@@ -177,8 +189,18 @@ func isTagSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
 }
 
+// asciiEqualFold reports whether b is s (ASCII lower case) in any case,
+// without allocating.
 func asciiEqualFold(b []byte, s string) bool {
-	return len(b) == len(s) && strings.EqualFold(string(b), s)
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if b[i]|0x20 != s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func unescape(v []byte) string {
@@ -186,35 +208,4 @@ func unescape(v []byte) string {
 		return html.UnescapeString(string(v))
 	}
 	return string(v)
-}
-
-// indexFold is bytes.Index for an ASCII lower-case needle, matching any
-// case in b, which starts at offset base of the page. The common
-// all-lower-case spelling is found with the fast substring search; other
-// spellings only where the needle's first letter is upper case. upperFrom
-// remembers across calls the page offset before which no such spelling
-// starts, so that a page without any is searched for one only once.
-func indexFold(b []byte, needle string, upperFrom *int, base int) int {
-	i := bytes.Index(b, []byte(needle))
-	// The needle up to its first letter, that letter upper-cased.
-	k := strings.IndexFunc(needle, func(r rune) bool { return r >= 'a' && r <= 'z' })
-	upper := []byte(strings.ToUpper(needle[:k+1]))
-	from := max(*upperFrom-base, 0)
-	for from <= len(b) {
-		j := bytes.Index(b[from:], upper)
-		if j < 0 {
-			*upperFrom = base + len(b) + 1
-			return i
-		}
-		j += from
-		*upperFrom = base + j
-		if i >= 0 && j > i {
-			return i
-		}
-		if j+len(needle) <= len(b) && bytes.EqualFold(b[j:j+len(needle)], []byte(needle)) {
-			return j
-		}
-		from = j + 1
-	}
-	return i
 }

@@ -26,11 +26,14 @@ func fromVisibleEmail(p *Page) *Order {
 			break
 		}
 		i += j + len("mailto:")
+		if len(store) == maxAtSigns {
+			break
+		}
 		if e := emailAt(raw, i+bytes.IndexByte(raw[i:min(len(raw), i+256)], '@')); e != "" {
 			store = append(store, strings.ToLower(e[strings.IndexByte(e, '@')+1:]))
 		}
 	}
-	for i := 0; i < len(raw); {
+	for i, tries := 0, 0; i < len(raw) && tries < maxAtSigns; tries++ {
 		j := bytes.IndexByte(raw[i:], '@')
 		if j < 0 {
 			break
@@ -49,6 +52,13 @@ func fromVisibleEmail(p *Page) *Order {
 	}
 	return nil
 }
+
+// maxAtSigns bounds the '@' looked at, and lookBack how far before one
+// its context is read: together they keep the cost linear on any page.
+const (
+	maxAtSigns = 256
+	lookBack   = 4096
+)
 
 // emailAt returns the email address around the '@' at raw[at], or "".
 func emailAt(raw []byte, at int) string {
@@ -78,14 +88,20 @@ func isDomainChar(c byte) bool {
 }
 
 // inText reports whether raw[at] is in the text of an element other than
-// a script, a style or a mailto link, and not inside a tag or a comment.
+// a script, a style or a mailto link, and not inside a tag or a comment,
+// judging from the lookBack bytes before it.
 func inText(raw []byte, at int) bool {
+	if at > lookBack {
+		raw, at = raw[at-lookBack:], lookBack
+	}
 	lt := bytes.LastIndexByte(raw[:at], '<')
 	gt := bytes.LastIndexByte(raw[:at], '>')
 	if lt < 0 || lt > gt {
 		return false // inside a tag (an attribute value), or before any tag
 	}
-	if c := bytes.LastIndex(raw[:at], []byte("<!--")); c >= 0 && bytes.Index(raw[c:at], []byte("-->")) < 0 {
+	// In a comment? Comments end at the first "-->": look back from the
+	// tag before the address to its comment opener, if any.
+	if c := lastCommentOpen(raw[:lt+1]); c >= 0 && bytes.Index(raw[c:at], []byte("-->")) < 0 {
 		return false
 	}
 	tag := raw[lt:gt]
@@ -95,6 +111,21 @@ func inText(raw []byte, at int) bool {
 		}
 	}
 	return !bytes.Contains(tag, []byte("mailto:"))
+}
+
+// lastCommentOpen returns the index of the last "<!--" in b, looking at
+// its '<' bytes from the end (bytes.LastIndex hashes the whole prefix).
+func lastCommentOpen(b []byte) int {
+	for i := len(b); ; {
+		j := bytes.LastIndexByte(b[:i], '<')
+		if j < 0 {
+			return -1
+		}
+		if bytes.HasPrefix(b[j:], []byte("<!--")) {
+			return j
+		}
+		i = j
+	}
 }
 
 // roleAddress reports whether e is a role address a store prints for

@@ -92,6 +92,7 @@ type Handler struct {
 
 	app      *App
 	thankYou caddyhttp.MatchPath
+	orders   *seenOrders
 	collect  string        // Endpoint + "/e"
 	inflight chan struct{} // bounds the collect requests served at once
 	logger   *zap.Logger
@@ -145,6 +146,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.snippets = newSnippetCache(h.ScriptSrc)
 	h.unresolved = newOnceSet(maxLogKeys)
 	h.conflicts = newOnceSet(maxLogKeys)
+	h.orders = new(seenOrders)
 	h.thankYou = append(append(caddyhttp.MatchPath{}, ThankYouPaths...), h.ThankYou...)
 	if err := h.thankYou.Provision(ctx); err != nil {
 		return fmt.Errorf("thank_you: %v", err)

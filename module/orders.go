@@ -206,6 +206,11 @@ func (h *Handler) storeOrder(r *http.Request, bucket string, pv *pageVisit, c *o
 			so.ClientIP = tracking.TruncateIP(so.ClientIP)
 		}
 	}
+	key := bucket + "\x00" + so.ID
+	if h.orders.nothingNew(key, so) {
+		metrics.orders.WithLabelValues("repeat").Inc()
+		return
+	}
 	st := h.app.Store()
 	if st == nil {
 		metrics.orders.WithLabelValues("store_error").Inc()
@@ -218,6 +223,7 @@ func (h *Handler) storeOrder(r *http.Request, bucket string, pv *pageVisit, c *o
 		metrics.orders.WithLabelValues("store_error").Inc()
 		h.logger.Error("order captured but not stored", zap.Any("order", so), zap.Error(err))
 	case created:
+		h.orders.remember(key, stored)
 		metrics.orders.WithLabelValues("new").Inc()
 		h.logger.Info("order captured",
 			zap.String("bucket", bucket),
@@ -229,6 +235,43 @@ func (h *Handler) storeOrder(r *http.Request, bucket string, pv *pageVisit, c *o
 			zap.String("visitor", stored.Visitor),
 			zap.String("url", so.URL))
 	default:
+		h.orders.remember(key, stored)
 		metrics.orders.WithLabelValues("repeat").Inc()
 	}
+}
+
+// maxSeenOrders bounds the orders seenOrders remembers.
+const maxSeenOrders = 4096
+
+// seenOrders remembers, for the orders this handler stored recently,
+// which fields the stored order lacks, so that a reload of a thank-you
+// page that can add nothing to its order is not read back from the store
+// and written again. It is shared by the handler's requests.
+type seenOrders struct {
+	mu sync.Mutex
+	m  map[string]storedGaps
+}
+
+// storedGaps is what a stored order lacks.
+type storedGaps struct {
+	missing          capture.Field
+	visitor, session bool
+}
+
+// nothingNew reports whether o can add nothing to the stored order of key.
+func (s *seenOrders) nothingNew(key string, o storage.Order) bool {
+	s.mu.Lock()
+	g, ok := s.m[key]
+	s.mu.Unlock()
+	return ok && ^o.Missing()&g.missing == 0 && (o.Visitor == "" || g.visitor) && (o.Session == "" || g.session)
+}
+
+// remember notes what the stored order of key lacks.
+func (s *seenOrders) remember(key string, stored storage.Order) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) >= maxSeenOrders {
+		s.m = make(map[string]storedGaps) // start over: a cache, not a record
+	}
+	s.m[key] = storedGaps{missing: stored.Missing(), visitor: stored.Visitor != "", session: stored.Session != ""}
 }
