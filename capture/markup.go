@@ -3,8 +3,8 @@ package capture
 import (
 	"bytes"
 	"math"
-	"slices"
 	"strings"
+	"unsafe"
 )
 
 // This file holds the visible-markup source: the order as each platform's
@@ -98,37 +98,72 @@ func groupNeedles(ns []needle) []needlePass {
 	return passes
 }
 
-// scanNeedles sets pos[i] to the first index of ns[i] in b, or -1, for the
-// needles of passes. A pass stops as soon as all its needles are found.
-func scanNeedles(b []byte, ns []needle, passes []needlePass, pos []int) {
-	for _, p := range passes {
-		left := 0
+// markupPassOf is the index in markupPasses of each needle's pass.
+var markupPassOf = func() (pass [mkCount]int) {
+	for k, p := range markupPasses {
 		for _, i := range p.idx {
-			if pos[i] == -2 { // not yet looked for
-				pos[i] = -1
-				left++
-			}
-		}
-		for at := 0; left > 0; {
-			j := bytes.IndexByte(b[at:], p.anchor)
-			if j < 0 {
-				break
-			}
-			j += at
-			at = j + 1
-			for _, i := range p.idx {
-				n := &ns[i]
-				st := j - n.at
-				if pos[i] != -1 || st < 0 || st+len(n.s) > len(b) || b[st] != n.s[0] {
-					continue
-				}
-				if string(b[st:st+len(n.s)]) == n.s {
-					pos[i] = st
-					left--
-				}
-			}
+			pass[i] = k
 		}
 	}
+	return pass
+}()
+
+// needleScan finds the first index of each marker in b lazily: a pass
+// (one anchor byte) advances only as far as the marker asked for, and
+// resumes from there when another marker of the pass is asked for, so a
+// platform whose marker sits early in a large page is read without
+// scanning the rest. The positions it gives are those a whole pass gives.
+type needleScan struct {
+	b   []byte
+	pos [mkCount]int // -2: not yet known; -1: absent
+	at  [8]int       // per pass: where the anchor search resumes; -1 when done
+}
+
+func newNeedleScan(b []byte) needleScan {
+	s := needleScan{b: b}
+	for i := range s.pos {
+		s.pos[i] = -2
+	}
+	return s
+}
+
+// get returns the first index of markupNeedles[i] in s.b, or -1.
+func (s *needleScan) get(i int) int {
+	if s.pos[i] != -2 {
+		return s.pos[i]
+	}
+	k := markupPassOf[i]
+	pass := &markupPasses[k]
+	b := s.b
+	for at := s.at[k]; at >= 0; {
+		j := bytes.IndexByte(b[at:], pass.anchor)
+		if j < 0 {
+			break
+		}
+		j += at
+		at = j + 1
+		for _, n := range pass.idx {
+			nd := &markupNeedles[n]
+			st := j - nd.at
+			if s.pos[n] != -2 || st < 0 || st+len(nd.s) > len(b) || b[st] != nd.s[0] {
+				continue
+			}
+			if string(b[st:st+len(nd.s)]) == nd.s {
+				s.pos[n] = st
+			}
+		}
+		if s.pos[i] != -2 {
+			s.at[k] = at
+			return s.pos[i]
+		}
+	}
+	s.at[k] = -1
+	for _, n := range pass.idx {
+		if s.pos[n] == -2 {
+			s.pos[n] = -1
+		}
+	}
+	return -1
 }
 
 // markupPlatform reads one platform's markup; at is the position of its
@@ -136,7 +171,7 @@ func scanNeedles(b []byte, ns []needle, passes []needlePass, pos []int) {
 type markupPlatform struct {
 	marker int
 	name   string
-	read   func(p *Page, at int, pos *[mkCount]int) *Order
+	read   func(p *Page, at int) *Order
 }
 
 // markupPlatforms are tried in this order; the first that finds an order
@@ -164,22 +199,21 @@ var noMarkupOrder = &Order{}
 // order, it returns the page's "Subtotal" row alone (Source
 // "markup/totals", no id: it never makes an order by itself), or nil.
 func fromMarkup(p *Page) *Order {
-	var pos [mkCount]int
-	for i := range pos {
-		pos[i] = -2
-	}
-	// Platform markers first, one pass per anchor byte; the platforms a
-	// pass finds are read before the next pass runs, so that a page of
-	// the platforms anchored on 'k' (WooCommerce, Magento, PrestaShop)
-	// costs one pass.
+	s := newNeedleScan(p.Raw)
+	// Platform markers first, by anchor byte; a pass over the page goes
+	// no further than the marker asked for, so a page of the platforms
+	// anchored on 'k' (WooCommerce, Magento, PrestaShop) whose marker
+	// comes early costs a fraction of one pass.
 	for pass := range 3 {
-		scanNeedles(p.Raw, markupNeedles[:], markupPasses[pass:pass+1], pos[:])
 		for _, pl := range markupPlatforms {
-			at := pos[pl.marker]
-			if at < 0 || !slices.Contains(markupPasses[pass].idx, pl.marker) {
+			if markupPassOf[pl.marker] != pass {
 				continue
 			}
-			o := pl.read(p, at, &pos)
+			at := s.get(pl.marker)
+			if at < 0 {
+				continue
+			}
+			o := pl.read(p, at)
 			if o == noMarkupOrder {
 				return nil
 			}
@@ -189,8 +223,7 @@ func fromMarkup(p *Page) *Order {
 			}
 		}
 	}
-	scanNeedles(p.Raw, markupNeedles[:], markupPasses[3:], pos[:])
-	if sub := readTotalsSubtotal(p.Raw, &pos); sub != nil {
+	if sub := readTotalsSubtotal(p.Raw, &s); sub != nil {
 		return &Order{Subtotal: sub, Source: "markup/totals"}
 	}
 	return nil
@@ -287,7 +320,7 @@ func (l *markupLexer) next() (t mtoken, ok bool) {
 			for n < len(b) && isNameByte(b[n]) {
 				n++
 			}
-			end := endOfTag(b, n)
+			end := tagEnd(b, n)
 			attrs := b[n:]
 			if end < 0 {
 				end = len(b) // a tag cut by the window's end
@@ -296,7 +329,7 @@ func (l *markupLexer) next() (t mtoken, ok bool) {
 			}
 			t = mtoken{kind: tokStart, name: b[i+1 : n], attrs: bytes.TrimSpace(attrs), start: i, end: end}
 			l.i = end
-			if t.is("script") || t.is("style") || t.is("textarea") || t.is("title") {
+			if rawTextTag(t.name) {
 				// Raw text: skip to the end tag, which next returns.
 				e := indexEndTag(b[end:], t.name)
 				if e < 0 {
@@ -311,6 +344,50 @@ func (l *markupLexer) next() (t mtoken, ok bool) {
 		}
 	}
 	return mtoken{}, false
+}
+
+// rawTextTag reports whether a start tag named name holds raw text
+// (script, style, textarea, title).
+func rawTextTag(name []byte) bool {
+	switch len(name) {
+	case 5:
+		return eqFoldASCII(name, "style") || eqFoldASCII(name, "title")
+	case 6:
+		return eqFoldASCII(name, "script")
+	case 8:
+		return eqFoldASCII(name, "textarea")
+	}
+	return false
+}
+
+// tagEnd is endOfTag (the index just past the '>' that ends the start tag
+// whose attributes begin at i, quoted values honoured, or -1) jumping
+// from quote to quote with bytes.IndexByte instead of reading each byte.
+func tagEnd(b []byte, i int) int {
+	for i < len(b) {
+		r := b[i:]
+		gt := bytes.IndexByte(r, '>')
+		seg := r
+		if gt >= 0 {
+			seg = r[:gt]
+		}
+		q := bytes.IndexByte(seg, '"')
+		if q2 := bytes.IndexByte(seg, '\''); q2 >= 0 && (q < 0 || q2 < q) {
+			q = q2
+		}
+		if q < 0 {
+			if gt < 0 {
+				return -1
+			}
+			return i + gt + 1
+		}
+		c := bytes.IndexByte(r[q+1:], r[q])
+		if c < 0 {
+			return -1
+		}
+		i += q + 1 + c + 1
+	}
+	return -1
 }
 
 // text reads a text token starting at i.
@@ -411,7 +488,25 @@ func (l *markupLexer) inner(t mtoken) []byte {
 	}
 }
 
-func eqFoldBytes(a, b []byte) bool { return bytes.EqualFold(a, b) }
+// eqFoldBytes compares two tag names (ASCII name bytes) in any case.
+func eqFoldBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		c, d := a[i], b[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if d >= 'A' && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
 
 // find returns the next start tag for which match is true.
 func (l *markupLexer) find(match func(mtoken) bool) (mtoken, bool) {
@@ -442,7 +537,7 @@ func findElem(b []byte, match func(mtoken) bool) (inner []byte, t mtoken, ok boo
 // to the next with bytes.Index instead of lexing everything in between.
 func seekElem(b []byte, needle string, match func(mtoken) bool) (inner []byte, t mtoken, ok bool) {
 	for from := 0; from < len(b); {
-		i := bytes.Index(b[from:], []byte(needle))
+		i := indexStr(b[from:], needle)
 		if i < 0 {
 			return nil, t, false
 		}
@@ -576,12 +671,17 @@ func attrText(attrs []byte, name string) string {
 	return Text(string(v))
 }
 
+// indexStr is bytes.Index(b, []byte(s)) without converting s.
+func indexStr(b []byte, s string) int {
+	return strings.Index(unsafe.String(unsafe.SliceData(b), len(b)), s)
+}
+
 func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
 
 // hasClass reports whether the class attribute in attrs has cls among its
 // classes.
 func hasClass(attrs []byte, cls string) bool {
-	if !bytes.Contains(attrs, []byte(cls)) {
+	if indexStr(attrs, cls) < 0 {
 		return false
 	}
 	v, ok := attr(attrs, "class")
@@ -589,7 +689,7 @@ func hasClass(attrs []byte, cls string) bool {
 		return false
 	}
 	for len(v) > 0 {
-		i := bytes.Index(v, []byte(cls))
+		i := indexStr(v, cls)
 		if i < 0 {
 			return false
 		}
@@ -743,7 +843,7 @@ func markerTag(raw []byte, at int, marker string) int {
 		if lt >= 0 && lt > gt && lt+1 < len(raw) && isLetter(raw[lt+1]) {
 			return lt
 		}
-		next := bytes.Index(raw[at+1:], []byte(marker))
+		next := indexStr(raw[at+1:], marker)
 		if next < 0 {
 			return -1
 		}
@@ -797,6 +897,11 @@ func addTotal(o *Order, kind string, value []byte) {
 	if !ok {
 		return
 	}
+	addMoney(o, kind, v, cur)
+}
+
+// addMoney records the amount v (currency cur) of one totals row of kind.
+func addMoney(o *Order, kind string, v float64, cur string) {
 	switch kind {
 	case "subtotal":
 		if o.Subtotal == nil {
@@ -881,10 +986,10 @@ func totalsLabel(label string) string {
 // holds the amount (<th>Subtotal</th><td>…</td>, <dt>…</dt><dd>…</dd>,
 // <span>…</span><span>…</span>). Zero rows (an empty mini-cart) are
 // ignored; rows that disagree make it give up.
-func readTotalsSubtotal(raw []byte, pos *[mkCount]int) *float64 {
+func readTotalsSubtotal(raw []byte, s *needleScan) *float64 {
 	var found *float64
-	for _, k := range []int{mkSubtotal, mkSousTotal, mkZwischensumme} {
-		at := pos[k]
+	for _, k := range [...]int{mkSubtotal, mkSousTotal, mkZwischensumme} {
+		at := s.get(k)
 		for n := 0; at >= 0 && n < 8; n++ {
 			v, ok := subtotalAt(raw, at)
 			if ok && v != 0 {

@@ -8,7 +8,7 @@ import "bytes"
 // The merchant's conversion code (%%ORDER_ID%% placeholders) is read by
 // the pixel sources, not here.
 
-func readBigCommerce(p *Page, at int, _ *[mkCount]int) *Order {
+func readBigCommerce(p *Page, at int) *Order {
 	w := p.Raw[at:min(len(p.Raw), at+markupWindow)]
 	i := bytes.Index(w, []byte("orderId"))
 	if i < 0 {

@@ -12,7 +12,7 @@ import (
 // Guests also get the "create an account" widget whose x-magento-init
 // config carries the customer's email. There are no totals or items.
 
-func readMagento(p *Page, at int, _ *[mkCount]int) *Order {
+func readMagento(p *Page, at int) *Order {
 	st := markerTag(p.Raw, at, markupNeedles[mkMagento].s)
 	if st < 0 {
 		return nil

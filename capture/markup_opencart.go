@@ -9,7 +9,7 @@ import "strings"
 // from div#common-success (OpenCart 4) or #content (2.x/3.x), and nothing
 // else; a page without one gives nil.
 
-func readOpenCart(p *Page, at int, _ *[mkCount]int) *Order {
+func readOpenCart(p *Page, at int) *Order {
 	w := p.Raw[at:min(len(p.Raw), at+markupWindow)]
 	in, _, ok := seekElem(w, "common-success", byID("common-success"))
 	if !ok {

@@ -10,7 +10,7 @@ import "strings"
 // order reference the customer sees (9 letters); the numeric id is only in
 // the URL and in ps_googleanalytics' transaction_id.
 
-func readPrestaShop(p *Page, at int, _ *[mkCount]int) *Order {
+func readPrestaShop(p *Page, at int) *Order {
 	st := markerTag(p.Raw, at, markupNeedles[mkPrestaShop].s)
 	if st < 0 {
 		return nil

@@ -13,7 +13,7 @@ import (
 // The DOM "Subtotal" is before discounts; Shopify.checkout's subtotal_price
 // (after discounts) is more trusted and wins when present.
 
-func readShopifyDOM(p *Page, at int, _ *[mkCount]int) *Order {
+func readShopifyDOM(p *Page, at int) *Order {
 	st := markerTag(p.Raw, at, markupNeedles[mkShopify].s)
 	if st < 0 {
 		return nil

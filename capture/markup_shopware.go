@@ -9,7 +9,7 @@ import "strconv"
 // data-quantity, data-price (unit price)]. Twig prints floats without fixed
 // decimals ("259.7") and escapes attribute values.
 
-func readShopware(p *Page, at int, _ *[mkCount]int) *Order {
+func readShopware(p *Page, at int) *Order {
 	st := markerTag(p.Raw, at, markupNeedles[mkShopware].s)
 	if st < 0 {
 		return nil

@@ -9,7 +9,7 @@ package capture
 // Spree::Money#to_html are split across spans (money-whole, money-decimal),
 // so each amount is read from the text of its whole cell.
 
-func readSpree(p *Page, at int, _ *[mkCount]int) *Order {
+func readSpree(p *Page, at int) *Order {
 	st := markerTag(p.Raw, at, markupNeedles[mkSolidus].s)
 	if st < 0 {
 		return nil

@@ -7,7 +7,7 @@ import "strings"
 // ends with the order number (/account/orders/000000231, zero-padded).
 // Guests get no number, and the page prints no totals, items or email.
 
-func readSylius(p *Page, at int, _ *[mkCount]int) *Order {
+func readSylius(p *Page, at int) *Order {
 	st := markerTag(p.Raw, at, markupNeedles[mkSylius].s)
 	if st < 0 {
 		return nil

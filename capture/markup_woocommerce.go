@@ -14,16 +14,20 @@ import "strings"
 // the totals rows; the customer details give the billing email. A failed
 // order (p.woocommerce-thankyou-order-failed) and a page without the
 // overview (the email verification form) give nil.
-func readWooCommerce(p *Page, at int, _ *[mkCount]int) *Order {
+func readWooCommerce(p *Page, at int) *Order {
 	st := markerTag(p.Raw, at, markupNeedles[mkWooThanks].s)
 	if st < 0 {
 		return nil
 	}
 	w := window(p.Raw, st+1)
-	ov, t, ok := seekElem(w, "woocommerce-", func(t mtoken) bool {
+	buf := getTokens()
+	defer func() { putTokens(buf, *buf) }()
+	// The overview list, lexed once while its end is looked for.
+	tl, ov, t, ok := seekTokens(w, "woocommerce-", func(t mtoken) bool {
 		return hasClass(t.attrs, "woocommerce-order-overview") || hasClass(t.attrs, "woocommerce-thankyou-order-details") ||
 			hasClass(t.attrs, "woocommerce-thankyou-order-failed")
-	})
+	}, *buf)
+	*buf = tl.t
 	if !ok {
 		return nil
 	}
@@ -31,6 +35,51 @@ func readWooCommerce(p *Page, at int, _ *[mkCount]int) *Order {
 		return noMarkupOrder
 	}
 	o := &Order{}
+	if !tl.raw {
+		tl.each(0, len(tl.t), func(t *mtoken) bool { return t.is("li") }, func(k, lo, hi int) bool {
+			_, vlo, vhi, ok := tl.find(lo, hi, func(t *mtoken) bool { return t.is("strong") })
+			if !ok {
+				return true
+			}
+			li := &tl.t[k]
+			switch {
+			case hasClass(li.attrs, "woocommerce-order-overview__order"):
+				o.ID = orderNumber(tl.text(vlo, vhi, nil))
+			case hasClass(li.attrs, "woocommerce-order-overview__email"):
+				o.Email = Email(tl.text(vlo, vhi, nil))
+			case hasClass(li.attrs, "woocommerce-order-overview__total"):
+				if v, cur, ok := tl.money(vlo, vhi); ok {
+					o.Total, o.Currency = Money(v), cur
+				}
+			}
+			return true
+		})
+	} else {
+		wooOverview(ov, o)
+	}
+	if o.ID == "" {
+		return nil
+	}
+	if tl, tbl, _, ok := seekTokens(w, "<table", func(t mtoken) bool {
+		return t.is("table") && (hasClass(t.attrs, "woocommerce-table--order-details") || hasClass(t.attrs, "order_details"))
+	}, *buf); ok {
+		*buf = tl.t
+		if tl.raw {
+			wooTable(tbl, o)
+		} else {
+			tl.wooTable(o)
+		}
+	}
+	if o.Email == "" {
+		if em, _, ok := seekElem(w, "woocommerce-customer-details--email", byClass("woocommerce-customer-details--email")); ok {
+			o.Email = Email(textOf(em, nil))
+		}
+	}
+	return o
+}
+
+// wooOverview reads the overview list with the byte helpers.
+func wooOverview(ov []byte, o *Order) {
 	eachElem(ov, byTag("li"), func(li mtoken, in []byte) bool {
 		val, _, ok := findElem(in, byTag("strong"))
 		if !ok {
@@ -48,27 +97,13 @@ func readWooCommerce(p *Page, at int, _ *[mkCount]int) *Order {
 		}
 		return true
 	})
-	if o.ID == "" {
-		return nil
-	}
-	if tbl, _, ok := seekElem(w, "<table", func(t mtoken) bool {
-		return t.is("table") && (hasClass(t.attrs, "woocommerce-table--order-details") || hasClass(t.attrs, "order_details"))
-	}); ok {
-		wooTable(tbl, o)
-	}
-	if o.Email == "" {
-		if em, _, ok := seekElem(w, "woocommerce-customer-details--email", byClass("woocommerce-customer-details--email")); ok {
-			o.Email = Email(textOf(em, nil))
-		}
-	}
-	return o
 }
 
 // readWooBlocks reads the block theme's Order Confirmation blocks: the
 // summary list (order number, total, email by their translated keys), the
 // totals table (items; no Subtotal row, the block removes it) and the
 // billing email when the addresses block prints it.
-func readWooBlocks(p *Page, at int, _ *[mkCount]int) *Order {
+func readWooBlocks(p *Page, at int) *Order {
 	st := markerTag(p.Raw, at, markupNeedles[mkWooBlocks].s)
 	if st < 0 {
 		return nil
@@ -193,6 +228,78 @@ func wooItem(row []byte) (Item, bool) {
 		}
 	}
 	if v, _, ok := moneyOf(cells[len(cells)-1]); ok {
+		it.Price = unitPrice(v, it.Quantity)
+	}
+	if it.Name == "" {
+		return Item{}, false
+	}
+	return it, true
+}
+
+// wooTable is wooTable over the tokens of the table.
+func (tl *tokList) wooTable(o *Order) {
+	hi := len(tl.t)
+	for i := 0; i < hi; {
+		t := &tl.t[i]
+		if t.kind != tokStart {
+			i++
+			continue
+		}
+		if t.is("tfoot") {
+			lo, chi, next := tl.inner(i, hi)
+			tl.totalsRows(lo, chi, func(kind string, vlo, vhi int) { tl.addTotal(o, kind, vlo, vhi) })
+			i = next
+			continue
+		}
+		if !t.is("tr") {
+			i++
+			continue
+		}
+		cls := t.attrs
+		lo, chi, next := tl.inner(i, hi)
+		i = next
+		if !hasClass(cls, "order_item") && !hasClass(cls, "woocommerce-table__line-item") {
+			continue
+		}
+		if it, ok := tl.wooItem(lo, chi); ok {
+			o.Items = append(o.Items, it)
+		}
+	}
+}
+
+// wooItem is wooItem over the tokens [lo, hi) of a row.
+func (tl *tokList) wooItem(lo, hi int) (Item, bool) {
+	n := 0
+	var first, last [2]int
+	tl.each(lo, hi, func(t *mtoken) bool { return t.is("td") }, func(_, clo, chi int) bool {
+		if n == 0 {
+			first = [2]int{clo, chi}
+		}
+		last = [2]int{clo, chi}
+		n++
+		return true
+	})
+	if n < 2 {
+		return Item{}, false
+	}
+	var it Item
+	if _, alo, ahi, ok := tl.find(first[0], first[1], func(t *mtoken) bool { return t.is("a") }); ok {
+		it.Name = tl.text(alo, ahi, nil)
+	}
+	if it.Name == "" {
+		it.Name = tl.text(first[0], first[1], func(t *mtoken) bool {
+			return hasClass(t.attrs, "product-quantity") || hasClass(t.attrs, "wc-item-meta") ||
+				hasClass(t.attrs, "variation") || t.is("ul") || t.is("dl")
+		})
+	}
+	it.Quantity = 1
+	if _, qlo, qhi, ok := tl.find(first[0], first[1], func(t *mtoken) bool { return hasClass(t.attrs, "product-quantity") }); ok {
+		// Refunded lines print <del>2</del> <ins>1</ins>: the last number.
+		if q := quantityOf(tl.text(qlo, qhi, func(t *mtoken) bool { return t.is("del") })); q > 0 {
+			it.Quantity = q
+		}
+	}
+	if v, _, ok := tl.money(last[0], last[1]); ok {
 		it.Price = unitPrice(v, it.Quantity)
 	}
 	if it.Name == "" {

@@ -48,10 +48,45 @@ func (s *Script) JS() bool {
 // page is read on every view.
 func NewPage(raw []byte) *Page {
 	p := &Page{Raw: raw}
-	for i := 0; i < len(raw); {
+	p.scan(0)
+	return p
+}
+
+// ScriptAt is an inline script element that another reader of the page
+// has found already: its start tag ("<script …>") and its body,
+// raw[Start:End].
+type ScriptAt struct {
+	Tag        []byte
+	Start, End int
+}
+
+// NewPageScripts is NewPage for a page whose script elements before
+// offset upTo are known (the injector finds them as it streams the page):
+// only raw[upTo:] is scanned. upTo must not be inside a script, a tag or
+// a comment.
+func NewPageScripts(raw []byte, known []ScriptAt, upTo int) *Page {
+	p := &Page{Raw: raw}
+	for _, s := range known {
+		if s.Start < 0 || s.Start > s.End || s.End > len(raw) || len(s.Tag) < len("<script") {
+			break // beyond what was kept of the page
+		}
+		sc := scriptTag(s.Tag)
+		sc.Text = raw[s.Start:s.End]
+		if len(bytes.TrimSpace(sc.Text)) > 0 {
+			p.Scripts = append(p.Scripts, sc)
+		}
+	}
+	p.scan(min(max(upTo, 0), len(raw)))
+	return p
+}
+
+// scan adds the script elements of p.Raw from offset i on.
+func (p *Page) scan(i int) {
+	raw := p.Raw
+	for i < len(raw) {
 		j := bytes.IndexByte(raw[i:], '<')
 		if j < 0 {
-			break
+			return
 		}
 		i += j
 		rest := raw[i+1:]
@@ -59,7 +94,7 @@ func NewPage(raw []byte) *Page {
 		case len(rest) >= 3 && rest[0] == '!' && rest[1] == '-' && rest[2] == '-':
 			end := bytes.Index(rest[3:], []byte("-->"))
 			if end < 0 {
-				return p // an unclosed comment runs to the end
+				return // an unclosed comment runs to the end
 			}
 			i += 1 + 3 + end + 3
 		case len(rest) >= 7 && (rest[0]|0x20) == 's' && isTagEnd(rest[6]) && asciiEqualFold(rest[:6], "script"):
@@ -68,7 +103,6 @@ func NewPage(raw []byte) *Page {
 			i++
 		}
 	}
-	return p
 }
 
 // addScript reads the script element whose start tag begins at raw[open]

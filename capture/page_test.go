@@ -111,3 +111,32 @@ func BenchmarkNewPage(b *testing.B) {
 		NewPage(page)
 	}
 }
+
+// TestNewPageScripts: a page whose scripts up to some offset are given
+// reads the same as one scanned whole.
+func TestNewPageScripts(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(fixtureDir, "*.html"))
+	for _, f := range files {
+		page, _ := os.ReadFile(f)
+		want := NewPage(page).Scripts
+		// The scripts before </head>, found "by the injector": here, by
+		// the tokenizer oracle, with their offsets.
+		upTo := bytes.LastIndex(page, []byte("</head>"))
+		var known []ScriptAt
+		for _, s := range tokenizerScripts(page[:upTo]) {
+			start := bytes.Index(page, s.Text)
+			tagStart := bytes.LastIndex(page[:start], []byte("<script"))
+			known = append(known, ScriptAt{Tag: page[tagStart:start], Start: start, End: start + len(s.Text)})
+		}
+		got := NewPageScripts(page, known, upTo).Scripts
+		if len(got) != len(want) {
+			t.Errorf("%s: %d scripts, want %d", filepath.Base(f), len(got), len(want))
+			continue
+		}
+		for i := range got {
+			if got[i].Type != want[i].Type || got[i].ID != want[i].ID || !bytes.Equal(got[i].Text, want[i].Text) {
+				t.Errorf("%s: script %d differs", filepath.Base(f), i)
+			}
+		}
+	}
+}

@@ -71,6 +71,43 @@ type Writer struct {
 	// the caller add markup that depends on the page read so far (the
 	// order of a thank-you page) at the snippet's place.
 	After func() []byte
+
+	// Script spans, kept when RecordScripts was called (see Scripts).
+	recording bool
+	spans     []ScriptSpan
+	base      int64  // bytes of the page before the current Write's p
+	tagEnd    int64  // offset just past the '>' of the tag being ended
+	open      int64  // body offset of the script being read; -1: none
+	openTag   []byte // its start tag
+	lexedTo   int64  // where lexing stopped, once done
+}
+
+// ScriptSpan is an inline script element the Writer read: its start tag
+// (up to maxTag bytes) and where its body lies, as offsets in the page
+// (everything given to Write), End excluded.
+type ScriptSpan struct {
+	Tag        []byte
+	Start, End int64
+}
+
+// RecordScripts makes the Writer keep the script elements it reads, for
+// Scripts. Call it before the first Write. A caller that reads the page
+// too (the order of a thank-you page) then needs no second scan for them:
+// the Writer tells script bodies from markup anyway.
+func (w *Writer) RecordScripts() {
+	w.recording = true
+	w.open = -1
+}
+
+// Scripts returns the script elements read so far, in page order, and the
+// offset up to which the page was read: the Writer stops reading where the
+// snippet goes (or after a Katalys script tag, on a page it leaves alone),
+// so scripts after that point are not among them.
+func (w *Writer) Scripts() (spans []ScriptSpan, upTo int64) {
+	if w.done {
+		return w.spans, w.lexedTo
+	}
+	return w.spans, w.base
 }
 
 // NewWriter returns a Writer that writes the page to dst with snippet
@@ -176,7 +213,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 			j, ended := w.scanTag(p[i:])
 			w.captureTag(p[i : i+j]...)
 			i += j - 1
+			w.tagEnd = w.base + int64(i) + 1
 			if ended && w.endOfTag() {
+				w.lexedTo = w.tagEnd
 				return n, w.passRest(p)
 			}
 		case sMarkupDecl:
@@ -223,6 +262,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 		case sRawEnd:
 			if w.rawPos == len(w.raw) {
 				if isMarkerDelim(c) {
+					if w.open >= 0 {
+						w.endScript(w.base + int64(i) - int64(2+len(w.raw)))
+					}
 					w.raw = ""
 					w.st = sBeforeAttr // the rest of the end tag, up to '>'
 					w.endTag = true
@@ -242,6 +284,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 			i--
 		}
 	}
+	w.base += int64(n)
 	// End of p: keep what may start a marker, write the rest.
 	if w.holding() {
 		if lt < 0 {
@@ -259,6 +302,12 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// endScript records the script being read, whose body ends at end.
+func (w *Writer) endScript(end int64) {
+	w.spans = append(w.spans, ScriptSpan{Tag: w.openTag, Start: w.open, End: end})
+	w.open, w.openTag = -1, nil
+}
+
 // Close ends the page: if no closing tag took the snippet, it goes at the
 // end. Close does not close the underlying writer.
 func (w *Writer) Close() error {
@@ -270,6 +319,7 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.done = true
+	w.lexedTo = w.base
 	if len(w.pending) > 0 {
 		if _, err := w.dst.Write(w.pending); err != nil {
 			return err
@@ -299,6 +349,9 @@ func (w *Writer) writeSnippet() error {
 // Abandon ends the page without injecting: held bytes are written and
 // nothing is added. Use it when the response is cut short by an error.
 func (w *Writer) Abandon() error {
+	if !w.done {
+		w.lexedTo = w.base
+	}
 	w.closed, w.done = true, true
 	if len(w.pending) == 0 {
 		return nil
@@ -312,6 +365,11 @@ func (w *Writer) Abandon() error {
 // pending when lt < 0), then everything after it.
 func (w *Writer) inject(p []byte, lt int, place Place) error {
 	w.done = true
+	if lt >= 0 {
+		w.lexedTo = w.base + int64(lt)
+	} else {
+		w.lexedTo = w.base - int64(len(w.pending))
+	}
 	w.res.Place = place
 	if lt >= 0 {
 		if _, err := w.dst.Write(p[:lt]); err != nil {
@@ -478,6 +536,9 @@ func (w *Writer) endOfTag() bool {
 	if raw := w.rawTextName(); raw != "" {
 		w.raw = raw
 		w.st = sRaw
+		if w.recording && raw == "script" {
+			w.open, w.openTag = w.tagEnd, append([]byte(nil), w.tag...)
+		}
 	}
 	return false
 }

@@ -69,6 +69,7 @@ func (h *Handler) isThankYou(r *http.Request) bool {
 // it streams to the client (decoded), kept up to a limit, and the order
 // read from it.
 type orderCapture struct {
+	inj       *inject.Writer // the page's injector, which finds its scripts
 	buf       *[]byte
 	limit     int
 	truncated bool
@@ -101,10 +102,24 @@ func (c *orderCapture) add(p []byte) {
 	*c.buf = append(b, p...)
 }
 
-// readNow reads the order from what was kept so far.
+// readNow reads the order from what was kept so far. The script elements
+// the injector has read are handed over, so that only the rest of the
+// page is scanned for them.
 func (c *orderCapture) readNow() {
-	c.mark = len(*c.buf)
-	c.order, c.found = capture.Extract(*c.buf)
+	buf := *c.buf
+	c.mark = len(buf)
+	var page *capture.Page
+	if c.inj == nil {
+		page = capture.NewPage(buf)
+	} else {
+		spans, upTo := c.inj.Scripts()
+		known := make([]capture.ScriptAt, len(spans))
+		for i, s := range spans {
+			known[i] = capture.ScriptAt{Tag: s.Tag, Start: int(s.Start), End: int(s.End)}
+		}
+		page = capture.NewPageScripts(buf, known, int(upTo))
+	}
+	c.order, c.found = page.Order()
 }
 
 // result reads the order from the whole page, unless it was read when the

@@ -371,6 +371,10 @@ func (w *responseWriter) commit() error {
 	}
 	w.raw = nil
 	w.inj = inject.NewWriter(&w.out, w.snippetHTML(w.Header()))
+	if w.order != nil {
+		w.inj.RecordScripts()
+		w.order.inj = w.inj
+	}
 	if w.converts() {
 		w.inj.After = w.convertCall
 	}

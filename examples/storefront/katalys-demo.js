@@ -17,9 +17,19 @@
 	// The real script provides _revoffers_track.push(); the stand-in logs the
 	// events pages push so that a page calling it does not throw.
 	var queued = Array.isArray(track) ? track.slice() : [];
+	var convert = "";
 	if (typeof track.push !== "function" || Array.isArray(track)) {
 		track.push = function (event) {
 			console.info("[katalys-demo] event", event);
+			if (event && event.action === "convert") {
+				// The convert call caddy-katalys adds to thank-you pages.
+				convert = "order " + event.order_id + " converted" +
+					(event.sale_amount ? " (" + event.sale_amount + " " + (event.currency || "USD") + ")" : "");
+				var badge = document.getElementById("katalys-demo-badge");
+				if (badge) {
+					badge.textContent += " \u2014 " + convert;
+				}
+			}
 		};
 	}
 	queued.forEach(function (event) { track.push(event); });
@@ -31,7 +41,7 @@
 		var badge = document.createElement("div");
 		badge.id = "katalys-demo-badge";
 		badge.setAttribute("role", "status");
-		badge.textContent = "Katalys script loaded \u2014 site_id " + siteId;
+		badge.textContent = "Katalys script loaded \u2014 site_id " + siteId + (convert ? " \u2014 " + convert : "");
 		badge.style.cssText = [
 			"position:fixed", "right:16px", "bottom:16px", "z-index:2147483647",
 			"padding:8px 12px", "border-radius:8px", "background:#1b1f3b", "color:#fff",
