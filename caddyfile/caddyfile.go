@@ -96,22 +96,20 @@ func parseBucket(d *caddyfile.Dispenser, owners map[string]string) (module.Bucke
 				}
 			}
 			b.Aliases = append(b.Aliases, names...)
-		case "retention":
-			if b.Retention != 0 {
-				return b, d.Errf("bucket %q: retention already specified", b.ID)
+		case "retention", "window", "refund_window":
+			if err := parseBucketDuration(d, &b); err != nil {
+				return b, err
 			}
-			var v string
-			if !d.AllArgs(&v) {
+		case "model":
+			if b.Model != "" {
+				return b, d.Errf("bucket %q: model already specified", b.ID)
+			}
+			if !d.AllArgs(&b.Model) {
 				return b, d.ArgErr()
 			}
-			dur, err := caddy.ParseDuration(v)
-			if err != nil {
-				return b, d.Errf("bucket %q: retention %q: %v", b.ID, v, err)
+			if err := module.CheckModel(b.Model); err != nil {
+				return b, d.Errf("bucket %q: %v", b.ID, err)
 			}
-			if dur <= 0 {
-				return b, d.Errf("bucket %q: retention %q: must be positive", b.ID, v)
-			}
-			b.Retention = caddy.Duration(dur)
 		case "privacy":
 			if b.Privacy != "" {
 				return b, d.Errf("bucket %q: privacy already specified", b.ID)
@@ -137,6 +135,29 @@ func parseBucket(d *caddyfile.Dispenser, owners map[string]string) (module.Bucke
 		}
 	}
 	return b, nil
+}
+
+// parseBucketDuration parses one of a bucket's durations (retention,
+// window, refund_window): one value, greater than zero, given once.
+func parseBucketDuration(d *caddyfile.Dispenser, b *module.Bucket) error {
+	name := d.Val()
+	dst := map[string]*caddy.Duration{"retention": &b.Retention, "window": &b.Window, "refund_window": &b.RefundWindow}[name]
+	if *dst != 0 {
+		return d.Errf("bucket %q: %s already specified", b.ID, name)
+	}
+	var v string
+	if !d.AllArgs(&v) {
+		return d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(v)
+	if err != nil {
+		return d.Errf("bucket %q: %s %q: %v", b.ID, name, v, err)
+	}
+	if dur <= 0 {
+		return d.Errf("bucket %q: %s %q: must be positive", b.ID, name, v)
+	}
+	*dst = caddy.Duration(dur)
+	return nil
 }
 
 // claim records name (the bucket's id when isID, else an alias) as

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/storeedge/caddy-katalys/attribution"
 	"github.com/storeedge/caddy-katalys/storage"
 	"github.com/storeedge/caddy-katalys/tracking"
 )
@@ -86,6 +87,33 @@ type Bucket struct {
 	// IP is "truncate" to store client addresses shortened to their IPv4
 	// /24 or IPv6 /48. Default: "" (stored whole).
 	IP string `json:"ip,omitempty"`
+
+	// Window is how far before an order an affiliate click counts for
+	// it. Default: 30 days.
+	Window caddy.Duration `json:"window,omitempty"`
+
+	// Model shares an order's credit among the clicks in the window:
+	// "last_touch" (default), "first_touch" or "linear".
+	Model string `json:"model,omitempty"`
+
+	// RefundWindow is how long after an order a refund or cancellation
+	// rejects its attribution. Default: 60 days.
+	RefundWindow caddy.Duration `json:"refund_window,omitempty"`
+}
+
+// Attribution defaults (DESIGN §3).
+const (
+	DefaultWindow       = 30 * 24 * time.Hour
+	DefaultRefundWindow = 60 * 24 * time.Hour
+)
+
+// CheckModel reports why v cannot be a bucket's attribution model.
+func CheckModel(v string) error {
+	switch attribution.Model(v) {
+	case attribution.LastTouch, attribution.FirstTouch, attribution.Linear:
+		return nil
+	}
+	return fmt.Errorf("unknown model %q (known: %s, %s, %s)", v, attribution.LastTouch, attribution.FirstTouch, attribution.Linear)
 }
 
 // DefaultRetention is how long behaviour is kept when a bucket says
@@ -193,6 +221,14 @@ func (a *App) Validate() error {
 		owner[key] = b.ID
 		if b.Retention < 0 {
 			return fmt.Errorf("bucket %q: negative retention %s", b.ID, time.Duration(b.Retention))
+		}
+		if b.Window < 0 || b.RefundWindow < 0 {
+			return fmt.Errorf("bucket %q: negative window or refund_window", b.ID)
+		}
+		if b.Model != "" {
+			if err := CheckModel(b.Model); err != nil {
+				return fmt.Errorf("bucket %q: %v", b.ID, err)
+			}
 		}
 		if b.Privacy != "" {
 			if err := CheckPrivacy(b.Privacy); err != nil {
@@ -346,6 +382,25 @@ func (a *App) Policy(bucket string) tracking.Policy {
 		return tracking.Policy{}
 	}
 	return tracking.Policy{PrivacyGPC: b.Privacy == PrivacyGPC, TruncateIP: b.IP == IPTruncate}
+}
+
+// Rules are the attribution rules of a bucket, defaults filled in.
+func (a *App) Rules(bucket string) attribution.Rules {
+	r := attribution.Rules{Window: DefaultWindow, Model: attribution.LastTouch, RefundWindow: DefaultRefundWindow}
+	b := a.byID[bucket]
+	if b == nil {
+		return r
+	}
+	if b.Window > 0 {
+		r.Window = time.Duration(b.Window)
+	}
+	if b.Model != "" {
+		r.Model = attribution.Model(b.Model)
+	}
+	if b.RefundWindow > 0 {
+		r.RefundWindow = time.Duration(b.RefundWindow)
+	}
+	return r
 }
 
 // retention is how long a bucket's behaviour is kept.
