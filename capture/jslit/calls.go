@@ -30,50 +30,57 @@ func Calls(script []byte, callees ...string) []Call {
 	if len(callees) == 0 {
 		return nil
 	}
-	s := string(script)
-	var calls []Call
+	c, _ := calls(string(script), callees, budget(len(script)))
+	return c
+}
+
+// calls is Calls allowed limit steps; it also returns the steps taken.
+func calls(s string, callees []string, limit int) (found []Call, work int) {
+	p := newParser(s, limit)
+	defer p.release()
 	// Arguments are parsed at most a few times over in all (calls nested
 	// in calls re-read their inner text), which keeps the time linear.
-	budget := 4*len(s) + 4096
+	reread := 4*len(s) + 4096
 	var pathBuf [96]byte
-	walk(s, 0, false, func(i int, prevWord string) (int, bool) {
-		if budget < 0 {
+	p.walk(0, false, func(i int, prevWord string) (int, bool) {
+		if reread < 0 || p.over() {
 			return len(s), false
 		}
-		if !firstSegment(s, i, callees) || prevWord == "function" {
+		if !p.firstSegment(i, callees) || prevWord == "function" {
 			return -1, false
 		}
-		path, j := readPath(s, i, pathBuf[:0])
+		path, j := p.readPath(i, pathBuf[:0])
 		callee, ok := matchCallee(stripGlobal(path), callees)
 		if !ok {
 			return -1, false
 		}
-		k := space(s, j)
+		k := p.space(j)
 		if k+1 < len(s) && s[k] == '?' && s[k+1] == '.' {
-			k = space(s, k+2)
+			k = p.space(k + 2)
 		}
 		if k >= len(s) || s[k] != '(' {
 			return -1, false
 		}
-		args, end, literal := parseArgs(s, k+1)
-		budget -= end - k
-		calls = append(calls, Call{Callee: callee, Args: args, Offset: i})
+		args, end, literal := p.parseArgs(k + 1)
+		reread -= end - k
+		found = append(found, Call{Callee: callee, Args: args, Offset: i})
 		if literal {
 			return end, false
 		}
 		return k + 1, true
 	})
-	return calls
+	return found, p.work
 }
 
 // parseArgs reads call arguments from i (just past the '('), returning
 // them, the index past the ')' and whether all were literals (no Expr
 // anywhere, so no call can hide inside them).
-func parseArgs(s string, i int) (args []Value, end int, literal bool) {
+func (p *parser) parseArgs(i int) (args []Value, end int, literal bool) {
+	s := p.s
 	literal = true
 	for {
-		i = space(s, i)
-		if i >= len(s) {
+		i = p.space(i)
+		if i >= len(s) || p.over() {
 			return args, i, literal
 		}
 		switch s[i] {
@@ -86,9 +93,10 @@ func parseArgs(s string, i int) (args []Value, end int, literal bool) {
 			// Unbalanced: the call is broken here.
 			return args, i, false
 		}
-		v, n, _ := parse(s[i:])
+		v, n, _ := p.parseAt(i)
+		n -= i
 		if v == nil {
-			n = skipExpr(s, i) - i
+			n = p.skipExpr(i) - i
 			if n == 0 {
 				n = 1
 			}
@@ -99,10 +107,10 @@ func parseArgs(s string, i int) (args []Value, end int, literal bool) {
 		}
 		args = append(args, v)
 		i += n
-		if k := space(s, i); k < len(s) && s[k] != ',' && s[k] != ')' {
+		if k := p.space(i); k < len(s) && s[k] != ',' && s[k] != ')' {
 			// Parse stopped at a line break inside the argument list:
 			// read the rest of the argument as an expression.
-			e := skipExpr(s, k)
+			e := p.skipExpr(k)
 			if e == k {
 				e++
 			}
@@ -161,23 +169,30 @@ func Assignments(script []byte, roots ...string) []Assign {
 	if len(roots) == 0 {
 		return nil
 	}
-	s := string(script)
-	var out []Assign
-	budget := 4*len(s) + 4096
+	a, _ := assignments(string(script), roots, budget(len(script)))
+	return a
+}
+
+// assignments is Assignments allowed limit steps; it also returns the
+// steps taken.
+func assignments(s string, roots []string, limit int) (out []Assign, work int) {
+	p := newParser(s, limit)
+	defer p.release()
+	reread := 4*len(s) + 4096 // as in calls
 	var pathBuf, scratch [96]byte
-	walk(s, 0, false, func(i int, _ string) (int, bool) {
-		if budget < 0 {
+	p.walk(0, false, func(i int, _ string) (int, bool) {
+		if reread < 0 || p.over() {
 			return len(s), false
 		}
-		if !firstSegment(s, i, roots) {
+		if !p.firstSegment(i, roots) {
 			return -1, false
 		}
-		path, j := readPath(s, i, pathBuf[:0])
+		path, j := p.readPath(i, pathBuf[:0])
 		target := stripGlobal(path)
 		if !matchRoot(target, roots) {
 			return -1, false
 		}
-		k := space(s, j)
+		k := p.space(j)
 		if !isAssign(s, k) {
 			return -1, false
 		}
@@ -187,23 +202,24 @@ func Assignments(script []byte, roots ...string) []Assign {
 		nt := 1
 		v := k + 1
 		for {
-			m := space(s, v)
-			if m >= len(s) || !isIdentStart(s[m]) {
+			m := p.space(v)
+			if m >= len(s) || !isIdentStart(s[m]) || p.over() {
 				break
 			}
-			p, e := readPath(s, m, scratch[:0])
-			e = space(s, e)
+			path, e := p.readPath(m, scratch[:0])
+			e = p.space(e)
 			if !isAssign(s, e) {
 				break
 			}
-			if t := stripGlobal(p); matchRoot(t, roots) && nt < len(targets) && !slices.Contains(targets[:nt], string(t)) {
+			if t := stripGlobal(path); matchRoot(t, roots) && nt < len(targets) && !slices.Contains(targets[:nt], string(t)) {
 				targets[nt] = string(t)
 				nt++
 			}
 			v = e + 1
 		}
-		val, n, _ := parse(s[v:])
-		budget -= n + v - i
+		val, end, _ := p.parseAt(v)
+		n := end - v
+		reread -= n + v - i
 		if val == nil {
 			return v, false
 		}
@@ -215,7 +231,7 @@ func Assignments(script []byte, roots ...string) []Assign {
 		}
 		return v + n, false
 	})
-	return out
+	return out, p.work
 }
 
 // isAssign reports whether a plain '=' (not '==', '=>') is at k.
@@ -225,8 +241,8 @@ func isAssign(s string, k int) bool {
 
 // firstSegment is a cheap filter: whether the identifier at i is "window",
 // "globalThis" or the first segment of one of names.
-func firstSegment(s string, i int, names []string) bool {
-	w := s[i:identEnd(s, i)]
+func (p *parser) firstSegment(i int, names []string) bool {
+	w := p.s[i:p.identEnd(i)]
 	if w == "window" || w == "globalThis" || w == "self" {
 		return true
 	}
@@ -242,12 +258,12 @@ func firstSegment(s string, i int, names []string) bool {
 // readPath reads the dotted path at i into buf: identifiers joined by '.',
 // with ?. read as '.' and ["name"] / ['name'] / [0] as .name / .0. It stops
 // before anything else, such as a computed member w[l].
-func readPath(s string, i int, buf []byte) ([]byte, int) {
-	var scratch []byte
-	j := identEnd(s, i)
+func (p *parser) readPath(i int, buf []byte) ([]byte, int) {
+	s := p.s
+	j := p.identEnd(i)
 	buf = append(buf, s[i:j]...)
 	for {
-		k := space(s, j)
+		k := p.space(j)
 		if k >= len(s) {
 			return buf, j
 		}
@@ -257,7 +273,7 @@ func readPath(s string, i int, buf []byte) ([]byte, int) {
 		case s[k] == '?' && k+1 < len(s) && s[k+1] == '.' && !(k+2 < len(s) && isDigit(s[k+2])):
 			k += 2
 		case s[k] == '[':
-			m := space(s, k+1)
+			m := p.space(k + 1)
 			if m >= len(s) {
 				return buf, j
 			}
@@ -267,7 +283,7 @@ func readPath(s string, i int, buf []byte) ([]byte, int) {
 			case s[m] == '"' || s[m] == '\'':
 				var str string
 				var status int
-				str, e, status = readQuoted(s, m, &scratch)
+				str, e, status = p.quoted(m)
 				if status != quoteOK {
 					return buf[:n], j
 				}
@@ -278,12 +294,13 @@ func readPath(s string, i int, buf []byte) ([]byte, int) {
 				for e < len(s) && isDigit(s[e]) {
 					e++
 				}
+				p.work += e - m
 				buf = append(buf, '.')
 				buf = append(buf, s[m:e]...)
 			default:
 				return buf, j
 			}
-			e = space(s, e)
+			e = p.space(e)
 			if e >= len(s) || s[e] != ']' {
 				return buf[:n], j
 			}
@@ -292,8 +309,8 @@ func readPath(s string, i int, buf []byte) ([]byte, int) {
 		default:
 			return buf, j
 		}
-		k = space(s, k)
-		e := identEnd(s, k)
+		k = p.space(k)
+		e := p.identEnd(k)
 		if e == k {
 			return buf, j
 		}

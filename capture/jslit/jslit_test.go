@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -401,19 +400,28 @@ func TestFixtureShapes(t *testing.T) {
 	}
 }
 
-// checkBounded runs f on src and on src repeated, failing when it panics
-// (the fuzzer reports that) or when the repeated input takes far longer
-// than linear time would.
-func checkBounded(t *testing.T, src []byte, f func([]byte)) {
+// maxWork is the work the tests allow one call on n bytes (see work.go):
+// linear, and well under the budget that cuts a call short, so that a
+// rescan gone quadratic fails here before the budget hides it. The
+// constant covers the arguments Calls and Assignments may re-read on
+// short input (4096 bytes, a few steps a byte).
+func maxWork(n int) int { return 16*n + 16384 }
+
+// checkBounded runs f on src (the fuzzer reports a panic) and checks the
+// work each of works does on src and on src repeated to 64 KiB. Work is
+// counted, not timed: the check is the same on any machine.
+func checkBounded(t *testing.T, src []byte, f func([]byte), works ...func(string) int) {
 	f(src)
-	if len(src) == 0 || len(src) > 256 {
-		return
+	inputs := []string{string(src)}
+	if len(src) > 0 && len(src) <= 256 {
+		inputs = append(inputs, strings.Repeat(string(src), 64*1024/len(src)+1))
 	}
-	big := bytes.Repeat(src, 64*1024/len(src)+1)
-	start := time.Now()
-	f(big)
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("%d bytes took %v", len(big), d)
+	for _, in := range inputs {
+		for k, work := range works {
+			if w := work(in); w > maxWork(len(in)) {
+				t.Fatalf("work %d on %d bytes (%.10q…), want <= %d (work func %d)", w, len(in), in, maxWork(len(in)), k)
+			}
+		}
 	}
 }
 
@@ -431,7 +439,7 @@ func FuzzParse(f *testing.F) {
 			if v == nil && err == nil {
 				t.Fatalf("nil value without error")
 			}
-		})
+		}, parseWork)
 	})
 }
 
@@ -452,11 +460,13 @@ func FuzzCalls(f *testing.F) {
 					t.Fatalf("bad assignment %#v", a)
 				}
 			}
-		})
+		}, func(s string) int { return callsWork(s, "gtag", "dataLayer.push", "_revoffers_track.push") },
+			func(s string) int { return assignmentsWork(s, "_revoffers_track", "a") })
 	})
 }
 
-// TestPathological feeds inputs built to defeat naive scanners.
+// TestPathological feeds inputs built to defeat naive scanners and checks
+// the work each call does on them.
 func TestPathological(t *testing.T) {
 	for _, src := range []string{
 		strings.Repeat("{a:", 50000),
@@ -470,14 +480,58 @@ func TestPathological(t *testing.T) {
 		strings.Repeat("gtag(1,", 50000),
 		strings.Repeat("a =", 50000),
 		strings.Repeat("a = b.", 30000),
+		strings.Repeat("gtag({a:", 30000),
+		strings.Repeat("a = {b: ", 30000),
+		strings.Repeat("a = a\n||", 30000),
+		strings.Repeat("gtag(/[/,", 30000),
+		strings.Repeat(`gtag(/"[");`, 30000), // each call's argument scanned for a regex to the end of the line
+		strings.Repeat(`a = /"[";`, 30000),
+		strings.Repeat("a['", 30000),
 	} {
-		start := time.Now()
-		Parse([]byte(src))
-		Calls([]byte(src), "gtag")
-		Assignments([]byte(src), "a")
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("%.10q…: %v", src, d)
+		for name, w := range map[string]int{
+			"Parse":       parseWork(src),
+			"Calls":       callsWork(src, "gtag"),
+			"Assignments": assignmentsWork(src, "a"),
+		} {
+			if w > maxWork(len(src)) {
+				t.Errorf("%s(%.10q…): work %d on %d bytes, want <= %d", name, src, w, len(src), maxWork(len(src)))
+			}
 		}
+	}
+}
+
+// TestBudget runs calls out of budget: each stops, without panic, soon
+// after its budget is spent, and returns what it read until then.
+func TestBudget(t *testing.T) {
+	src := `{a: 1, b: [2, 3], c: "` + strings.Repeat("x", 1000) + `", d: {e: 5}, f: 6}`
+	const limit = 100
+	v, n, w, err := parse(src, limit)
+	if err != ErrBudget || n <= 0 || n >= len(src) {
+		t.Errorf("parse = %v, %d; want ErrBudget and a partial read", err, n)
+	}
+	// A call may overrun its budget by one scan, of at most the input.
+	if w > limit+2*len(src)+64 {
+		t.Errorf("parse work %d, budget %d", w, limit)
+	}
+	if !reflect.DeepEqual(Path(v, "a"), Number("1")) || Path(v, "f") != nil {
+		t.Errorf("parse = %#v, want the members before the cut", v)
+	}
+
+	script := strings.Repeat("gtag('event', {value: 1}); _revoffers_track.order_id = 'x'; ", 1000)
+	c, w := calls(script, []string{"gtag"}, 10000)
+	if len(c) == 0 || len(c) >= 1000 || w > 10000+2*len(script)+64 {
+		t.Errorf("calls: %d calls, work %d; want some, not all", len(c), w)
+	}
+	a, w := assignments(script, []string{"_revoffers_track"}, 10000)
+	if len(a) == 0 || len(a) >= 1000 || w > 10000+2*len(script)+64 {
+		t.Errorf("assignments: %d found, work %d; want some, not all", len(a), w)
+	}
+	// The usual budget is far from reached on the same input.
+	if len(Calls([]byte(script), "gtag")) != 1000 || len(Assignments([]byte(script), "_revoffers_track")) != 1000 {
+		t.Errorf("the usual budget cut a plain script short")
+	}
+	if _, _, w, _ := parse(src, 0); w > 64 {
+		t.Errorf("parse with no budget did %d work", w)
 	}
 }
 

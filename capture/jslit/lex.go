@@ -155,12 +155,15 @@ const (
 	quoteSubstitution // a template literal with ${…}
 )
 
-// readQuoted reads the string or template literal whose quote is at s[i]
+// quoted reads the string or template literal whose quote is at s[i]
 // and returns its decoded contents and the index just past it. A literal
 // without escapes is returned as a substring of s; others are decoded in
-// *scratch. For an unterminated string end is the line break (or len(s));
-// for a template with a substitution it is the '$'.
-func readQuoted(s string, i int, scratch *[]byte) (str string, end, status int) {
+// p.buf. For an unterminated string end is the line break (or len(s));
+// for a template with a substitution it is the '$'. It charges p with the
+// bytes it looked at (its search for the quote may pass end).
+func (p *parser) quoted(i int) (str string, end, status int) {
+	s := p.s
+	far := 0 // past the bytes looked at, charged to p.work
 	q := s[i]
 	j := i + 1
 	start := j
@@ -168,9 +171,14 @@ func readQuoted(s string, i int, scratch *[]byte) (str string, end, status int) 
 		// Most strings hold no escape and no line break: find the quote
 		// with the vectorised search. (Linear overall: the search from
 		// one quote stops at the next of its kind.)
-		if k := strings.IndexByte(s[start:], q); k >= 0 {
+		k := strings.IndexByte(s[start:], q)
+		if k < 0 {
+			far = len(s)
+		} else {
+			far = start + k + 1
 			seg := s[start : start+k]
 			if strings.IndexByte(seg, '\\') < 0 && strings.IndexByte(seg, '\n') < 0 && strings.IndexByte(seg, '\r') < 0 {
+				p.work += start + k + 1 - i
 				return seg, start + k + 1, quoteOK
 			}
 		}
@@ -178,6 +186,7 @@ func readQuoted(s string, i int, scratch *[]byte) (str string, end, status int) 
 	for j < len(s) {
 		c := s[j]
 		if c == q {
+			p.work += max(far, j+1) - i
 			return s[start:j], j + 1, quoteOK
 		}
 		if c == '\\' {
@@ -185,31 +194,37 @@ func readQuoted(s string, i int, scratch *[]byte) (str string, end, status int) 
 		}
 		if q == '`' {
 			if c == '$' && j+1 < len(s) && s[j+1] == '{' {
+				p.work += max(far, j+2) - i
 				return "", j, quoteSubstitution
 			}
 		} else if c == '\n' || c == '\r' {
+			p.work += max(far, j+1) - i
 			return "", j, quoteUnterminated
 		}
 		j++
 	}
-	dst := append((*scratch)[:0], s[start:j]...)
-	defer func() { *scratch = dst }()
+	dst := append(p.buf[:0], s[start:j]...)
+	defer func() { p.buf = dst }()
 	for j < len(s) {
 		c := s[j]
 		switch {
 		case c == q:
+			p.work += max(far, j+1) - i
 			return string(dst), j + 1, quoteOK
 		case c == '\\':
 			dst, j = decodeEscape(dst, s, j)
 		case q == '`' && c == '$' && j+1 < len(s) && s[j+1] == '{':
+			p.work += max(far, j+2) - i
 			return "", j, quoteSubstitution
 		case q != '`' && (c == '\n' || c == '\r'):
+			p.work += max(far, j+1) - i
 			return "", j, quoteUnterminated
 		default:
 			dst = append(dst, c)
 			j++
 		}
 	}
+	p.work += max(far, j) - i
 	return "", j, quoteUnterminated
 }
 
@@ -419,19 +434,30 @@ type visitor func(i int, prevWord string) (next int, opened bool)
 // text and regular-expression literals. With top set it stops at the
 // first ',', ';', ')', ']' or '}' outside brackets (skipExpr); otherwise
 // it runs to the end, calling visit at identifiers. Its time is linear in
-// the bytes it passes (plus what visit spends).
-func walk(s string, i int, top bool, visit visitor) int {
+// the bytes it passes (plus what visit spends), and so is its work, which
+// it charges to p: the bytes it passes (each token, at least one, is a
+// step; what visit stepped over, visit charged) and those a failed regex
+// scan looked at.
+// It does nothing once p's budget is spent, and stops when a visit spends
+// it.
+func (p *parser) walk(i int, top bool, visit visitor) int {
+	s := p.s
+	if p.over() {
+		return i
+	}
+	start, steps := i, 0 // the bytes from start to i, and steps: the bytes failed regex scans looked at
 	var stackBuf [32]byte
 	stack := stackBuf[:0]
 	prev := byte('(') // the last significant token: '(' is "an operator", so '/' starts a regex
 	var prevWord string
-	noRegexBefore := 0 // a failed regex scan reached here: no other try before it
 	for i < len(s) {
 		c := s[i]
 		word := ""
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
-			i++
+			// Runs of white space (indentation) in one tight loop.
+			for i++; i < len(s) && s[i] <= ' ' && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\f' || s[i] == '\v'); i++ {
+			}
 			continue
 		case c == '/' && i+1 < len(s) && (s[i+1] == '/' || s[i+1] == '*'):
 			i = space(s, i)
@@ -449,7 +475,7 @@ func walk(s string, i int, top bool, visit visitor) int {
 				prev = '"'
 			}
 		case c == '/':
-			regex := i >= noRegexBefore
+			regex := i < p.noRegexFrom || i >= p.noRegexTo
 			if regex {
 				switch prev {
 				case 'a':
@@ -465,7 +491,14 @@ func walk(s string, i int, top bool, visit visitor) int {
 					prev = '"'
 					break
 				}
-				noRegexBefore = end
+				// No other try on the rest of this line, in this
+				// walk or another of the same call.
+				if end == p.noRegexTo {
+					p.noRegexFrom = min(p.noRegexFrom, i)
+				} else {
+					p.noRegexFrom, p.noRegexTo = i, end
+				}
+				steps += end - i
 			}
 			i++
 			prev = '/'
@@ -476,7 +509,7 @@ func walk(s string, i int, top bool, visit visitor) int {
 		case c == ')' || c == ']' || c == '}':
 			if len(stack) == 0 {
 				if top {
-					return i
+					return p.walked(i, start, steps)
 				}
 				i++
 				prev = c
@@ -499,7 +532,7 @@ func walk(s string, i int, top bool, visit visitor) int {
 			prev = c
 		case c == ',' || c == ';':
 			if top && len(stack) == 0 {
-				return i
+				return p.walked(i, start, steps)
 			}
 			i++
 			prev = c
@@ -509,8 +542,14 @@ func walk(s string, i int, top bool, visit visitor) int {
 				if prev != 'a' {
 					pw = ""
 				}
+				// Charge what this walk did so far: visit checks the budget.
+				p.work += steps + i - start
+				steps, start = 0, i
 				if next, opened := visit(i, pw); next > i {
-					i = next
+					start, i = next, next // what visit stepped over, it charged
+					if p.over() {
+						return p.walked(i, start, steps)
+					}
 					if opened {
 						stack = append(stack, '(')
 						prev = '('
@@ -533,13 +572,19 @@ func walk(s string, i int, top bool, visit visitor) int {
 		}
 		prevWord = word
 	}
+	return p.walked(i, start, steps)
+}
+
+// walked charges p with a walk's work and returns where it stopped.
+func (p *parser) walked(i, start, steps int) int {
+	p.work += steps + i - start
 	return i
 }
 
 // skipExpr steps over one expression from i and returns the index of the
 // ',', ';' or unmatched closing bracket that ends it (or len(s)).
-func skipExpr(s string, i int) int {
-	return walk(s, i, true, nil)
+func (p *parser) skipExpr(i int) int {
+	return p.walk(i, true, nil)
 }
 
 // numberEnd returns the end of the numeric literal starting at i (an

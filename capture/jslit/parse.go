@@ -13,6 +13,11 @@ const maxDepth = 100
 // ErrEmpty is returned by Parse when src holds no value at all.
 var ErrEmpty = errors.New("jslit: no value")
 
+// ErrBudget is returned by Parse when src is built so that reading it
+// would take far more than time linear in its length; the value holds
+// what was read before Parse stopped.
+var ErrBudget = errors.New("jslit: input too costly to read")
+
 // SyntaxError reports the first syntax error Parse met (and recovered from,
 // where it could).
 type SyntaxError struct {
@@ -27,12 +32,34 @@ func (e *SyntaxError) Error() string {
 // parserPool keeps parsers with their scratch stacks grown.
 var parserPool = sync.Pool{New: func() any { return new(parser) }}
 
+// parser is the state of one call of Parse, Calls or Assignments.
 type parser struct {
-	s       string
-	err     error
-	buf     []byte   // scratch for decoding strings
-	members []Member // scratch stack of the objects being read
-	values  []Value  // scratch stack of the arrays being read
+	s     string
+	err   error
+	work  int // steps taken so far (see work.go)
+	limit int // steps allowed
+	// A regular-expression literal scanned from noRegexFrom found no end
+	// on its line, which ends at noRegexTo: a '/' in between is taken for
+	// division, by every walk of the call (see walk).
+	noRegexFrom, noRegexTo int
+	buf                    []byte   // scratch for decoding strings
+	members                []Member // scratch stack of the objects being read
+	values                 []Value  // scratch stack of the arrays being read
+}
+
+// newParser returns a parser for s from the pool, allowed limit steps.
+func newParser(s string, limit int) *parser {
+	p := parserPool.Get().(*parser)
+	p.s, p.err, p.work, p.limit = s, nil, 0, limit
+	p.noRegexFrom, p.noRegexTo = 0, 0
+	return p
+}
+
+// release returns p to the pool (its scratch stacks were cleared as each
+// container closed).
+func (p *parser) release() {
+	p.s, p.err = "", nil
+	parserPool.Put(p)
 }
 
 func (p *parser) fail(i int, msg string) {
@@ -57,27 +84,41 @@ const (
 // A value followed by an operator ("a || {}", "x + 1", "f(…)") is returned
 // whole as an Expr. Parse stops before the ',', ';', ')', ']' or '}' that
 // ends the value, or at a line break after a complete value.
+//
+// Input built to make reading it costly (far beyond linear time) makes
+// Parse stop early and return what it read with ErrBudget.
 func Parse(src []byte) (v Value, n int, err error) {
-	return parse(string(src))
+	v, n, _, err = parse(string(src), budget(len(src)))
+	return v, n, err
 }
 
-func parse(src string) (v Value, n int, err error) {
-	p := parserPool.Get().(*parser)
-	defer func() {
-		// The scratch stacks were cleared as each container closed.
-		p.s, p.err = "", nil
-		parserPool.Put(p)
-	}()
-	p.s = src
-	i := space(src, 0)
-	if i >= len(src) {
-		return nil, len(src), ErrEmpty
+// parse is Parse allowed limit steps; it also returns the steps taken.
+func parse(src string, limit int) (v Value, n, work int, err error) {
+	p := newParser(src, limit)
+	defer p.release()
+	v, n, err = p.parseAt(0)
+	return v, n, p.work, err
+}
+
+// parseAt reads one literal at i in p.s as Parse does, returning the
+// index it stopped at.
+func (p *parser) parseAt(i int) (v Value, end int, err error) {
+	p.err = nil
+	if p.over() {
+		return nil, i, ErrBudget
 	}
-	v, n = p.value(i, 0, inTop)
+	j := p.space(i)
+	if j >= len(p.s) {
+		return nil, len(p.s), ErrEmpty
+	}
+	v, end = p.value(j, 0, inTop)
 	if v == nil && p.err == nil {
-		p.fail(i, "no value")
+		p.fail(j, "no value")
 	}
-	return v, n, p.err
+	if p.over() {
+		return v, end, ErrBudget
+	}
+	return v, end, p.err
 }
 
 // value reads a value at i (not white space) and what extends it into an
@@ -91,7 +132,7 @@ func (p *parser) value(i, depth, ctx int) (Value, int) {
 	if _, ok := v.(Expr); ok && j > i && (j >= len(s) || isTerminator(s[j])) {
 		return v, j
 	}
-	k, nl := spaceNL(s, j)
+	k, nl := p.spaceNL(j)
 	if k >= len(s) || isTerminator(s[k]) {
 		return v, j
 	}
@@ -109,11 +150,11 @@ func (p *parser) value(i, depth, ctx int) (Value, int) {
 			}
 		}
 	case inTop:
-		if nl && !continues(s, k) {
+		if nl && !p.continues(k) {
 			return v, j
 		}
 	}
-	end := skipExpr(s, k)
+	end := p.skipExpr(k)
 	return Expr(trimExpr(s[i:end])), end
 }
 
@@ -128,12 +169,13 @@ func isTerminator(c byte) bool {
 // continues reports whether the token at k continues the expression before
 // a line break (JavaScript inserts no semicolon there): a binary operator,
 // a member access or a call.
-func continues(s string, k int) bool {
+func (p *parser) continues(k int) bool {
+	s := p.s
 	switch s[k] {
 	case '.', '?', ':', '+', '-', '*', '/', '%', '&', '|', '^', '<', '>', '=', '(', '[':
 		return true
 	}
-	w := s[k:identEnd(s, k)]
+	w := s[k:p.identEnd(k)]
 	return w == "in" || w == "instanceof"
 }
 
@@ -144,15 +186,15 @@ func (p *parser) keyFollows(k int) bool {
 	var e int
 	switch c := s[k]; {
 	case c == '"' || c == '\'':
-		e = skipQuoted(s, k)
+		e = p.skipQuoted(k)
 	case isIdentStart(c):
-		e = identEnd(s, k)
+		e = p.identEnd(k)
 	case isDigit(c):
-		e = numberEnd(s, k)
+		e = p.numberEnd(k)
 	default:
 		return false
 	}
-	e = space(s, e)
+	e = p.space(e)
 	return e < len(s) && s[e] == ':'
 }
 
@@ -175,7 +217,7 @@ func (p *parser) primary(i, depth int) (Value, int) {
 	switch {
 	case c == '{' || c == '[':
 		if depth >= maxDepth {
-			end := skipExpr(s, i)
+			end := p.skipExpr(i)
 			return Expr(trimExpr(s[i:end])), end
 		}
 		if c == '{' {
@@ -186,7 +228,7 @@ func (p *parser) primary(i, depth int) (Value, int) {
 		str, end, status := p.quoted(i)
 		switch status {
 		case quoteSubstitution:
-			end := skipExpr(s, i)
+			end := p.skipExpr(i)
 			return Expr(trimExpr(s[i:end])), end
 		case quoteUnterminated:
 			p.fail(i, "unterminated string")
@@ -194,11 +236,11 @@ func (p *parser) primary(i, depth int) (Value, int) {
 		}
 		return String(str), end
 	case isDigit(c) || c == '.' && i+1 < len(s) && isDigit(s[i+1]):
-		end := numberEnd(s, i)
+		end := p.numberEnd(i)
 		return Number(s[i:end]), end
 	case c == '-' || c == '+':
 		if i+1 < len(s) && (isDigit(s[i+1]) || s[i+1] == '.' && i+2 < len(s) && isDigit(s[i+2])) {
-			end := numberEnd(s, i)
+			end := p.numberEnd(i)
 			return Number(s[i:end]), end
 		}
 	case c == '!':
@@ -206,7 +248,7 @@ func (p *parser) primary(i, depth int) (Value, int) {
 			return Bool(s[i+1] == '0'), i + 2
 		}
 	case isIdentStart(c):
-		end := identEnd(s, i)
+		end := p.identEnd(i)
 		switch string(s[i:end]) {
 		case "true":
 			return Bool(true), end
@@ -217,17 +259,12 @@ func (p *parser) primary(i, depth int) (Value, int) {
 		}
 		return Expr(s[i:end]), end
 	}
-	end := skipExpr(s, i)
+	end := p.skipExpr(i)
 	if end == i {
 		p.fail(i, "missing value")
 		return nil, i
 	}
 	return Expr(trimExpr(s[i:end])), end
-}
-
-// quoted decodes the string or template literal at i.
-func (p *parser) quoted(i int) (string, int, int) {
-	return readQuoted(p.s, i, &p.buf)
 }
 
 func (p *parser) object(i, depth int) (Value, int) {
@@ -242,7 +279,10 @@ func (p *parser) object(i, depth int) (Value, int) {
 	}
 	i++
 	for {
-		i = space(s, i)
+		i = p.space(i)
+		if p.over() {
+			return done(), i
+		}
 		if i >= len(s) {
 			p.fail(i, "unterminated object")
 			return done(), i
@@ -270,10 +310,10 @@ func (p *parser) object(i, depth int) (Value, int) {
 			i = p.recover(i)
 			continue
 		}
-		k := space(s, j)
+		k := p.space(j)
 		switch {
 		case k < len(s) && s[k] == ':':
-			vi := space(s, k+1)
+			vi := p.space(k + 1)
 			if vi >= len(s) {
 				p.fail(vi, "unterminated object")
 				return done(), vi
@@ -291,7 +331,7 @@ func (p *parser) object(i, depth int) (Value, int) {
 			i = k
 		case k < len(s) && s[k] == '(':
 			// Method: name(…) {…}.
-			end := skipExpr(s, k)
+			end := p.skipExpr(k)
 			p.members = append(p.members, Member{Key: key, Value: Expr(trimExpr(s[i:end]))})
 			i = end
 		default:
@@ -307,7 +347,7 @@ func (p *parser) recover(i int) int {
 	if i >= len(p.s) {
 		return i
 	}
-	end := skipExpr(p.s, i)
+	end := p.skipExpr(i)
 	if end == i && !isTerminator(p.s[i]) {
 		end++
 	}
@@ -328,10 +368,10 @@ func (p *parser) key(i int) (key string, j int, ident bool) {
 		}
 		return str, end, false
 	case isIdentStart(c):
-		end := identEnd(s, i)
+		end := p.identEnd(i)
 		return s[i:end], end, true
 	case isDigit(c) || c == '.' && i+1 < len(s) && isDigit(s[i+1]):
-		end := numberEnd(s, i)
+		end := p.numberEnd(i)
 		return s[i:end], end, false
 	}
 	p.fail(i, "bad key")
@@ -350,7 +390,10 @@ func (p *parser) array(i, depth int) (Value, int) {
 	}
 	i++
 	for {
-		i = space(s, i)
+		i = p.space(i)
+		if p.over() {
+			return done(), i
+		}
 		if i >= len(s) {
 			p.fail(i, "unterminated array")
 			return done(), i

@@ -12,7 +12,9 @@
 //
 // The reader is tolerant (a broken member is skipped up to the next comma
 // at its depth, a missing comma between members is forgiven), never panics
-// and runs in time linear in its input, whatever the bytes.
+// and runs in time linear in its input, whatever the bytes: each call
+// counts its work and stops, returning what it read, should that ever pass
+// a generous multiple of the input's length (see work.go).
 package jslit
 
 import (
