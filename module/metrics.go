@@ -46,6 +46,7 @@ var metrics = struct {
 	storeErrors     prometheus.Counter
 	orders          *prometheus.CounterVec
 	thankYouPages   *prometheus.CounterVec
+	attributions    *prometheus.CounterVec
 }{
 	injected: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy",
@@ -119,6 +120,12 @@ var metrics = struct {
 		Name:      "thank_you_pages_total",
 		Help:      "Thank-you pages read for an order, by result (order, no_order, truncated: larger than capture_limit, read up to it).",
 	}, []string{"result"}),
+	attributions: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "attributions_total",
+		Help:      "Attribution decisions stored (at capture, on a status change, on re-attribution), by status (approved, pending, rejected, organic).",
+	}, []string{"status"}),
 }
 
 // registerMetrics registers the module's collectors with a config's
@@ -143,6 +150,7 @@ func registerMetrics(reg *prometheus.Registry) error {
 		metrics.storeErrors,
 		metrics.orders,
 		metrics.thankYouPages,
+		metrics.attributions,
 	} {
 		var are prometheus.AlreadyRegisteredError
 		if err := reg.Register(c); err != nil && !errors.As(err, &are) {

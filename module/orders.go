@@ -240,6 +240,7 @@ func (h *Handler) storeOrder(r *http.Request, bucket string, pv *pageVisit, c *o
 	case created:
 		h.orders.remember(key, stored)
 		metrics.orders.WithLabelValues("new").Inc()
+		h.attribute(st, stored)
 		h.logger.Info("order captured",
 			zap.String("bucket", bucket),
 			zap.String("order_id", stored.ID),
@@ -252,7 +253,24 @@ func (h *Handler) storeOrder(r *http.Request, bucket string, pv *pageVisit, c *o
 	default:
 		h.orders.remember(key, stored)
 		metrics.orders.WithLabelValues("repeat").Inc()
+		if stored.Visitor != "" && stored.Visitor == so.Visitor {
+			// A reload may have brought the visitor the first view
+			// lacked: decide again, with its clicks.
+			h.attribute(st, stored)
+		}
 	}
+}
+
+// attribute decides and stores the attribution of a captured order,
+// logging (not failing) when it cannot.
+func (h *Handler) attribute(st *storage.Store, o storage.Order) {
+	res, err := attributeOrder(st, h.app.Rules(o.Bucket), o, time.Now())
+	if err != nil {
+		h.logger.Error("attributing order", zap.String("bucket", o.Bucket), zap.String("order_id", o.ID), zap.Error(err))
+		return
+	}
+	h.logger.Debug("order attributed", zap.String("bucket", o.Bucket), zap.String("order_id", o.ID),
+		zap.String("status", string(res.Status)), zap.String("publisher_id", res.PublisherID), zap.String("rule", res.Why.Rule))
 }
 
 // maxSeenOrders bounds the orders seenOrders remembers.

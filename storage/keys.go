@@ -10,11 +10,15 @@ import (
 
 // Key layout (schema version 1):
 //
-//	e/<bucket>\x00<suffix>            event log; value: the Event as JSON
-//	v/<bucket>\x00<visitor>\x00<suffix> per-visitor index; value: empty
-//	meta/schema                       schema version
+//	e/<bucket>\x00<suffix>               event log; value: the Event as JSON
+//	v/<bucket>\x00<visitor>\x00<suffix>  per-visitor index; value: empty
+//	o/<bucket>\x00<order id>             order (orders.go); value: the Order as JSON
+//	a/<bucket>\x00<order id>             its attribution; value: the current decision as JSON
+//	h/<bucket>\x00<order id>\x00<rev>    a decision it replaced; value: an attribution.Result as JSON
+//	meta/schema                          schema version
 //
-// where suffix is 24 bytes: big-endian unix nanoseconds, a hash of the
+// where rev is a big-endian uint64 counting an order's replaced decisions,
+// and suffix is 24 bytes: big-endian unix nanoseconds, a hash of the
 // instance that recorded the event, and that instance's sequence number.
 // Time first makes both the log and the index scan in time order; the
 // instance hash keeps keys from different machines apart (DESIGN §5); the
@@ -37,6 +41,25 @@ func eventPrefix(bucket string) []byte {
 
 func visitorPrefix(bucket, visitor string) []byte {
 	return append([]byte("v/"+bucket+"\x00"+visitor), 0)
+}
+
+func attributionKey(bucket, orderID string) []byte {
+	return []byte("a/" + bucket + "\x00" + orderID)
+}
+
+func attributionPrefix(bucket string) []byte {
+	return []byte("a/" + bucket + "\x00")
+}
+
+// historyPrefix is the prefix of the replaced decisions of one order; the
+// keys under it that belong to that order are exactly 8 bytes longer (an id
+// may itself hold a NUL).
+func historyPrefix(bucket, orderID string) []byte {
+	return []byte("h/" + bucket + "\x00" + orderID + "\x00")
+}
+
+func historyKey(bucket, orderID string, rev uint64) []byte {
+	return binary.BigEndian.AppendUint64(historyPrefix(bucket, orderID), rev)
 }
 
 func appendSuffix(b []byte, nanos, inst, seq uint64) []byte {

@@ -25,6 +25,13 @@ type Order struct {
 	UserAgent string    `json:"user_agent,omitempty"`
 	URL       string    `json:"url,omitempty"`
 	Instance  string    `json:"instance,omitempty"`
+	// Status is the order's status as the store reported it (SetOrderStatus):
+	// "" until one is set, then pending, paid, fulfilled, refunded,
+	// cancelled or rejected; StatusTime is when it was set, StatusHistory
+	// every change, oldest first.
+	Status        string         `json:"status"`
+	StatusTime    time.Time      `json:"status_time,omitzero"`
+	StatusHistory []StatusChange `json:"status_history,omitempty"`
 }
 
 // Orders are kept forever (no TTL) under

@@ -1,0 +1,705 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/storeedge/caddy-katalys/attribution"
+)
+
+// AttributionRecord is the attribution of one order of a bucket as stored:
+// the current decision and the earlier ones it replaced, most recent first.
+type AttributionRecord struct {
+	Bucket  string               `json:"bucket"`
+	OrderID string               `json:"order_id"`
+	Current attribution.Result   `json:"current"`
+	History []attribution.Result `json:"history,omitempty"`
+}
+
+// MaxAttributionHistory bounds an AttributionRecord's History: past it the
+// oldest decisions are dropped.
+const MaxAttributionHistory = 20
+
+// currentRecord is what is stored under an order's attribution key: its
+// current decision, and how many decisions it replaced, which went to
+// history keys of their own (keys.go) so that a new decision writes one
+// entry, not the whole history again.
+type currentRecord struct {
+	Bucket   string             `json:"bucket"`
+	OrderID  string             `json:"order_id"`
+	Replaced uint64             `json:"replaced"` // the rev of the latest history entry
+	Current  attribution.Result `json:"current"`
+}
+
+// ForAttribution is what attribution.Decide needs to know of o.
+func (o Order) ForAttribution() attribution.Order {
+	return attribution.Order{
+		ID:         o.ID,
+		Time:       o.Time,
+		Visitor:    o.Visitor,
+		Total:      o.Total,
+		Status:     o.Status,
+		StatusTime: o.StatusTime,
+	}
+}
+
+// VisitorTouches returns the clicks (events of Type "click") of visitor in
+// bucket whose time is in [from, to], in time order, as attribution.Touch; a
+// zero to means no end. It reads them through the per-visitor index, so its
+// cost grows with the visitor's events, not with the bucket's. A zero from
+// and to give every click of the visitor, which is what attribution.Decide
+// takes (and what Reattribute hands it).
+func (s *Store) VisitorTouches(bucket, visitor string, from, to time.Time) ([]attribution.Touch, error) {
+	if visitor == "" || !validNames(bucket, visitor) {
+		return nil, errBadName
+	}
+	lo, hi := rangeBounds(from, to)
+	if !to.IsZero() && hi < ^uint64(0) {
+		hi++ // [from, to], not Events' [from, to)
+	}
+	ep := eventPrefix(bucket)
+	var touches []attribution.Touch
+	err := s.db.View(func(txn *badger.Txn) error {
+		return scan(txn, visitorPrefix(bucket, visitor), lo, hi, false, func(it *badger.Item) error {
+			k := it.Key()
+			item, err := txn.Get(append(ep[:len(ep):len(ep)], k[len(k)-suffixLen:]...))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				return nil // the event expired a moment before its index entry
+			}
+			if err != nil {
+				return err
+			}
+			return item.Value(func(v []byte) error {
+				t, ok, err := decodeClick(v)
+				if ok {
+					touches = append(touches, t.touch())
+				}
+				return err
+			})
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading clicks of visitor %s in %s: %w", visitor, bucket, err)
+	}
+	return touches, nil
+}
+
+// clickEvent is the part of a stored Event that a click's Touch is made of.
+type clickEvent struct {
+	Time    time.Time         `json:"time"`
+	Type    string            `json:"type"`
+	Visitor string            `json:"visitor"`
+	Session string            `json:"session"`
+	Fields  map[string]string `json:"fields"`
+}
+
+func (c *clickEvent) touch() attribution.Touch {
+	return attribution.TouchFromClick(c.Time, c.Session, c.Fields)
+}
+
+// typeMember opens the "type" member of an encoded Event.
+var typeMember = []byte(`"type":"`)
+
+const typeClick = "click"
+
+// peekClick tells from an encoded Event, without decoding it, whether it is
+// a click. json.Marshal writes Event's members in field order, bucket, time,
+// type, …; the bucket is a JSON string, in which every quote is escaped, and
+// the time holds none, so the first `"type":"` is the type member. sure is
+// false when the value does not look like that; the caller decodes it.
+func peekClick(v []byte) (click, sure bool) {
+	i := bytes.Index(v, typeMember)
+	if i < 0 {
+		return false, false
+	}
+	rest := v[i+len(typeMember):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return false, false
+	}
+	return string(rest[:j]) == typeClick, true
+}
+
+// decodeClick decodes an encoded Event when it is a click; ok is false for
+// other events, which it skips without decoding.
+func decodeClick(v []byte) (c clickEvent, ok bool, err error) {
+	if click, sure := peekClick(v); sure && !click {
+		return c, false, nil
+	}
+	if err := json.Unmarshal(v, &c); err != nil {
+		return c, false, fmt.Errorf("decoding event: %w", err)
+	}
+	return c, c.Type == typeClick, nil
+}
+
+// PutAttribution stores r as the current attribution of order r.OrderID of
+// bucket, synced to disk. When the order already has one that differs from r
+// in model, window, refund window or outcome (status, publisher, offer,
+// click, credit, touch time), that one goes to the head of the History; one
+// that differs only in when it was decided (or in its explanation) is just
+// replaced.
+func (s *Store) PutAttribution(bucket string, r attribution.Result) error {
+	if !validNames(bucket, "") || r.OrderID == "" {
+		return errors.New("an attribution needs a bucket (without NUL) and an order id")
+	}
+	if !s.enter() {
+		return ErrClosed
+	}
+	defer s.leave()
+	s.orderMu.Lock()
+	err := s.db.Update(func(txn *badger.Txn) error {
+		prev, err := getCurrent(txn, bucket, r.OrderID)
+		if err != nil {
+			return err
+		}
+		changes, err := nextChanges(bucket, prev, r)
+		if err != nil {
+			return err
+		}
+		for _, c := range changes {
+			if err := c.apply(txn); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s.orderMu.Unlock()
+	if err == nil {
+		err = s.sync()
+	}
+	if err != nil {
+		s.writeErrors.Add(1)
+		return fmt.Errorf("storing attribution of order %q of bucket %s: %w", r.OrderID, bucket, err)
+	}
+	return nil
+}
+
+// getCurrent reads the current record of an order; nil when there is none.
+func getCurrent(txn *badger.Txn, bucket, orderID string) (*currentRecord, error) {
+	item, err := txn.Get(attributionKey(bucket, orderID))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rec currentRecord
+	if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &rec) }); err != nil {
+		return nil, fmt.Errorf("decoding stored attribution: %w", err)
+	}
+	return &rec, nil
+}
+
+// A change is one key to set, or to delete when del.
+type change struct {
+	key, val []byte
+	del      bool
+}
+
+func (c change) apply(txn *badger.Txn) error {
+	if c.del {
+		return txn.Delete(c.key)
+	}
+	return txn.Set(c.key, c.val)
+}
+
+func (c change) batch(wb *badger.WriteBatch) error {
+	if c.del {
+		return wb.Delete(c.key)
+	}
+	return wb.Set(c.key, c.val)
+}
+
+// nextChanges are the changes that make r the current decision of its order
+// after prev (nil for none): the new current record and, when the decision
+// changed, prev's decision as the next history entry, and the deletion of
+// the entry that falls past MaxAttributionHistory.
+func nextChanges(bucket string, prev *currentRecord, r attribution.Result) ([]change, error) {
+	next := currentRecord{Bucket: bucket, OrderID: r.OrderID, Current: r}
+	changes := make([]change, 0, 3)
+	if prev != nil {
+		next.Replaced = prev.Replaced
+		if !sameDecision(prev.Current, r) {
+			next.Replaced++
+			old, err := json.Marshal(historyEntry(prev.Current))
+			if err != nil {
+				return nil, fmt.Errorf("encoding attribution: %w", err)
+			}
+			changes = append(changes, change{key: historyKey(bucket, r.OrderID, next.Replaced), val: old})
+			if next.Replaced > MaxAttributionHistory {
+				changes = append(changes, change{key: historyKey(bucket, r.OrderID, next.Replaced-MaxAttributionHistory), del: true})
+			}
+		}
+	}
+	val, err := json.Marshal(next)
+	if err != nil {
+		return nil, fmt.Errorf("encoding attribution: %w", err)
+	}
+	return append(changes, change{key: attributionKey(bucket, r.OrderID), val: val}), nil
+}
+
+// historyEntry is a replaced decision as History keeps it: whole but for
+// the candidates of its explanation, which are the visitor's clicks again.
+func historyEntry(r attribution.Result) attribution.Result {
+	r.Why.Candidates = nil
+	return r
+}
+
+// sameDecision reports whether a and b were decided under the same rules
+// and came out the same.
+func sameDecision(a, b attribution.Result) bool {
+	return a.Model == b.Model && a.Window == b.Window && a.RefundWindow == b.RefundWindow &&
+		a.Status == b.Status && a.PublisherID == b.PublisherID && a.OfferID == b.OfferID &&
+		a.TransactionID == b.TransactionID && a.Credit == b.Credit && sameTime(a.TouchTime, b.TouchTime)
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
+}
+
+// GetAttribution returns the attribution of order orderID of bucket; ok is
+// false when there is none.
+func (s *Store) GetAttribution(bucket, orderID string) (rec AttributionRecord, ok bool, err error) {
+	err = s.db.View(func(txn *badger.Txn) error {
+		cur, err := getCurrent(txn, bucket, orderID)
+		if err != nil || cur == nil {
+			return err
+		}
+		ok = true
+		h := newHistoryReader(txn, bucket)
+		defer h.close()
+		rec, err = h.record(cur)
+		return err
+	})
+	if err != nil {
+		return AttributionRecord{}, false, fmt.Errorf("reading attribution of order %q of bucket %s: %w", orderID, bucket, err)
+	}
+	return rec, ok, nil
+}
+
+// Attributions calls fn for the attribution of every order of bucket, in
+// order id order, until fn returns an error, which Attributions returns as
+// is.
+func (s *Store) Attributions(bucket string, fn func(AttributionRecord) error) error {
+	var fnErr error
+	err := s.db.View(func(txn *badger.Txn) error {
+		attrs := newPrefixIter(txn, attributionPrefix(bucket))
+		defer attrs.close()
+		h := newHistoryReader(txn, bucket)
+		defer h.close()
+		for ; attrs.valid(); attrs.next() {
+			var cur currentRecord
+			if err := attrs.it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &cur) }); err != nil {
+				return fmt.Errorf("decoding attribution of order %q: %w", attrs.id(), err)
+			}
+			rec, err := h.record(&cur)
+			if err != nil {
+				return err
+			}
+			if fnErr = fn(rec); fnErr != nil {
+				return fnErr
+			}
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("reading attributions of %s: %w", bucket, err)
+	}
+	return nil
+}
+
+// historyReader reads the history entries of a bucket's orders, newest
+// first, with one reverse iterator that seeks to each order.
+type historyReader struct {
+	it     *badger.Iterator
+	bucket string
+}
+
+func newHistoryReader(txn *badger.Txn, bucket string) *historyReader {
+	opts := badger.DefaultIteratorOptions
+	opts.Reverse = true
+	opts.Prefix = []byte("h/" + bucket + "\x00")
+	return &historyReader{it: txn.NewIterator(opts), bucket: bucket}
+}
+
+func (h *historyReader) close() { h.it.Close() }
+
+// record is cur with its History.
+func (h *historyReader) record(cur *currentRecord) (AttributionRecord, error) {
+	rec := AttributionRecord{Bucket: cur.Bucket, OrderID: cur.OrderID, Current: cur.Current}
+	prefix := historyPrefix(h.bucket, cur.OrderID)
+	for h.it.Seek(historyKey(h.bucket, cur.OrderID, ^uint64(0))); h.it.ValidForPrefix(prefix); h.it.Next() {
+		if len(h.it.Item().Key()) != len(prefix)+8 {
+			continue // an entry of an order whose id extends this one with a NUL
+		}
+		var r attribution.Result
+		if err := h.it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
+			return rec, fmt.Errorf("decoding attribution history of order %q: %w", cur.OrderID, err)
+		}
+		rec.History = append(rec.History, r)
+		if len(rec.History) == MaxAttributionHistory {
+			break
+		}
+	}
+	return rec, nil
+}
+
+// prefixIter iterates the keys under one prefix, in key order.
+type prefixIter struct {
+	it     *badger.Iterator
+	prefix []byte
+}
+
+func newPrefixIter(txn *badger.Txn, prefix []byte) *prefixIter {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = prefix
+	p := &prefixIter{it: txn.NewIterator(opts), prefix: prefix}
+	p.it.Seek(prefix)
+	return p
+}
+
+func (p *prefixIter) valid() bool { return p.it.ValidForPrefix(p.prefix) }
+func (p *prefixIter) next()       { p.it.Next() }
+func (p *prefixIter) close()      { p.it.Close() }
+
+// id is the part of the current key after the prefix: an order id.
+func (p *prefixIter) id() []byte { return p.it.Item().Key()[len(p.prefix):] }
+
+// valueAt moves p forward to the key prefix+id and returns a copy of its
+// value; nil when there is no such key. Successive calls must ask for ids in
+// increasing order.
+func (p *prefixIter) valueAt(id []byte) ([]byte, error) {
+	for p.valid() && bytes.Compare(p.id(), id) < 0 {
+		p.next()
+	}
+	if !p.valid() || !bytes.Equal(p.id(), id) {
+		return nil, nil
+	}
+	return p.it.Item().ValueCopy(nil)
+}
+
+// Reattribute decides every order of bucket again under rules, as of now,
+// and stores the results; a decision that changes goes to the order's
+// History (see PutAttribution). It returns how many orders it decided.
+//
+// It reads the store in sequential scans rather than one lookup per order:
+// one pass over the bucket's event log gathers every visitor's clicks in
+// memory (other events are skipped without being decoded), then one pass
+// over the bucket's orders, side by side with their current attributions,
+// decides each and writes the results in batches, synced once at the end.
+// Decoding and deciding run on other goroutines than the scans. Order
+// writes and status changes wait for the second pass, so none of them is
+// overwritten by a result decided from an older copy.
+func (s *Store) Reattribute(bucket string, rules attribution.Rules, now time.Time) (n int, err error) {
+	return s.reattribute(bucket, rules, now, false)
+}
+
+// reattribute is Reattribute; with dry it decides and encodes the results
+// but writes nothing, which lets the benchmark time the reading alone.
+func (s *Store) reattribute(bucket string, rules attribution.Rules, now time.Time, dry bool) (n int, err error) {
+	if !validNames(bucket, "") {
+		return 0, errBadName
+	}
+	if !s.enter() {
+		return 0, ErrClosed
+	}
+	defer s.leave()
+	touches, err := s.bucketClicks(bucket)
+	if err != nil {
+		return 0, fmt.Errorf("re-attributing %s: %w", bucket, err)
+	}
+	s.orderMu.Lock()
+	n, err = s.redecide(bucket, touches, rules, now, dry)
+	s.orderMu.Unlock()
+	if err == nil && !dry {
+		err = s.sync()
+	}
+	if err != nil {
+		s.writeErrors.Add(1)
+		return 0, fmt.Errorf("re-attributing %s: %w", bucket, err)
+	}
+	return n, nil
+}
+
+// chunkSize is how many values the scans of Reattribute hand over at once.
+const chunkSize = 256
+
+// pipe lets the goroutines of a pass stop each other: the first failure is
+// kept and closes quit.
+type pipe struct {
+	quit chan struct{}
+	once sync.Once
+	err  error
+}
+
+func newPipe() *pipe { return &pipe{quit: make(chan struct{})} }
+
+// failed reports whether the pass has failed.
+func (p *pipe) failed() bool {
+	select {
+	case <-p.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *pipe) fail(err error) {
+	p.once.Do(func() {
+		p.err = err
+		close(p.quit)
+	})
+}
+
+// send sends v on ch unless the pass has failed; it reports whether it did.
+func send[T any](p *pipe, ch chan<- T, v T) bool {
+	select {
+	case ch <- v:
+		return true
+	case <-p.quit:
+		return false
+	}
+}
+
+// bucketClicks reads the clicks of bucket's event log, as Touches per
+// visitor in time order. Clicks without a visitor can be nobody's. One
+// goroutine scans, copying out the clicks; this one decodes them.
+func (s *Store) bucketClicks(bucket string) (map[string][]attribution.Touch, error) {
+	p := newPipe()
+	chunks := make(chan [][]byte, 4)
+	go func() {
+		defer close(chunks)
+		if err := s.scanClicks(p, bucket, chunks); err != nil {
+			p.fail(err)
+		}
+	}()
+	touches := make(map[string][]attribution.Touch)
+	for chunk := range chunks {
+		for _, v := range chunk {
+			if p.failed() {
+				break // drain chunks so that the scan ends
+			}
+			c, _, err := decodeClick(v)
+			if err != nil {
+				p.fail(err)
+				break
+			}
+			if c.Visitor != "" {
+				touches[c.Visitor] = append(touches[c.Visitor], c.touch())
+			}
+		}
+	}
+	if p.fail(nil); p.err != nil {
+		return nil, fmt.Errorf("reading clicks: %w", p.err)
+	}
+	return touches, nil
+}
+
+// scanClicks sends copies of the values of bucket's clicks, in chunks.
+func (s *Store) scanClicks(p *pipe, bucket string, chunks chan<- [][]byte) error {
+	var chunk [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		return scan(txn, eventPrefix(bucket), 0, ^uint64(0), true, func(it *badger.Item) error {
+			err := it.Value(func(v []byte) error {
+				if click, sure := peekClick(v); sure && !click {
+					return nil
+				}
+				chunk = append(chunk, bytes.Clone(v))
+				return nil
+			})
+			if err != nil || len(chunk) < chunkSize {
+				return err
+			}
+			if !send(p, chunks, chunk) {
+				return errStopped
+			}
+			chunk = nil
+			return nil
+		})
+	})
+	if err == nil && len(chunk) > 0 && !send(p, chunks, chunk) {
+		err = errStopped
+	}
+	return err
+}
+
+// errStopped ends a scan whose pass failed elsewhere; that failure is the
+// one reported.
+var errStopped = errors.New("stopped")
+
+// orderFacts is the part of a stored Order that attribution needs.
+type orderFacts struct {
+	ID         string    `json:"order_id"`
+	Total      *float64  `json:"total"`
+	Time       time.Time `json:"time"`
+	Visitor    string    `json:"visitor"`
+	Status     string    `json:"status"`
+	StatusTime time.Time `json:"status_time"`
+}
+
+func (f *orderFacts) order() attribution.Order {
+	return attribution.Order{ID: f.ID, Time: f.Time, Visitor: f.Visitor, Total: f.Total, Status: f.Status, StatusTime: f.StatusTime}
+}
+
+// orderJob is an order to decide: its stored value and that of its current
+// attribution (nil for none).
+type orderJob struct {
+	order, current []byte
+}
+
+// redecide decides the orders of bucket with the visitors' touches and
+// writes the results in a WriteBatch (unless dry). One goroutine scans the
+// orders and their current attributions side by side (both are keyed by
+// order id under their prefix, so both iterate in the same order), workers
+// decode, decide and encode, and this goroutine writes.
+func (s *Store) redecide(bucket string, touches map[string][]attribution.Touch, rules attribution.Rules, now time.Time, dry bool) (n int, err error) {
+	p := newPipe()
+	jobs := make(chan []orderJob, 4)
+	results := make(chan decided, 4)
+	go func() {
+		defer close(jobs)
+		if err := s.scanOrders(p, bucket, jobs); err != nil {
+			p.fail(err)
+		}
+	}()
+	var workers sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		workers.Go(func() {
+			for chunk := range jobs {
+				if p.failed() {
+					continue // drain jobs so that the scan ends
+				}
+				changes, err := decideChunk(bucket, chunk, touches, rules, now)
+				if err != nil {
+					p.fail(err)
+					continue
+				}
+				send(p, results, decided{orders: len(chunk), changes: changes})
+			}
+		})
+	}
+	go func() {
+		workers.Wait()
+		close(results)
+	}()
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for d := range results {
+		n += d.orders
+		for _, c := range d.changes {
+			if dry || p.failed() {
+				break
+			}
+			if err := c.batch(wb); err != nil {
+				p.fail(err)
+			}
+		}
+	}
+	if p.fail(nil); p.err != nil {
+		return 0, p.err
+	}
+	if !dry {
+		err = wb.Flush()
+	}
+	return n, err
+}
+
+// scanOrders sends the orders of bucket and their current attributions, in
+// chunks.
+func (s *Store) scanOrders(p *pipe, bucket string, jobs chan<- []orderJob) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		orders := newPrefixIter(txn, orderPrefix(bucket))
+		defer orders.close()
+		attrs := newPrefixIter(txn, attributionPrefix(bucket))
+		defer attrs.close()
+		var chunk []orderJob
+		for ; orders.valid(); orders.next() {
+			order, err := orders.it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			current, err := attrs.valueAt(orders.id())
+			if err != nil {
+				return err
+			}
+			chunk = append(chunk, orderJob{order: order, current: current})
+			if len(chunk) == chunkSize {
+				if !send(p, jobs, chunk) {
+					return errStopped
+				}
+				chunk = nil
+			}
+		}
+		if len(chunk) > 0 && !send(p, jobs, chunk) {
+			return errStopped
+		}
+		return nil
+	})
+}
+
+// currentHead decodes a currentRecord but for the candidates of its
+// explanation, which a replaced decision does not keep (historyEntry):
+// the outer Why hides Result's, and the candidates are skipped unread.
+type currentHead struct {
+	Bucket   string `json:"bucket"`
+	OrderID  string `json:"order_id"`
+	Replaced uint64 `json:"replaced"`
+	Current  struct {
+		attribution.Result
+		Why struct {
+			Rule string `json:"rule"`
+		} `json:"why"`
+	} `json:"current"`
+}
+
+func (h *currentHead) record() *currentRecord {
+	r := h.Current.Result
+	r.Why.Rule = h.Current.Why.Rule
+	return &currentRecord{Bucket: h.Bucket, OrderID: h.OrderID, Replaced: h.Replaced, Current: r}
+}
+
+// decided is a chunk of decided orders: how many, and the changes that
+// store their results.
+type decided struct {
+	orders  int
+	changes []change
+}
+
+// decideChunk decides the orders of chunk and returns the changes that
+// store the results.
+func decideChunk(bucket string, chunk []orderJob, touches map[string][]attribution.Touch, rules attribution.Rules, now time.Time) ([]change, error) {
+	out := make([]change, 0, len(chunk)*2)
+	for _, j := range chunk {
+		var f orderFacts
+		if err := json.Unmarshal(j.order, &f); err != nil {
+			return nil, fmt.Errorf("decoding an order: %w", err)
+		}
+		var prev *currentRecord
+		if j.current != nil {
+			var head currentHead
+			if err := json.Unmarshal(j.current, &head); err != nil {
+				return nil, fmt.Errorf("decoding the attribution of order %q: %w", f.ID, err)
+			}
+			prev = head.record()
+		}
+		changes, err := nextChanges(bucket, prev, attribution.Decide(f.order(), touches[f.Visitor], rules, now))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, changes...)
+	}
+	return out, nil
+}

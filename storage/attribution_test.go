@@ -1,0 +1,434 @@
+package storage
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/storeedge/caddy-katalys/attribution"
+	"github.com/storeedge/caddy-katalys/capture"
+)
+
+// click is a click event of visitor in bucket at `at`, whose transaction id
+// names it.
+func click(bucket, visitor, txid string, at time.Time) Event {
+	return Event{
+		Bucket: bucket, Type: "click", Visitor: visitor, Session: "s-" + txid, Time: at,
+		Fields: map[string]string{"transaction_id": txid, "offer_id": "7", "publisher_id": "pub-" + txid, "sub1": "a"},
+	}
+}
+
+func txids(ts []attribution.Touch) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.TransactionID
+	}
+	return out
+}
+
+func TestVisitorTouches(t *testing.T) {
+	s := openTest(t, Options{})
+	write(t, s,
+		click("KA-1", "v1", "c1", base),
+		ev("KA-1", "v1", "pv1", base.Add(time.Minute)),
+		click("KA-1", "v1", "c2", base.Add(2*time.Minute)),
+		click("KA-1", "v2", "other-visitor", base.Add(3*time.Minute)),
+		click("KA-10", "v1", "other-bucket", base.Add(4*time.Minute)),
+		click("KA-1", "v1", "c3", base.Add(5*time.Minute)),
+		// A custom event whose own fields say "type":"click" is no click.
+		Event{Bucket: "KA-1", Type: "addtocart", Visitor: "v1", Time: base.Add(6 * time.Minute), Fields: map[string]string{"type": "click", "transaction_id": "fake"}},
+	)
+	tests := []struct {
+		name     string
+		from, to time.Time
+		want     []string
+	}{
+		{"all", time.Time{}, time.Time{}, []string{"c1", "c2", "c3"}},
+		{"both ends included", base, base.Add(5 * time.Minute), []string{"c1", "c2", "c3"}},
+		{"inner", base.Add(time.Nanosecond), base.Add(5*time.Minute - time.Nanosecond), []string{"c2"}},
+		{"open end", base.Add(2 * time.Minute), time.Time{}, []string{"c2", "c3"}},
+		{"nothing", base.Add(time.Hour), time.Time{}, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.VisitorTouches("KA-1", "v1", tt.from, tt.to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ids := txids(got); !slices.Equal(ids, tt.want) {
+				t.Errorf("touches = %q, want %q", ids, tt.want)
+			}
+		})
+	}
+	got, err := s.VisitorTouches("KA-1", "v1", time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := attribution.Touch{Time: base, TransactionID: "c1", OfferID: "7", PublisherID: "pub-c1", Session: "s-c1",
+		Subs: map[string]string{"sub1": "a"}}
+	if g, w := jsonOf(t, got[0]), jsonOf(t, want); g != w {
+		t.Errorf("touch = %s\nwant %s", g, w)
+	}
+	if got, err := s.VisitorTouches("KA-10", "v1", time.Time{}, time.Time{}); err != nil || !slices.Equal(txids(got), []string{"other-bucket"}) {
+		t.Errorf("KA-10 touches = %q, %v", txids(got), err)
+	}
+	for _, name := range [][2]string{{"", "v1"}, {"KA-1", ""}, {"KA\x001", "v1"}} {
+		if _, err := s.VisitorTouches(name[0], name[1], time.Time{}, time.Time{}); err == nil {
+			t.Errorf("VisitorTouches(%q, %q) accepted", name[0], name[1])
+		}
+	}
+}
+
+func TestPeekClick(t *testing.T) {
+	sizer := &Store{instance: "test"}
+	tests := []struct {
+		name string
+		ev   Event
+		want bool
+	}{
+		{"click", click("KA-1", "v", "c", base), true},
+		{"pageview", ev("KA-1", "v", "p", base), false},
+		{"custom event with a type field", Event{Bucket: "KA-1", Type: "x", Fields: map[string]string{"type": "click"}}, false},
+		{"bucket spelling a click", Event{Bucket: `K","type":"click`, Type: "pageview"}, false},
+		{"type with quotes", Event{Bucket: "KA-1", Type: `click"`}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := sizer.encode(tt.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if click, sure := peekClick(r.val); !sure || click != tt.want {
+				t.Errorf("peekClick(%s) = %v, %v; want %v, true", r.val, click, sure, tt.want)
+			}
+			_, ok, err := decodeClick(r.val)
+			if err != nil || ok != tt.want {
+				t.Errorf("decodeClick = %v, %v; want %v", ok, err, tt.want)
+			}
+		})
+	}
+	// Something that does not look like an Event is decoded to be sure.
+	if c, ok, err := decodeClick([]byte(`{"fields":{},"type" : "click"}`)); err != nil || !ok || c.Type != "click" {
+		t.Errorf("decodeClick(unusual spacing) = %v, %v", ok, err)
+	}
+	if _, _, err := decodeClick([]byte(`{"type":`)); err == nil {
+		t.Error("decodeClick(truncated) accepted")
+	}
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// result is a decision of order id under model, credited to click txid ("" for organic).
+func result(id string, model attribution.Model, txid string, at time.Time) attribution.Result {
+	r := attribution.Result{OrderID: id, Model: model, Status: attribution.Organic, Window: "720h0m0s", RefundWindow: "1440h0m0s", DecidedAt: at,
+		Why: attribution.Why{Rule: "test", Candidates: []attribution.Candidate{{Touch: attribution.Touch{TransactionID: txid}}}}}
+	if txid != "" {
+		r.Status, r.TransactionID, r.Credit = attribution.Approved, txid, 1
+	}
+	return r
+}
+
+func attributionOf(t *testing.T, s *Store, bucket, id string) AttributionRecord {
+	t.Helper()
+	rec, ok, err := s.GetAttribution(bucket, id)
+	if err != nil || !ok {
+		t.Fatalf("GetAttribution(%q, %q) = %v, %v", bucket, id, ok, err)
+	}
+	return rec
+}
+
+func models(rs []attribution.Result) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = string(r.Model) + "/" + r.TransactionID
+	}
+	return out
+}
+
+func TestPutAttributionHistory(t *testing.T) {
+	s := openTest(t, Options{})
+	put := func(bucket string, r attribution.Result) {
+		t.Helper()
+		if err := s.PutAttribution(bucket, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("KA-1", result("7", attribution.LastTouch, "c2", base))
+	put("KA-10", result("7", attribution.FirstTouch, "x", base))
+	// The same decision again, later: replaced, no history.
+	put("KA-1", result("7", attribution.LastTouch, "c2", base.Add(time.Hour)))
+	rec := attributionOf(t, s, "KA-1", "7")
+	if len(rec.History) != 0 || !rec.Current.DecidedAt.Equal(base.Add(time.Hour)) || rec.Bucket != "KA-1" || rec.OrderID != "7" {
+		t.Fatalf("after a repeat: %+v", rec)
+	}
+	// A model change and an outcome change each keep the one before.
+	put("KA-1", result("7", attribution.FirstTouch, "c1", base.Add(2*time.Hour)))
+	put("KA-1", result("7", attribution.FirstTouch, "", base.Add(3*time.Hour)))
+	rec = attributionOf(t, s, "KA-1", "7")
+	if got, want := models(append([]attribution.Result{rec.Current}, rec.History...)), []string{"first_touch/", "first_touch/c1", "last_touch/c2"}; !slices.Equal(got, want) {
+		t.Errorf("current and history = %q, want %q", got, want)
+	}
+	if len(rec.Current.Why.Candidates) != 1 || rec.History[0].Why.Candidates != nil || rec.History[0].Why.Rule != "test" {
+		t.Errorf("candidates: current %v, history %v", rec.Current.Why, rec.History[0].Why)
+	}
+	// A change of window alone counts too.
+	r := result("7", attribution.FirstTouch, "", base.Add(4*time.Hour))
+	r.Window = "24h0m0s"
+	put("KA-1", r)
+	if rec = attributionOf(t, s, "KA-1", "7"); len(rec.History) != 3 {
+		t.Errorf("history after a window change = %q", models(rec.History))
+	}
+	// The other bucket's order 7 is its own.
+	if rec := attributionOf(t, s, "KA-10", "7"); rec.Current.TransactionID != "x" || len(rec.History) != 0 {
+		t.Errorf("KA-10 order 7 = %+v", rec)
+	}
+	if _, ok, err := s.GetAttribution("KA-1", "8"); ok || err != nil {
+		t.Errorf("GetAttribution(missing) = %v, %v", ok, err)
+	}
+}
+
+func TestAttributionHistoryBounded(t *testing.T) {
+	s := openTest(t, Options{})
+	for i := range MaxAttributionHistory + 5 {
+		if err := s.PutAttribution("KA-1", result("7", attribution.LastTouch, fmt.Sprint("c", i), base.Add(time.Duration(i)*time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := attributionOf(t, s, "KA-1", "7")
+	last := MaxAttributionHistory + 4
+	if len(rec.History) != MaxAttributionHistory || rec.Current.TransactionID != fmt.Sprint("c", last) ||
+		rec.History[0].TransactionID != fmt.Sprint("c", last-1) || rec.History[MaxAttributionHistory-1].TransactionID != fmt.Sprint("c", last-MaxAttributionHistory) {
+		t.Errorf("current %s, history %q", rec.Current.TransactionID, models(rec.History))
+	}
+	// The entries past the bound are deleted, not just skipped.
+	if err := s.db.View(func(txn *badger.Txn) error {
+		n := countKeys(txn, historyPrefix("KA-1", "7"), 0)
+		if n != MaxAttributionHistory {
+			t.Errorf("%d history keys, want %d", n, MaxAttributionHistory)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Order ids may hold a NUL; one order's history never shows in another's.
+func TestAttributionHistoryNULInOrderID(t *testing.T) {
+	s := openTest(t, Options{})
+	for i, id := range []string{"7", "7\x00x", "7", "7\x00x", "7\x00x"} {
+		if err := s.PutAttribution("KA-1", result(id, attribution.LastTouch, fmt.Sprint("c", i), base)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := models(attributionOf(t, s, "KA-1", "7").History); !slices.Equal(got, []string{"last_touch/c0"}) {
+		t.Errorf("history of 7 = %q", got)
+	}
+	if got := models(attributionOf(t, s, "KA-1", "7\x00x").History); !slices.Equal(got, []string{"last_touch/c3", "last_touch/c1"}) {
+		t.Errorf("history of 7\\x00x = %q", got)
+	}
+	var got []string
+	if err := s.Attributions("KA-1", func(r AttributionRecord) error {
+		got = append(got, fmt.Sprintf("%q:%d", r.OrderID, len(r.History)))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`"7":1`, `"7\x00x":2`}; !slices.Equal(got, want) {
+		t.Errorf("Attributions = %q, want %q", got, want)
+	}
+}
+
+func TestPutAttributionInvalid(t *testing.T) {
+	s := openTest(t, Options{})
+	for _, c := range []struct{ bucket, id string }{{"", "7"}, {"KA-1", ""}, {"KA\x001", "7"}} {
+		if err := s.PutAttribution(c.bucket, attribution.Result{OrderID: c.id}); err == nil {
+			t.Errorf("PutAttribution(%q, %q) accepted", c.bucket, c.id)
+		}
+	}
+}
+
+func TestAttributionsPerBucket(t *testing.T) {
+	s := openTest(t, Options{})
+	for _, c := range []struct{ bucket, id string }{{"KA-1", "9"}, {"KA-10", "1"}, {"KA-1", "10"}, {"KA-1", "8"}} {
+		if err := s.PutAttribution(c.bucket, result(c.id, attribution.LastTouch, "", base)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	if err := s.Attributions("KA-1", func(r AttributionRecord) error {
+		got = append(got, r.Bucket+"/"+r.OrderID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"KA-1/10", "KA-1/8", "KA-1/9"}; !slices.Equal(got, want) {
+		t.Errorf("KA-1 attributions = %q, want %q", got, want)
+	}
+	stop := fmt.Errorf("stop")
+	calls := 0
+	if err := s.Attributions("KA-1", func(AttributionRecord) error { calls++; return stop }); err != stop || calls != 1 {
+		t.Errorf("Attributions with a failing fn = %v after %d calls", err, calls)
+	}
+}
+
+// reattributeFixture fills KA-1 (and KA-10, with the same visitor and order
+// ids) with clicks, page views and orders, and returns KA-1's order ids.
+func reattributeFixture(t *testing.T, s *Store) []string {
+	t.Helper()
+	day := 24 * time.Hour
+	write(t, s,
+		click("KA-1", "v1", "c1", base.Add(-40*day)), // past a 30-day window
+		click("KA-1", "v1", "c2", base.Add(-10*day)),
+		ev("KA-1", "v1", "p1", base.Add(-10*day+time.Minute)),
+		click("KA-1", "v1", "c3", base.Add(-2*day)),
+		click("KA-1", "v2", "d1", base.Add(-day)),
+		click("KA-1", "v2", "d2", base.Add(day)), // after v2's order
+		Event{Bucket: "KA-1", Type: "click", Visitor: "v3", Time: base.Add(-day), Fields: map[string]string{"utm_source": "news"}},
+		click("KA-1", "", "nobody", base.Add(-day)),
+		click("KA-10", "v1", "x1", base.Add(-day)),
+		click("KA-10", "v4", "x2", base.Add(-day)),
+	)
+	orders := []Order{
+		{Order: capture.Order{ID: "1", Total: capture.Money(10)}, Visitor: "v1"},
+		{Order: capture.Order{ID: "2", Total: capture.Money(20)}, Visitor: "v2"},
+		{Order: capture.Order{ID: "3"}, Visitor: "v3"},
+		{Order: capture.Order{ID: "4"}},                // no visitor
+		{Order: capture.Order{ID: "5"}, Visitor: "v4"}, // v4 clicked in KA-10 only
+	}
+	var ids []string
+	for _, bucket := range []string{"KA-1", "KA-10"} {
+		for _, o := range orders {
+			o.Bucket, o.Time = bucket, base
+			if _, _, err := s.PutOrder(o); err != nil {
+				t.Fatal(err)
+			}
+			if bucket == "KA-1" {
+				ids = append(ids, o.ID)
+			}
+		}
+	}
+	if _, err := s.SetOrderStatus("KA-1", "2", attribution.OrderRefunded, base.Add(day)); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// decideOne is the decision for one order the way a caller makes it when
+// an order arrives: the order, its visitor's touches, Decide.
+func decideOne(t *testing.T, s *Store, bucket, id string, rules attribution.Rules, now time.Time) attribution.Result {
+	t.Helper()
+	o, ok, err := s.GetOrder(bucket, id)
+	if err != nil || !ok {
+		t.Fatalf("GetOrder(%q, %q) = %v, %v", bucket, id, ok, err)
+	}
+	var touches []attribution.Touch
+	if o.Visitor != "" {
+		if touches, err = s.VisitorTouches(bucket, o.Visitor, time.Time{}, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return attribution.Decide(o.ForAttribution(), touches, rules, now)
+}
+
+func TestReattribute(t *testing.T) {
+	s := openTest(t, Options{})
+	ids := reattributeFixture(t, s)
+	last := attribution.Rules{Model: attribution.LastTouch}
+	for _, id := range ids {
+		if err := s.PutAttribution("KA-1", decideOne(t, s, "KA-1", id, last, base)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	linear := attribution.Rules{Model: attribution.Linear, Window: 45 * 24 * time.Hour}
+	now := base.Add(time.Hour)
+	n, err := s.Reattribute("KA-1", linear, now)
+	if err != nil || n != len(ids) {
+		t.Fatalf("Reattribute = %d, %v; want %d", n, err, len(ids))
+	}
+	for _, id := range ids {
+		rec := attributionOf(t, s, "KA-1", id)
+		if got, want := jsonOf(t, rec.Current), jsonOf(t, decideOne(t, s, "KA-1", id, linear, now)); got != want {
+			t.Errorf("order %s: reattributed\n%s\nwant\n%s", id, got, want)
+		}
+		if len(rec.History) != 1 || rec.History[0].Model != attribution.LastTouch {
+			t.Errorf("order %s: history %q, want the last_touch decision", id, models(rec.History))
+		}
+	}
+	// What the fixture is about, spelled out.
+	want := map[string]string{"1": "approved c1,c2,c3 1/3", "2": "rejected d1 1", "3": "organic", "4": "organic", "5": "organic"}
+	for id, w := range want {
+		rec := attributionOf(t, s, "KA-1", id)
+		got := string(rec.Current.Status)
+		if rec.Current.Status != attribution.Organic {
+			var chosen []string
+			for _, c := range rec.Current.Why.Candidates {
+				if c.Chosen {
+					chosen = append(chosen, c.TransactionID)
+				}
+			}
+			got += fmt.Sprintf(" %s %s", strings.Join(chosen, ","), creditString(rec.Current.Credit))
+		}
+		if got != w {
+			t.Errorf("order %s: %s, want %s", id, got, w)
+		}
+	}
+	// KA-10 was neither read nor written.
+	if _, ok, _ := s.GetAttribution("KA-10", "1"); ok {
+		t.Error("KA-10 got attributions")
+	}
+	// The same rules again: decisions unchanged, no new history.
+	if _, err := s.Reattribute("KA-1", linear, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if rec := attributionOf(t, s, "KA-1", "1"); len(rec.History) != 1 || !rec.Current.DecidedAt.Equal(now.Add(time.Hour)) {
+		t.Errorf("after a second run: decided %v, history %q", rec.Current.DecidedAt, models(rec.History))
+	}
+}
+
+func creditString(c float64) string {
+	if c > 0.33 && c < 0.34 {
+		return "1/3"
+	}
+	return fmt.Sprint(c)
+}
+
+func TestReattributeIsolation(t *testing.T) {
+	s := openTest(t, Options{})
+	reattributeFixture(t, s)
+	if _, err := s.Reattribute("KA-10", attribution.Rules{}, base); err != nil {
+		t.Fatal(err)
+	}
+	// v1 clicked c1-c3 in KA-1 and x1 in KA-10; in KA-10 only x1 counts.
+	if rec := attributionOf(t, s, "KA-10", "1"); rec.Current.TransactionID != "x1" || len(rec.Current.Why.Candidates) != 1 {
+		t.Errorf("KA-10 order 1 = %+v", rec.Current)
+	}
+	// v4 clicked in KA-10 only.
+	if rec := attributionOf(t, s, "KA-10", "5"); rec.Current.TransactionID != "x2" {
+		t.Errorf("KA-10 order 5 = %+v", rec.Current)
+	}
+	if rec := attributionOf(t, s, "KA-10", "2"); rec.Current.Status != attribution.Organic {
+		t.Errorf("KA-10 order 2 (v2 clicked in KA-1 only) = %+v", rec.Current)
+	}
+	var n int
+	if err := s.Attributions("KA-1", func(AttributionRecord) error { n++; return nil }); err != nil || n != 0 {
+		t.Errorf("KA-1 attributions = %d, %v", n, err)
+	}
+	if n, err := s.Reattribute("KA-2", attribution.Rules{}, base); err != nil || n != 0 {
+		t.Errorf("Reattribute(empty bucket) = %d, %v", n, err)
+	}
+	if _, err := s.Reattribute("", attribution.Rules{}, base); err == nil {
+		t.Error("Reattribute(\"\") accepted")
+	}
+}

@@ -1,0 +1,157 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// EraseVisitor deletes every event of visitor in bucket, log and index
+// entries alike, found through the per-visitor index, and removes the
+// visitor id from the bucket's orders, which keep the rest of their data.
+// Other buckets are left alone, even where the same visitor id appears. It
+// returns how many events it deleted, once the deletion is synced.
+func (s *Store) EraseVisitor(bucket, visitor string) (n int, err error) {
+	if visitor == "" || !validNames(bucket, visitor) {
+		return 0, errBadName
+	}
+	if !s.enter() {
+		return 0, ErrClosed
+	}
+	defer s.leave()
+	n, err = s.eraseEvents(bucket, visitor)
+	if err == nil {
+		s.orderMu.Lock()
+		err = s.forgetVisitor(bucket, visitor)
+		s.orderMu.Unlock()
+	}
+	if err == nil {
+		err = s.sync()
+	}
+	if err != nil {
+		s.writeErrors.Add(1)
+		return 0, fmt.Errorf("erasing visitor %s of %s: %w", visitor, bucket, err)
+	}
+	return n, nil
+}
+
+// eraseEvents deletes the index entries of visitor in bucket and the log
+// entries they point to; it returns how many of those were there.
+func (s *Store) eraseEvents(bucket, visitor string) (n int, err error) {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	ep := eventPrefix(bucket)
+	err = s.db.View(func(txn *badger.Txn) error {
+		return scan(txn, visitorPrefix(bucket, visitor), 0, ^uint64(0), false, func(it *badger.Item) error {
+			vkey := it.KeyCopy(nil)
+			key := append(ep[:len(ep):len(ep)], vkey[len(vkey)-suffixLen:]...)
+			switch _, err := txn.Get(key); {
+			case err == nil:
+				n++
+				if err := wb.Delete(key); err != nil {
+					return err
+				}
+			case !errors.Is(err, badger.ErrKeyNotFound):
+				return err
+			}
+			return wb.Delete(vkey)
+		})
+	})
+	if err == nil {
+		err = wb.Flush()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("deleting events: %w", err)
+	}
+	return n, nil
+}
+
+// forgetVisitor sets the visitor of bucket's orders placed by visitor to "".
+// Orders whose encoding does not even hold the visitor member are skipped
+// without being decoded. The caller holds orderMu.
+func (s *Store) forgetVisitor(bucket, visitor string) error {
+	quoted, err := json.Marshal(visitor)
+	if err != nil {
+		return err
+	}
+	member := append([]byte(`"visitor":`), quoted...)
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	err = s.db.View(func(txn *badger.Txn) error {
+		orders := newPrefixIter(txn, orderPrefix(bucket))
+		defer orders.close()
+		for ; orders.valid(); orders.next() {
+			if err := orders.it.Item().Value(func(v []byte) error {
+				if !bytes.Contains(v, member) {
+					return nil
+				}
+				return forgetIn(wb, bucket, visitor, v)
+			}); err != nil {
+				return fmt.Errorf("order %q: %w", orders.id(), err)
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = wb.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("removing the visitor from orders: %w", err)
+	}
+	return nil
+}
+
+// forgetIn writes the encoded order v without its visitor, if visitor placed
+// it.
+func forgetIn(wb *badger.WriteBatch, bucket, visitor string, v []byte) error {
+	var o Order
+	if err := json.Unmarshal(v, &o); err != nil {
+		return fmt.Errorf("decoding: %w", err)
+	}
+	if o.Visitor != visitor {
+		return nil
+	}
+	o.Visitor = ""
+	val, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("encoding: %w", err)
+	}
+	return wb.Set(orderKey(bucket, o.ID), val)
+}
+
+// BucketCounts returns how many events (log entries, expired ones not
+// counted) and orders bucket holds. It iterates keys only.
+func (s *Store) BucketCounts(bucket string) (events, orders int, err error) {
+	if !validNames(bucket, "") {
+		return 0, 0, errBadName
+	}
+	err = s.db.View(func(txn *badger.Txn) error {
+		events = countKeys(txn, eventPrefix(bucket), len(eventPrefix(bucket))+suffixLen)
+		orders = countKeys(txn, orderPrefix(bucket), 0)
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("counting the keys of %s: %w", bucket, err)
+	}
+	return events, orders, nil
+}
+
+// countKeys counts the keys under prefix, only those of length keyLen when
+// it is not 0.
+func countKeys(txn *badger.Txn, prefix []byte, keyLen int) int {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = prefix
+	opts.PrefetchValues = false
+	it := txn.NewIterator(opts)
+	defer it.Close()
+	n := 0
+	for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+		if keyLen == 0 || len(it.Item().Key()) == keyLen {
+			n++
+		}
+	}
+	return n
+}
