@@ -23,22 +23,6 @@ type tokList struct {
 	raw bool // the region holds a raw-text element
 }
 
-// lexTokens lexes b whole into buf (reused).
-func lexTokens(b []byte, buf []mtoken) tokList {
-	l := newLexer(b)
-	tl := tokList{t: buf[:0]}
-	for {
-		t, ok := l.next()
-		if !ok {
-			return tl
-		}
-		if t.kind == tokStart && rawTextTag(t.name) {
-			tl.raw = true
-		}
-		tl.t = append(tl.t, t)
-	}
-}
-
 // seekTokens is seekElem that also lexes the content of the element it
 // finds into buf: the tokens lexTokens gives on that content, read in the
 // same pass that finds its end.

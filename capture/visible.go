@@ -101,7 +101,7 @@ func inText(raw []byte, at int) bool {
 	}
 	// In a comment? Comments end at the first "-->": look back from the
 	// tag before the address to its comment opener, if any.
-	if c := lastCommentOpen(raw[:lt+1]); c >= 0 && bytes.Index(raw[c:at], []byte("-->")) < 0 {
+	if c := lastCommentOpen(raw[:lt+1]); c >= 0 && !bytes.Contains(raw[c:at], []byte("-->")) {
 		return false
 	}
 	tag := raw[lt:gt]
