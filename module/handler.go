@@ -91,7 +91,7 @@ type Handler struct {
 	CaptureLimit int `json:"capture_limit,omitempty"`
 
 	app      *App
-	thankYou caddyhttp.MatchPath
+	thankYou pathPatterns
 	orders   *seenOrders
 	collect  string        // Endpoint + "/e"
 	inflight chan struct{} // bounds the collect requests served at once
@@ -147,10 +147,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.unresolved = newOnceSet(maxLogKeys)
 	h.conflicts = newOnceSet(maxLogKeys)
 	h.orders = new(seenOrders)
-	h.thankYou = append(append(caddyhttp.MatchPath{}, ThankYouPaths...), h.ThankYou...)
-	if err := h.thankYou.Provision(ctx); err != nil {
-		return fmt.Errorf("thank_you: %v", err)
-	}
+	h.thankYou = compilePaths(append(append([]string{}, ThankYouPaths...), h.ThankYou...))
 	if h.CaptureLimit == 0 {
 		h.CaptureLimit = DefaultCaptureLimit
 	}

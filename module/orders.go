@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"go.uber.org/zap"
 
@@ -50,15 +52,77 @@ const DefaultCaptureLimit = 2 << 20
 
 // isThankYou reports whether r asks for a thank-you page.
 func (h *Handler) isThankYou(r *http.Request) bool {
-	if ok, _ := h.thankYou.MatchWithError(r); ok {
+	if h.thankYou.match(r.URL.Path) {
 		return true
 	}
-	if r.URL.RawQuery == "" {
-		return false
+	raw := r.URL.RawQuery
+	if !containsFold(raw, "checkout") && !containsFold(raw, "order-confirmation") {
+		return false // most requests: no query to parse
 	}
 	q := r.URL.Query()
 	for _, tq := range thankYouQueries {
 		if strings.EqualFold(q.Get(tq.key), tq.value) {
+			return true
+		}
+	}
+	return false
+}
+
+// pathPatterns are thank-you path patterns with the semantics of Caddy's
+// path matcher (case-insensitive; "*" at the start, the end or both makes
+// a suffix, prefix or substring match; a "*" elsewhere is a path.Match
+// glob), compiled once. caddyhttp.MatchPath would expand placeholders in
+// every pattern on every request, which this check, run on every page
+// request of every site, cannot afford; thank_you patterns take no
+// placeholders.
+type pathPatterns []pathPattern
+
+type pathPattern struct {
+	kind byte   // '=' exact, '^' prefix, '$' suffix, '~' substring, 'g' glob
+	s    string // lower case, without the leading/trailing '*'
+}
+
+func compilePaths(patterns []string) pathPatterns {
+	out := make(pathPatterns, 0, len(patterns))
+	for _, p := range patterns {
+		p = strings.ToLower(p)
+		inner := strings.Trim(p, "*")
+		k := byte('=')
+		switch {
+		case strings.Contains(inner, "*"):
+			k, inner = 'g', p
+		case strings.HasPrefix(p, "*") && strings.HasSuffix(p, "*") && len(p) > 1:
+			k = '~'
+		case strings.HasPrefix(p, "*"):
+			k = '$'
+		case strings.HasSuffix(p, "*"):
+			k = '^'
+		}
+		out = append(out, pathPattern{kind: k, s: inner})
+	}
+	return out
+}
+
+// match reports whether the URL path p matches one of the patterns.
+func (pp pathPatterns) match(p string) bool {
+	if strings.IndexFunc(p, unicode.IsUpper) >= 0 {
+		p = strings.ToLower(p)
+	}
+	for _, pat := range pp {
+		var ok bool
+		switch pat.kind {
+		case '=':
+			ok = p == pat.s
+		case '^':
+			ok = strings.HasPrefix(p, pat.s)
+		case '$':
+			ok = strings.HasSuffix(p, pat.s)
+		case '~':
+			ok = strings.Contains(p, pat.s)
+		default:
+			ok, _ = path.Match(pat.s, p)
+		}
+		if ok {
 			return true
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // provisionHandler provisions h the way Caddy does, in a config whose
@@ -128,5 +129,63 @@ func TestThankYouPageGetsOneConvertCall(t *testing.T) {
 				t.Errorf("status %d", res.status)
 			}
 		})
+	}
+}
+
+// BenchmarkIsThankYou is what every page request off the thank-you paths
+// pays for order capture: matching its path (and query) against the
+// thank-you patterns.
+func BenchmarkIsThankYou(b *testing.B) {
+	h := &Handler{SiteID: "KA-1"}
+	if err := provisionHandlerB(b, h); err != nil {
+		b.Fatal(err)
+	}
+	for _, target := range []string{"/product/merino-sweater/?utm_source=news", "/checkout/order-received/1042/?key=wc_order_x"} {
+		r := request("GET", target, nil)
+		b.Run(strings.SplitN(target[1:], "/", 2)[0], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				h.isThankYou(r)
+			}
+		})
+	}
+}
+
+func provisionHandlerB(b *testing.B, h *Handler) error {
+	ctx, err := caddy.ProvisionContext(&caddy.Config{})
+	if err != nil {
+		return err
+	}
+	return h.Provision(ctx)
+}
+
+// TestPathPatternsMatchCaddy: the compiled thank-you patterns match
+// exactly what Caddy's path matcher matches, for the built-in patterns
+// and the shapes users write.
+func TestPathPatternsMatchCaddy(t *testing.T) {
+	patterns := append(append([]string{}, ThankYouPaths...), "/danke", "/fr/merci*", "*/thanks", "/shop/*/done")
+	ctx, err := caddy.ProvisionContext(&caddy.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{"/", "/danke", "/Danke", "/danke/1", "/fr/merci/2", "/x/thanks", "/shop/a/done", "/shop/a/b/done",
+		"/checkout/order-received/1/", "/kasse/Order-Received/2", "/checkout/onepage/success", "/checkout/x/complete",
+		"/checkout/x/y/complete", "/en_US/order/thank-you", "/orders/R1", "/orders", "/order-confirmation", "/p/x"}
+	compiled := compilePaths(patterns)
+	for _, pat := range patterns {
+		m := caddyhttp.MatchPath{pat}
+		if err := m.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		one := compilePaths([]string{pat})
+		for _, p := range paths {
+			want, _ := m.MatchWithError(request("GET", p, nil))
+			if got := one.match(p); got != want {
+				t.Errorf("pattern %q, path %q: %v, Caddy's path matcher says %v", pat, p, got, want)
+			}
+		}
+	}
+	if !compiled.match("/checkout/order-received/7/") || compiled.match("/product/x") {
+		t.Error("the compiled list does not match as its patterns do")
 	}
 }
