@@ -129,11 +129,12 @@ func TestInjectMarkersInsideOtherMarkup(t *testing.T) {
 	}
 	fixture14 := readFixture(t, "14_head_body_markers_in_comments_jpy.html")
 
+	// Paths off the thank-you paths: these pages get the plain snippet.
 	mux := http.NewServeMux()
-	mux.Handle("/order-received/1042", fixedPage{header: map[string]string{"Content-Type": "text/html; charset=utf-8"}, body: []byte(markers)})
+	mux.Handle("/pages/markers", fixedPage{header: map[string]string{"Content-Type": "text/html; charset=utf-8"}, body: []byte(markers)})
 	// The fixture is sent chunked in small writes, so markers also straddle
 	// write boundaries.
-	mux.HandleFunc("/orders/PB-004172/complete", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/pages/fixture-14", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		rc := http.NewResponseController(w)
 		for s := fixture14; len(s) > 0; {
@@ -149,12 +150,12 @@ func TestInjectMarkersInsideOtherMarkup(t *testing.T) {
 	snippet := wantSnippet(siteA, "")
 
 	t.Run("decoys in every context", func(t *testing.T) {
-		res := fetchInjected(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/order-received/1042", port)))
+		res := fetchInjected(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/pages/markers", port)))
 		checkInjected(t, "markers.html", res.body, insertAt(markers, realEnd, snippet))
 	})
 
 	t.Run("fixture 14 (markers in comments and scripts, chunked)", func(t *testing.T) {
-		res := fetchInjected(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/orders/PB-004172/complete", port)))
+		res := fetchInjected(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/pages/fixture-14", port)))
 		checkInjected(t, "fixture 14", res.body, wantInjected(t, fixture14, snippet))
 		checkSnippetLastInBody(t, fixture14, res.body, siteA, defaultScriptSrc)
 	})
