@@ -66,17 +66,23 @@ type ScriptAt struct {
 // a comment.
 func NewPageScripts(raw []byte, known []ScriptAt, upTo int) *Page {
 	p := &Page{Raw: raw}
+	from := min(max(upTo, 0), len(raw))
+	prevEnd := 0
 	for _, s := range known {
-		if s.Start < 0 || s.Start > s.End || s.End > len(raw) || len(s.Tag) < len("<script") {
-			break // beyond what was kept of the page
+		if s.Start < prevEnd || s.Start > s.End || s.End > len(raw) || len(s.Tag) < len("<script") {
+			// Beyond what was kept of the page, or a start tag too long
+			// to have been kept: scan on from the last good one.
+			from = min(from, prevEnd)
+			break
 		}
 		sc := scriptTag(s.Tag)
 		sc.Text = raw[s.Start:s.End]
 		if len(bytes.TrimSpace(sc.Text)) > 0 {
 			p.Scripts = append(p.Scripts, sc)
 		}
+		prevEnd = s.End
 	}
-	p.scan(min(max(upTo, 0), len(raw)))
+	p.scan(from)
 	return p
 }
 

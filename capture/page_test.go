@@ -116,6 +116,9 @@ func BenchmarkNewPage(b *testing.B) {
 // reads the same as one scanned whole.
 func TestNewPageScripts(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(fixtureDir, "*.html"))
+	if len(files) == 0 {
+		t.Fatalf("no fixtures in %s", fixtureDir)
+	}
 	for _, f := range files {
 		page, _ := os.ReadFile(f)
 		want := NewPage(page).Scripts
@@ -138,5 +141,27 @@ func TestNewPageScripts(t *testing.T) {
 				t.Errorf("%s: script %d differs", filepath.Base(f), i)
 			}
 		}
+	}
+}
+
+// TestNewPageScriptsRescans: a known script without its start tag (too
+// long for the injector to keep) or beyond the kept bytes is found again
+// by the scan, with its type.
+func TestNewPageScriptsRescans(t *testing.T) {
+	page := []byte(`<script>a()</script><script type="application/ld+json" data-x="long">{"@type":"Order"}</script><p>`)
+	first := bytes.Index(page, []byte("a()"))
+	second := bytes.Index(page, []byte(`{"@type"`))
+	known := []ScriptAt{
+		{Tag: []byte("<script>"), Start: first, End: first + 3},
+		{Tag: nil, Start: second, End: second + len(`{"@type":"Order"}`)},
+	}
+	got := NewPageScripts(page, known, len(page)).Scripts
+	if len(got) != 2 || got[1].Type != "application/ld+json" || string(got[1].Text) != `{"@type":"Order"}` {
+		t.Fatalf("scripts = %+v; want both, the second with its type", got)
+	}
+	cut := page[:second+5]
+	got = NewPageScripts(cut, known, len(cut)).Scripts
+	if len(got) != 2 || string(got[1].Text) != `{"@ty` {
+		t.Fatalf("cut page: scripts = %+v; want the second script as far as it was kept", got)
 	}
 }

@@ -84,3 +84,33 @@ func TestWriterScripts(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterScriptsCutShort: a page that ends inside a script, and a
+// script whose start tag is too long to keep, are left for the reader to
+// scan: upTo stops before the open script, and the long tag is nil.
+func TestWriterScriptsCutShort(t *testing.T) {
+	page := `<script>a()</script><p>x</p><script>dataLayer.push({event:"purchase"`
+	w := NewWriter(io.Discard, []byte("[S]"))
+	w.RecordScripts()
+	_, _ = w.Write([]byte(page))
+	spans, upTo := w.Scripts()
+	if len(spans) != 1 || upTo != spans[0].End || page[spans[0].Start:spans[0].End] != "a()" {
+		t.Errorf("cut-short page: spans %+v, upTo %d; want the first script only, and upTo at its end", spans, upTo)
+	}
+
+	long := `<script type="application/ld+json" data-x="` + strings.Repeat("x", maxTag) + `">{"@type":"Order"}</script></body>`
+	w = NewWriter(io.Discard, []byte("[S]"))
+	w.RecordScripts()
+	_, _ = w.Write([]byte(long))
+	spans, _ = w.Scripts()
+	if len(spans) != 1 || spans[0].Tag != nil || long[spans[0].Start:spans[0].End] != `{"@type":"Order"}` {
+		t.Errorf("long start tag: spans %+v; want one span with a nil Tag", spans)
+	}
+
+	// A Writer that does not record keeps nothing.
+	w = NewWriter(io.Discard, []byte("[S]"))
+	_, _ = w.Write([]byte(`<title>t</title><script>b()</script></body>`))
+	if spans, _ := w.Scripts(); len(spans) != 0 {
+		t.Errorf("a Writer not recording kept %d spans", len(spans))
+	}
+}

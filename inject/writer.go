@@ -94,26 +94,33 @@ type ScriptSpan struct {
 // Scripts. Call it before the first Write. A caller that reads the page
 // too (the order of a thank-you page) then needs no second scan for them:
 // the Writer tells script bodies from markup anyway.
-func (w *Writer) RecordScripts() {
-	w.recording = true
-	w.open = -1
-}
+func (w *Writer) RecordScripts() { w.recording = true }
 
 // Scripts returns the script elements read so far, in page order, and the
 // offset up to which the page was read: the Writer stops reading where the
 // snippet goes (or after a Katalys script tag, on a page it leaves alone),
-// so scripts after that point are not among them.
+// so scripts after that point are not among them. A script still open (a
+// page cut short inside one) is not among them either: upTo is then where
+// the last complete one ended, for the reader to scan on from there. A
+// span whose start tag was too long to keep has a nil Tag.
 func (w *Writer) Scripts() (spans []ScriptSpan, upTo int64) {
+	upTo = w.base
 	if w.done {
-		return w.spans, w.lexedTo
+		upTo = w.lexedTo
 	}
-	return w.spans, w.base
+	if w.open >= 0 {
+		upTo = 0
+		if len(w.spans) > 0 {
+			upTo = w.spans[len(w.spans)-1].End
+		}
+	}
+	return w.spans, upTo
 }
 
 // NewWriter returns a Writer that writes the page to dst with snippet
 // inserted.
 func NewWriter(dst io.Writer, snippet []byte) *Writer {
-	return &Writer{dst: dst, snippet: snippet, pending: make([]byte, 0, 8)}
+	return &Writer{dst: dst, snippet: snippet, pending: make([]byte, 0, 8), open: -1}
 }
 
 // Result reports what was done to the page so far; it is final after Close.
@@ -537,7 +544,10 @@ func (w *Writer) endOfTag() bool {
 		w.raw = raw
 		w.st = sRaw
 		if w.recording && raw == "script" {
-			w.open, w.openTag = w.tagEnd, append([]byte(nil), w.tag...)
+			w.open, w.openTag = w.tagEnd, nil
+			if len(w.tag) < maxTag { // else cut: the reader rescans it
+				w.openTag = append([]byte(nil), w.tag...)
+			}
 		}
 	}
 	return false
