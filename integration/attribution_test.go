@@ -112,22 +112,29 @@ type attributionJSON struct {
 	} `json:"why"`
 }
 
-// attributionOf returns the attribution of order in bucket from the admin API.
+// attributionOf returns the attribution of order in bucket from the admin
+// API. Orders are stored and attributed just after their page is served,
+// off the request, so it waits a little for one that is not there yet.
 func attributionOf(t *testing.T, c *caddyServer, bucket, order string) attributionJSON {
 	t.Helper()
-	var res struct {
-		Attributions []attributionJSON `json:"attributions"`
-	}
-	if status := admin(t, c, "GET", "/katalys/buckets/"+bucket+"/attribution", "", &res); status != 200 {
-		t.Fatalf("attribution of %s: status %d", bucket, status)
-	}
-	for _, a := range res.Attributions {
-		if a.OrderID == order {
-			return a
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var res struct {
+			Attributions []attributionJSON `json:"attributions"`
 		}
+		if status := admin(t, c, "GET", "/katalys/buckets/"+bucket+"/attribution", "", &res); status != 200 {
+			t.Fatalf("attribution of %s: status %d", bucket, status)
+		}
+		for _, a := range res.Attributions {
+			if a.OrderID == order {
+				return a
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no attribution of order %s in %s: %+v", order, bucket, res.Attributions)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("no attribution of order %s in %s: %+v", order, bucket, res.Attributions)
-	return attributionJSON{}
 }
 
 // TestAttributionJourneyInChromium: a real Chromium arrives through an

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -63,6 +64,50 @@ type appRun struct {
 	// held tells that this app holds one reference of stores[key]; it is
 	// released exactly once, by Stop or Cleanup, whichever runs first.
 	held atomic.Bool
+	// orders counts the captured orders being stored (see goStore);
+	// once draining, orders are stored in the request instead.
+	ordersMu sync.Mutex
+	draining bool
+	orders   sync.WaitGroup
+}
+
+// maxOrderDrain bounds how long Stop waits for orders being stored.
+const maxOrderDrain = 30 * time.Second
+
+// goStore runs store, the storing of a captured order, off the request:
+// a thank-you page must not wait for the disk (the end of its response
+// only goes out when the handler returns). Stop waits for it, so that a
+// clean stop or reload loses no order.
+func (a *App) goStore(store func()) {
+	a.run.ordersMu.Lock()
+	if a.run.draining {
+		// Stopping (a reload's grace period): store it in the request.
+		a.run.ordersMu.Unlock()
+		store()
+		return
+	}
+	a.run.orders.Add(1)
+	a.run.ordersMu.Unlock()
+	go func() {
+		defer a.run.orders.Done()
+		store()
+	}()
+}
+
+// drainOrders waits for the orders being stored, up to maxOrderDrain.
+func (a *App) drainOrders() {
+	a.run.ordersMu.Lock()
+	a.run.draining = true
+	a.run.ordersMu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		a.run.orders.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(maxOrderDrain):
+	}
 }
 
 // Bucket is one Katalys Tracking ID and the names that map to it.
@@ -355,6 +400,7 @@ func (a *App) release() error {
 	if !a.run.held.Swap(false) {
 		return nil
 	}
+	a.drainOrders()
 	if _, err := stores.Delete(a.key); err != nil {
 		return fmt.Errorf("closing katalys storage: %v", err)
 	}

@@ -234,7 +234,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	rw.visit = pv
 	if h.isThankYou(orig) {
 		rw.order = newOrderCapture(h.CaptureLimit)
-		defer rw.order.release() // after storeOrder, or on a panic
+		// On every way out, also an error or a panic (a client gone):
+		// an order read is stored.
+		defer h.takeOrder(orig, st.bucket, pv, rw)
 	}
 	// On a panic (http.ErrAbortHandler from reverse_proxy) stop a decoder
 	// goroutine without writing anything more; the panic goes on.
@@ -246,11 +248,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return err
 	}
 	rw.finish()
+	rw.finished = true
 	if rw.paged && pv != nil {
 		h.record(orig, st.bucket, pv)
-	}
-	if rw.paged && rw.order != nil {
-		h.storeOrder(orig, st.bucket, pv, rw.order)
 	}
 	return nil
 }

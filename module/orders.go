@@ -250,13 +250,25 @@ func (w *responseWriter) convertCall() []byte {
 	return inject.ConvertHTML(payload)
 }
 
-// storeOrder stores the order of a thank-you page that was served whole,
-// with the visit it came from. A reload of the page finds the order
-// stored and only fills what it lacked; a page with no order stores
-// nothing. A store that cannot take the order gets it logged in full, so
-// it is not lost.
-func (h *Handler) storeOrder(r *http.Request, bucket string, pv *pageVisit, c *orderCapture) {
-	o, ok := c.result()
+// takeOrder ends the capture of a thank-you page: the order read from
+// the page served whole, or, on a page cut short (the client went away),
+// the order read when the snippet went in, is handed to storeOrder, off
+// the request. A page with no order stores nothing.
+func (h *Handler) takeOrder(r *http.Request, bucket string, pv *pageVisit, w *responseWriter) {
+	c := w.order
+	defer c.release()
+	var o capture.Order
+	var ok bool
+	switch {
+	case !w.paged:
+		return
+	case w.finished:
+		o, ok = c.result()
+	case c.mark >= 0:
+		o, ok = c.order, c.found
+	default:
+		return
+	}
 	switch {
 	case !ok:
 		metrics.thankYouPages.WithLabelValues("no_order").Inc()
@@ -266,6 +278,18 @@ func (h *Handler) storeOrder(r *http.Request, bucket string, pv *pageVisit, c *o
 	default:
 		metrics.thankYouPages.WithLabelValues("order").Inc()
 	}
+	so := h.visitOrder(r, bucket, pv, o)
+	key := bucket + "\x00" + so.ID
+	if h.orders.nothingNew(key, so) {
+		metrics.orders.WithLabelValues("repeat").Inc()
+		return
+	}
+	h.app.goStore(func() { h.storeOrder(key, so) })
+}
+
+// visitOrder is the order o of a thank-you page with the visit it came
+// from.
+func (h *Handler) visitOrder(r *http.Request, bucket string, pv *pageVisit, o capture.Order) storage.Order {
 	so := storage.Order{
 		Order:     h.withPrefix(o),
 		Bucket:    bucket,
@@ -285,11 +309,13 @@ func (h *Handler) storeOrder(r *http.Request, bucket string, pv *pageVisit, c *o
 			so.ClientIP = tracking.TruncateIP(so.ClientIP)
 		}
 	}
-	key := bucket + "\x00" + so.ID
-	if h.orders.nothingNew(key, so) {
-		metrics.orders.WithLabelValues("repeat").Inc()
-		return
-	}
+	return so
+}
+
+// storeOrder stores a captured order: a reload of its page finds it stored
+// and only fills what it lacked. A store that cannot take the order gets
+// it logged in full, so it is not lost. A new order is attributed at once.
+func (h *Handler) storeOrder(key string, so storage.Order) {
 	st := h.app.Store()
 	if st == nil {
 		metrics.orders.WithLabelValues("store_error").Inc()
@@ -304,9 +330,8 @@ func (h *Handler) storeOrder(r *http.Request, bucket string, pv *pageVisit, c *o
 	case created:
 		h.orders.remember(key, stored)
 		metrics.orders.WithLabelValues("new").Inc()
-		h.attribute(st, stored)
 		h.logger.Info("order captured",
-			zap.String("bucket", bucket),
+			zap.String("bucket", stored.Bucket),
 			zap.String("order_id", stored.ID),
 			zap.Float64p("total", stored.Total),
 			zap.String("currency", stored.Currency),
@@ -314,6 +339,7 @@ func (h *Handler) storeOrder(r *http.Request, bucket string, pv *pageVisit, c *o
 			zap.String("source", stored.Source),
 			zap.String("visitor", stored.Visitor),
 			zap.String("url", so.URL))
+		h.attribute(st, stored)
 	default:
 		h.orders.remember(key, stored)
 		metrics.orders.WithLabelValues("repeat").Inc()

@@ -2,7 +2,9 @@ package module
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -187,5 +189,27 @@ func TestPathPatternsMatchCaddy(t *testing.T) {
 	}
 	if !compiled.match("/checkout/order-received/7/") || compiled.match("/product/x") {
 		t.Error("the compiled list does not match as its patterns do")
+	}
+}
+
+// TestOrderKeptWhenThePageIsCutShort: when the response fails after the
+// snippet went in (the upstream broke, the client went away), the order
+// read there is still taken.
+func TestOrderKeptWhenThePageIsCutShort(t *testing.T) {
+	page := `<html><body><script>dataLayer.push({event:"purchase",ecommerce:{transaction_id:"CUT-1",value:9.5,currency:"EUR"}});</script></body>` +
+		strings.Repeat("<!-- more -->", 200)
+	h := &Handler{SiteID: "KA-1"}
+	if err := provisionHandler(t, h); err != nil {
+		t.Fatal(err)
+	}
+	orders := metrics.thankYouPages.WithLabelValues("order")
+	before := counter(t, orders)
+	next := upstream{header: header("Content-Type", "text/html"), body: []byte(page), chunk: 512, err: errors.New("upstream went away")}
+	rec := httptest.NewRecorder()
+	if err := h.ServeHTTP(rec, request("GET", "/checkout/order-received/1/", nil), next); err == nil {
+		t.Fatal("the upstream's error was not returned")
+	}
+	if got := counter(t, orders) - before; got != 1 {
+		t.Errorf("thank-you pages with an order: +%v, want +1 (the order read before the failure)", got)
 	}
 }

@@ -44,19 +44,20 @@ type responseWriter struct {
 	site site
 	host string
 
-	mode    mode
-	status  int
-	coding  string         // content coding being decoded, "" for identity
-	inj     *inject.Writer // modeInject, modeDecode
-	out     coalescer      // between the injector and the inner writer
-	dec     *decoder       // modeProbe, modeDecode once body bytes came
-	raw     []byte         // modeProbe: the compressed bytes so far
-	decoded []byte         // modeProbe: what they decoded to
-	csp     http.Header    // the page's CSP headers as sendHeader will set them
-	err     error          // modeFailed: why
-	visit   *pageVisit     // the visit to record, nil when none
-	order   *orderCapture  // a thank-you page's capture, nil on other pages
-	paged   bool           // the response was committed as a page
+	mode     mode
+	status   int
+	coding   string         // content coding being decoded, "" for identity
+	inj      *inject.Writer // modeInject, modeDecode
+	out      coalescer      // between the injector and the inner writer
+	dec      *decoder       // modeProbe, modeDecode once body bytes came
+	raw      []byte         // modeProbe: the compressed bytes so far
+	decoded  []byte         // modeProbe: what they decoded to
+	csp      http.Header    // the page's CSP headers as sendHeader will set them
+	err      error          // modeFailed: why
+	visit    *pageVisit     // the visit to record, nil when none
+	order    *orderCapture  // a thank-you page's capture, nil on other pages
+	paged    bool           // the response was committed as a page
+	finished bool           // the page was served whole
 }
 
 func newResponseWriter(w http.ResponseWriter, h *Handler, st site, host string) *responseWriter {
