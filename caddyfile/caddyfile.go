@@ -134,6 +134,9 @@ func parseBucket(d *caddyfile.Dispenser, owners map[string]string) (module.Bucke
 			return b, d.Errf("unrecognized subdirective '%s'", d.Val())
 		}
 	}
+	if err := module.CheckRetention(b); err != nil {
+		return b, d.Errf("bucket %q: %v", b.ID, err)
+	}
 	return b, nil
 }
 

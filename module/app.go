@@ -152,6 +152,33 @@ const (
 	DefaultRefundWindow = 60 * 24 * time.Hour
 )
 
+// CheckRetention reports why b's retention is too short: clicks must be
+// kept at least as long as the attribution window, or re-attributing (and
+// a status change) would no longer find the clicks an order was credited
+// to.
+func CheckRetention(b Bucket) error {
+	ret, win := time.Duration(b.Retention), time.Duration(b.Window)
+	if ret <= 0 {
+		ret = DefaultRetention
+	}
+	if win <= 0 {
+		win = DefaultWindow
+	}
+	if ret < win {
+		return fmt.Errorf("retention %s is shorter than the attribution window %s: clicks would expire before the orders they lead to", days(ret), days(win))
+	}
+	return nil
+}
+
+// days writes d in days when it is a whole number of them ("30d"), as
+// the Caddyfile does.
+func days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
 // CheckModel reports why v cannot be a bucket's attribution model.
 func CheckModel(v string) error {
 	switch attribution.Model(v) {
@@ -274,6 +301,9 @@ func (a *App) Validate() error {
 			if err := CheckModel(b.Model); err != nil {
 				return fmt.Errorf("bucket %q: %v", b.ID, err)
 			}
+		}
+		if err := CheckRetention(b); err != nil {
+			return fmt.Errorf("bucket %q: %v", b.ID, err)
 		}
 		if b.Privacy != "" {
 			if err := CheckPrivacy(b.Privacy); err != nil {

@@ -354,7 +354,7 @@ func TestPageRecorded(t *testing.T) {
 // validate` runs) do not create or open the storage directory.
 func TestAppProvisionOpensNothing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
-	a := &App{Storage: dir, Buckets: []Bucket{{ID: "KA-1", Retention: caddy.Duration(24 * time.Hour)}}}
+	a := &App{Storage: dir, Buckets: []Bucket{{ID: "KA-1", Retention: caddy.Duration(24 * time.Hour), Window: caddy.Duration(24 * time.Hour)}}}
 	if err := a.Provision(caddy.Context{}); err != nil {
 		t.Fatal(err)
 	}
