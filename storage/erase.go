@@ -88,7 +88,7 @@ func (s *Store) forgetVisitor(bucket, visitor string) error {
 				if !bytes.Contains(v, member) {
 					return nil
 				}
-				return forgetIn(wb, bucket, visitor, v)
+				return forgetIn(txn, wb, bucket, visitor, v)
 			}); err != nil {
 				return fmt.Errorf("order %q: %w", orders.id(), err)
 			}
@@ -104,9 +104,11 @@ func (s *Store) forgetVisitor(bucket, visitor string) error {
 	return nil
 }
 
-// forgetIn writes the encoded order v without its visitor, if visitor placed
-// it.
-func forgetIn(wb *badger.WriteBatch, bucket, visitor string, v []byte) error {
+// forgetIn writes the encoded order v without its visitor and session, if
+// visitor placed it, and its attribution without the sessions of the
+// clicks it considered. The clicks' ids stay: they are what the order was
+// credited to.
+func forgetIn(txn *badger.Txn, wb *badger.WriteBatch, bucket, visitor string, v []byte) error {
 	var o Order
 	if err := json.Unmarshal(v, &o); err != nil {
 		return fmt.Errorf("decoding: %w", err)
@@ -114,12 +116,25 @@ func forgetIn(wb *badger.WriteBatch, bucket, visitor string, v []byte) error {
 	if o.Visitor != visitor {
 		return nil
 	}
-	o.Visitor = ""
+	o.Visitor, o.Session = "", ""
 	val, err := json.Marshal(o)
 	if err != nil {
 		return fmt.Errorf("encoding: %w", err)
 	}
-	return wb.Set(orderKey(bucket, o.ID), val)
+	if err := wb.Set(orderKey(bucket, o.ID), val); err != nil {
+		return err
+	}
+	rec, err := getCurrent(txn, bucket, o.ID)
+	if err != nil || rec == nil {
+		return err
+	}
+	for i := range rec.Current.Why.Candidates {
+		rec.Current.Why.Candidates[i].Session = ""
+	}
+	if val, err = json.Marshal(rec); err != nil {
+		return err
+	}
+	return wb.Set(attributionKey(bucket, o.ID), val)
 }
 
 // BucketCounts returns how many events (log entries, expired ones not

@@ -46,6 +46,11 @@ func TestEraseVisitor(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	att := attribution.Result{OrderID: "7", Status: attribution.Approved, PublisherID: "P", TransactionID: "T",
+		Why: attribution.Why{Candidates: []attribution.Candidate{{Touch: attribution.Touch{TransactionID: "T", Session: "s1"}, Chosen: true}}}}
+	if err := s.PutAttribution("KA-1", att); err != nil {
+		t.Fatal(err)
+	}
 	n, err := s.EraseVisitor("KA-1", "v1")
 	if err != nil || n != 3 {
 		t.Fatalf("EraseVisitor = %d, %v; want 3", n, err)
@@ -77,8 +82,12 @@ func TestEraseVisitor(t *testing.T) {
 	checkOrder("KA-1", "7", "")
 	checkOrder("KA-1", "8", "v2")
 	checkOrder("KA-10", "7", "v1")
-	if o, _, _ := s.GetOrder("KA-1", "7"); o.Email != "a@example.org" || o.Session != "s1" {
-		t.Errorf("erased order lost its data: %+v", o)
+	if o, _, _ := s.GetOrder("KA-1", "7"); o.Email != "a@example.org" || o.Session != "" {
+		t.Errorf("erased order: email %q session %q; want its data without the session", o.Email, o.Session)
+	}
+	rec, ok, err := s.GetAttribution("KA-1", "7")
+	if err != nil || !ok || rec.Current.TransactionID != "T" || rec.Current.Why.Candidates[0].Session != "" {
+		t.Errorf("attribution after erasure = %+v, %v, %v; want the click kept, its session gone", rec.Current, ok, err)
 	}
 	// Again: nothing left to erase.
 	if n, err := s.EraseVisitor("KA-1", "v1"); n != 0 || err != nil {
