@@ -407,8 +407,9 @@ func (s *Store) Reattribute(bucket string, rules attribution.Rules, now time.Tim
 	return s.reattribute(bucket, rules, now, false)
 }
 
-// reattribute is Reattribute; with dry it decides and encodes the results
-// but writes nothing, which lets the benchmark time the reading alone.
+// reattribute is Reattribute; with dry it reads and decides but neither
+// encodes nor writes the results, which lets the benchmark time the
+// reading (and deciding) alone.
 func (s *Store) reattribute(bucket string, rules attribution.Rules, now time.Time, dry bool) (n int, err error) {
 	if !validNames(bucket, "") {
 		return 0, errBadName
@@ -486,18 +487,47 @@ func (s *Store) bucketClicks(bucket string) (map[string][]attribution.Touch, err
 			p.fail(err)
 		}
 	}()
+	// Chunks are decoded in parallel and merged in scan order, so that
+	// each visitor's touches stay in time order.
+	numbered := make(chan seqChunk, 4)
+	go func() {
+		defer close(numbered)
+		seq := 0
+		for c := range chunks {
+			numbered <- seqChunk{seq: seq, values: c}
+			seq++
+		}
+	}()
+	decoded := make(chan seqClicks, 4)
+	var workers sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		workers.Go(func() {
+			for c := range numbered {
+				if p.failed() {
+					continue // drain, so that the scan ends
+				}
+				clicks, err := decodeClicks(c.values)
+				if err != nil {
+					p.fail(err)
+					continue
+				}
+				decoded <- seqClicks{seq: c.seq, clicks: clicks}
+			}
+		})
+	}
+	go func() {
+		workers.Wait()
+		close(decoded)
+	}()
 	touches := make(map[string][]attribution.Touch)
-	for chunk := range chunks {
-		for _, v := range chunk {
-			if p.failed() {
-				break // drain chunks so that the scan ends
-			}
-			c, _, err := decodeClick(v)
-			if err != nil {
-				p.fail(err)
-				break
-			}
-			if c.Visitor != "" {
+	pending := make(map[int][]clickEvent)
+	next := 0
+	for d := range decoded {
+		pending[d.seq] = d.clicks
+		for clicks, ok := pending[next]; ok; clicks, ok = pending[next] {
+			delete(pending, next)
+			next++
+			for _, c := range clicks {
 				touches[c.Visitor] = append(touches[c.Visitor], c.touch())
 			}
 		}
@@ -506,6 +536,33 @@ func (s *Store) bucketClicks(bucket string) (map[string][]attribution.Touch, err
 		return nil, fmt.Errorf("reading clicks: %w", p.err)
 	}
 	return touches, nil
+}
+
+// seqChunk and seqClicks are a chunk of scanned values and its decoded
+// clicks, numbered in scan order.
+type seqChunk struct {
+	seq    int
+	values [][]byte
+}
+
+type seqClicks struct {
+	seq    int
+	clicks []clickEvent
+}
+
+// decodeClicks decodes the clicks with a visitor among values.
+func decodeClicks(values [][]byte) ([]clickEvent, error) {
+	out := make([]clickEvent, 0, len(values))
+	for _, v := range values {
+		c, ok, err := decodeClick(v)
+		if err != nil {
+			return nil, err
+		}
+		if ok && c.Visitor != "" {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // scanClicks sends copies of the values of bucket's clicks, in chunks.
@@ -582,7 +639,7 @@ func (s *Store) redecide(bucket string, touches map[string][]attribution.Touch, 
 				if p.failed() {
 					continue // drain jobs so that the scan ends
 				}
-				changes, err := decideChunk(bucket, chunk, touches, rules, now)
+				changes, err := decideChunk(bucket, chunk, touches, rules, now, dry)
 				if err != nil {
 					p.fail(err)
 					continue
@@ -680,7 +737,7 @@ type decided struct {
 
 // decideChunk decides the orders of chunk and returns the changes that
 // store the results.
-func decideChunk(bucket string, chunk []orderJob, touches map[string][]attribution.Touch, rules attribution.Rules, now time.Time) ([]change, error) {
+func decideChunk(bucket string, chunk []orderJob, touches map[string][]attribution.Touch, rules attribution.Rules, now time.Time, dry bool) ([]change, error) {
 	out := make([]change, 0, len(chunk)*2)
 	for _, j := range chunk {
 		var f orderFacts
@@ -695,7 +752,11 @@ func decideChunk(bucket string, chunk []orderJob, touches map[string][]attributi
 			}
 			prev = head.record()
 		}
-		changes, err := nextChanges(bucket, prev, attribution.Decide(f.order(), touches[f.Visitor], rules, now))
+		res := attribution.Decide(f.order(), touches[f.Visitor], rules, now)
+		if dry {
+			continue
+		}
+		changes, err := nextChanges(bucket, prev, res)
 		if err != nil {
 			return nil, err
 		}

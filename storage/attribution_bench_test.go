@@ -26,8 +26,8 @@ import (
 //     bucket of 1M events (10% clicks) and 100k orders: the bar is
 //     Reattribute reading at least half the keys/s of a plain Badger
 //     iteration (values read) over the same keys, the bucket's event log and
-//     its orders. Its decide_only case is the reading (and deciding and
-//     encoding) alone, decide_and_write the whole of Reattribute.
+//     its orders. Its read_and_decide case is the reading (and deciding)
+//     alone, decide_and_write the whole of Reattribute.
 //
 // The shared bucket takes a while to build, so it is built by the first of
 // them that runs, and never when -bench selects neither; TestMain removes it.
@@ -264,14 +264,15 @@ func buildSmallBucket(b *testing.B, n int) (*Store, error) {
 // the stored attributions, and writes new ones.)
 const benchKeys = benchBigEvents + 10 + 10 + benchBigOrders
 
-// BenchmarkReattribute re-attributes the shared bucket: decide_only reads,
-// decodes, decides and encodes every result but writes none (the reading
-// the bar is about); decide_and_write stores them too, as Reattribute does.
+// BenchmarkReattribute re-attributes the shared bucket: read_and_decide
+// reads and decodes every click and order and decides every order, but
+// neither encodes nor writes the results (the reading the bar is about);
+// decide_and_write stores them too, as Reattribute does.
 func BenchmarkReattribute(b *testing.B) {
 	for _, mode := range []struct {
 		name string
 		dry  bool
-	}{{"decide_only", true}, {"decide_and_write", false}} {
+	}{{"read_and_decide", true}, {"decide_and_write", false}} {
 		b.Run(mode.name, func(b *testing.B) {
 			s := bigBucket.get(b)
 			models := []attribution.Model{attribution.Linear, attribution.FirstTouch, attribution.LastTouch}
