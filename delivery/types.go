@@ -1,0 +1,51 @@
+package delivery
+
+import "time"
+
+// Kinds of outbox entries.
+const (
+	KindOrder  = "order"  // an order's conversion
+	KindStatus = "status" // a later status change of an order
+)
+
+// Entry is one delivery waiting in the outbox.
+type Entry struct {
+	ID       string    `json:"id"`     // unique, and ordered: entries of one order are delivered in ID order
+	Bucket   string    `json:"bucket"` // the Tracking ID, sent as site_id
+	OrderID  string    `json:"order_id"`
+	Kind     string    `json:"kind"`             // KindOrder or KindStatus
+	Status   string    `json:"status,omitempty"` // KindStatus: the new order status
+	Created  time.Time `json:"created"`
+	Attempts int       `json:"attempts"`
+	NextTry  time.Time `json:"next_try"`             // not before this
+	LastErr  string    `json:"last_error,omitempty"` // why the last attempt failed
+}
+
+// DeadLetter is an entry Katalys refused (a 4xx other than 408 and 429).
+type DeadLetter struct {
+	Entry
+	HTTPStatus int       `json:"http_status"`
+	Body       string    `json:"body"` // an excerpt of the answer
+	Died       time.Time `json:"died"`
+}
+
+// Outbox is where entries wait; the store implements it durably.
+type Outbox interface {
+	// Due returns up to limit entries whose NextTry has come, oldest
+	// first, at most one per order (the first undelivered one of the
+	// order, so a status change never goes before its conversion).
+	Due(now time.Time, limit int) ([]Entry, error)
+	// Delivered removes a delivered entry.
+	Delivered(id string) error
+	// Retry records a failed attempt and when to try again.
+	Retry(id string, attempts int, next time.Time, reason string) error
+	// Dead moves an entry to the dead letters.
+	Dead(id string, httpStatus int, body string, at time.Time) error
+}
+
+// Payloads builds the Reporting Schema payload of an entry from what is
+// stored (the order, its attribution): flattened keys, string or number
+// values.
+type Payloads interface {
+	Payload(e Entry) (map[string]any, error)
+}
