@@ -3,6 +3,7 @@ package caddyfile
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -66,11 +67,56 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 				return nil, err
 			}
 			app.Buckets = append(app.Buckets, b)
+		case "deliver":
+			if err := parseDeliver(d, app); err != nil {
+				return nil, err
+			}
 		default:
 			return nil, d.Errf("unrecognized subdirective '%s'", d.Val())
 		}
 	}
 	return httpcaddyfile.App{Name: "katalys", Value: caddyconfig.JSON(app, nil)}, nil
+}
+
+// parseDeliver parses `deliver <url>|off [{ timeout <duration>;
+// concurrency <n> }]`.
+func parseDeliver(d *caddyfile.Dispenser, app *module.App) error {
+	if app.Deliver != "" {
+		return d.Err("deliver already specified")
+	}
+	if !d.AllArgs(&app.Deliver) {
+		return d.ArgErr()
+	}
+	if err := module.CheckDeliver(app.Deliver); err != nil {
+		return d.Err(err.Error())
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "timeout":
+			var v string
+			if !d.AllArgs(&v) {
+				return d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil || dur <= 0 {
+				return d.Errf("deliver timeout %q: must be a positive duration", v)
+			}
+			app.DeliverTimeout = caddy.Duration(dur)
+		case "concurrency":
+			var v string
+			if !d.AllArgs(&v) {
+				return d.ArgErr()
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 256 {
+				return d.Errf("deliver concurrency %q: must be a number from 1 to 256", v)
+			}
+			app.DeliverConcurrency = n
+		default:
+			return d.Errf("unrecognized subdirective '%s'", d.Val())
+		}
+	}
+	return nil
 }
 
 // parseBucket parses `bucket <id> { alias <name...> }`, the dispenser on

@@ -1,7 +1,9 @@
 package module
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,6 +39,17 @@ type App struct {
 	// Default: "katalys" under Caddy's data directory
 	// (for example ~/.local/share/caddy/katalys).
 	Storage string `json:"storage,omitempty"`
+
+	// Deliver is the Katalys server-to-server endpoint that captured
+	// orders and their status changes are sent to, or "off". Default:
+	// DefaultDeliver.
+	Deliver string `json:"deliver,omitempty"`
+
+	// DeliverTimeout bounds one delivery request. Default: 10s.
+	DeliverTimeout caddy.Duration `json:"deliver_timeout,omitempty"`
+
+	// DeliverConcurrency bounds the deliveries in flight. Default: 4.
+	DeliverConcurrency int `json:"deliver_concurrency,omitempty"`
 
 	// Buckets are the Tracking IDs (Katalys buckets) served by this Caddy,
 	// each with the other names that map to it. A handler's site_id must
@@ -144,6 +157,26 @@ type Bucket struct {
 	// RefundWindow is how long after an order a refund or cancellation
 	// rejects its attribution. Default: 60 days.
 	RefundWindow caddy.Duration `json:"refund_window,omitempty"`
+}
+
+// DefaultDeliver is Katalys' server-to-server endpoint (DESIGN §3), and
+// DeliverOff the value that turns delivery off.
+const (
+	DefaultDeliver = "https://db.revoffers.com/v2/_tr_offline"
+	DeliverOff     = "off"
+)
+
+// CheckDeliver reports why v cannot be the deliver option: "off" or an
+// absolute http(s) URL.
+func CheckDeliver(v string) error {
+	if v == DeliverOff {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("deliver %q: must be off or an absolute http(s) URL", v)
+	}
+	return nil
 }
 
 // Attribution defaults (DESIGN §3).
@@ -281,6 +314,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 // same id declared twice, and a name (id or alias) claimed by two buckets:
 // any of these would make a site_id resolve to the wrong bucket.
 func (a *App) Validate() error {
+	if a.Deliver != "" {
+		if err := CheckDeliver(a.Deliver); err != nil {
+			return err
+		}
+	}
+	if a.DeliverTimeout < 0 || a.DeliverConcurrency < 0 {
+		return errors.New("deliver timeout and concurrency must not be negative")
+	}
 	owner := make(map[string]string, len(a.Buckets)) // NameKey → bucket id
 	for i, b := range a.Buckets {
 		if err := CheckName(b.ID); err != nil {
