@@ -16,9 +16,14 @@ import (
 //	a/<bucket>\x00<order id>             its attribution; value: the current decision as JSON
 //	h/<bucket>\x00<order id>\x00<rev>    a decision it replaced; value: an attribution.Result as JSON
 //	meta/schema                          schema version
+//	meta/outbox-seq                      the last outbox sequence number; big-endian uint64
+//	x/<seq>                              outbox entry (outbox.go); value: a delivery.Entry as JSON
+//	xo/<bucket>\x00<order id>\x00<seq>   per-order index of the outbox; value: empty
+//	xd/<seq>                             dead letter; value: a delivery.DeadLetter as JSON
 //
-// where rev is a big-endian uint64 counting an order's replaced decisions,
-// and suffix is 24 bytes: big-endian unix nanoseconds, a hash of the
+// where seq is a big-endian uint64 from meta/outbox-seq, so outbox entries
+// sort by creation; rev is a big-endian uint64 counting an order's replaced
+// decisions; and suffix is 24 bytes: big-endian unix nanoseconds, a hash of the
 // instance that recorded the event, and that instance's sequence number.
 // Time first makes both the log and the index scan in time order; the
 // instance hash keeps keys from different machines apart (DESIGN §5); the
@@ -93,4 +98,30 @@ func seekKey(prefix []byte, nanos uint64) []byte {
 // keyTime reads the time part of a key ending in a suffix.
 func keyTime(key []byte) uint64 {
 	return binary.BigEndian.Uint64(key[len(key)-suffixLen:])
+}
+
+var outboxSeqKey = []byte("meta/outbox-seq")
+
+var (
+	outboxPrefix     = []byte("x/")
+	outboxDeadPrefix = []byte("xd/")
+)
+
+func outboxKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("x/"), seq)
+}
+
+func outboxDeadKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("xd/"), seq)
+}
+
+// outboxOrderPrefix is the prefix of the outbox index keys of one order;
+// the keys under it that belong to that order are exactly 8 bytes longer
+// (an id may itself hold a NUL).
+func outboxOrderPrefix(bucket, orderID string) []byte {
+	return []byte("xo/" + bucket + "\x00" + orderID + "\x00")
+}
+
+func outboxOrderKey(bucket, orderID string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(outboxOrderPrefix(bucket, orderID), seq)
 }

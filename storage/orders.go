@@ -11,6 +11,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/storeedge/caddy-katalys/capture"
+	"github.com/storeedge/caddy-katalys/delivery"
 )
 
 // Order is a captured order as stored in its bucket: what the thank-you
@@ -51,7 +52,9 @@ func orderPrefix(bucket string) []byte {
 // PutOrder stores o in its bucket, or, when the bucket already holds an
 // order with o's id, fills the stored order's missing fields from o
 // (capture.Order.Fill) and keeps the rest. It returns the order as stored
-// and whether it was new, once it is synced to disk. Orders bypass the
+// and whether it was new, once it is synced to disk. With Options.Outbox,
+// a new order's delivery entry is written in the same transaction (a
+// reload writes none). Orders bypass the
 // behaviour queue: they are rare, and a full queue must never drop one.
 func (s *Store) PutOrder(o Order) (stored Order, created bool, err error) {
 	if o.Bucket == "" || strings.ContainsRune(o.Bucket, 0) || o.ID == "" {
@@ -84,6 +87,11 @@ func (s *Store) PutOrder(o Order) (stored Order, created bool, err error) {
 			return err // a reload that adds nothing writes nothing
 		}
 		changed = true
+		if created && s.outbox {
+			if err := s.addOutboxEntry(txn, delivery.KindOrder, o.Bucket, o.ID, ""); err != nil {
+				return err
+			}
+		}
 		return txn.Set(key, val)
 	})
 	s.orderMu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/storeedge/caddy-katalys/attribution"
+	"github.com/storeedge/caddy-katalys/delivery"
 )
 
 // ErrNotFound is wrapped by the errors of operations on an order (or other
@@ -39,9 +40,10 @@ const maxStatusHistory = 100
 // zero at is now): it records StatusTime and appends the change to
 // StatusHistory, and returns the order as stored once it is synced. Setting
 // the status the order already has changes nothing, so a repeated report
-// keeps the time of the first. An unknown status is an error naming the
-// valid ones; an order the bucket does not hold is an error wrapping
-// ErrNotFound.
+// keeps the time of the first. With Options.Outbox, a change writes its
+// delivery entry in the same transaction. An unknown status is an error
+// naming the valid ones; an order the bucket does not hold is an error
+// wrapping ErrNotFound.
 func (s *Store) SetOrderStatus(bucket, orderID, status string, at time.Time) (Order, error) {
 	if !slices.Contains(OrderStatuses(), status) {
 		return Order{}, fmt.Errorf("unknown order status %q (want one of %s)", status, strings.Join(OrderStatuses(), ", "))
@@ -99,6 +101,11 @@ func (s *Store) updateStatus(bucket, orderID, status string, at time.Time) (o Or
 			return fmt.Errorf("encoding order: %w", err)
 		}
 		changed = true
+		if s.outbox {
+			if err := s.addOutboxEntry(txn, delivery.KindStatus, bucket, orderID, status); err != nil {
+				return err
+			}
+		}
 		return txn.Set(key, val)
 	})
 	return o, changed, err

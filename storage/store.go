@@ -64,6 +64,10 @@ type Options struct {
 	// Instance names this instance in the events it records (DESIGN §5).
 	// Default: the hostname.
 	Instance string
+	// Outbox makes PutOrder and SetOrderStatus write a delivery entry
+	// (outbox.go) in the same transaction as a new order or a status
+	// change. Off by default: without delivery nothing drains them.
+	Outbox bool
 }
 
 // Defaults for the zero values of Options.
@@ -124,6 +128,10 @@ type Store struct {
 
 	// orderMu serialises the read-merge-write of orders (PutOrder).
 	orderMu sync.Mutex
+	// outbox is Options.Outbox; outboxMu serialises the changes of
+	// existing outbox entries and dead letters (outbox.go).
+	outbox   bool
+	outboxMu sync.Mutex
 
 	closeOnce sync.Once
 	closeErr  error
@@ -155,6 +163,7 @@ func Open(opts Options) (*Store, error) {
 		logger:    opts.Logger,
 		retention: opts.Retention,
 		instance:  opts.Instance,
+		outbox:    opts.Outbox,
 		instHash:  hashString(opts.Instance),
 		maxBatch:  opts.MaxBatch,
 		queue:     make(chan *job, opts.QueueSize),
