@@ -135,10 +135,24 @@ func (c *caddyServer) render(body string) string {
 		"\tskip_install_trust\n" +
 		"\tgrace_period 1s\n"
 	trimmed := strings.TrimLeft(body, " \t\r\n")
+	global, rest := "", body
 	if strings.HasPrefix(trimmed, "{") {
-		return "{\n" + opts + strings.TrimPrefix(trimmed, "{")
+		global, rest = strings.TrimPrefix(trimmed, "{"), ""
 	}
-	return "{\n" + opts + "}\n\n" + body
+	// Orders are delivered to Katalys by default; tests run without a
+	// network, so those that do not name a deliver endpoint (a local
+	// collector) get delivery off.
+	const block = "\tkatalys {\n"
+	switch {
+	case strings.Contains(global, block) && !strings.Contains(global, "deliver "):
+		global = strings.Replace(global, block, block+"\t\tdeliver off\n", 1)
+	case !strings.Contains(global, block):
+		opts += "\tkatalys {\n\t\tdeliver off\n\t}\n"
+	}
+	if rest == "" {
+		return "{\n" + opts + global
+	}
+	return "{\n" + opts + "}\n\n" + rest
 }
 
 // startCaddy runs Caddy with the plugin on the Caddyfile body (see render),

@@ -500,6 +500,7 @@ func (a *AdminAPI) status(w http.ResponseWriter, r *http.Request, c adminCall) e
 	if err != nil {
 		return err
 	}
+	c.app.wakeDelivery() // the status change is in the outbox
 	res, err := attributeOrder(c.store, c.app.Rules(c.bucket), o, c.now)
 	if err != nil {
 		return fmt.Errorf("attributing order %q of %s: %w", id, c.bucket, err)

@@ -82,6 +82,8 @@ type appRun struct {
 	ordersMu sync.Mutex
 	draining bool
 	orders   sync.WaitGroup
+	// delivery is the delivery loop, once started.
+	delivery *deliveryRun
 }
 
 // maxOrderDrain bounds how long Stop waits for orders being stored.
@@ -401,6 +403,7 @@ func (a *App) Start() error {
 		retention[b.ID] = a.retention(b.ID)
 	}
 	p.retention.Store(&retention)
+	a.startDelivery(p.Store)
 	return nil
 }
 
@@ -432,6 +435,7 @@ func (a *App) acquire() error {
 			Dir:       dir,
 			Retention: p.retentionOf,
 			Logger:    logger,
+			Outbox:    a.delivers(),
 		})
 		if err != nil {
 			return nil, err
@@ -472,6 +476,7 @@ func (a *App) release() error {
 		return nil
 	}
 	a.drainOrders()
+	a.stopDelivery()
 	if _, err := stores.Delete(a.key); err != nil {
 		return fmt.Errorf("closing katalys storage: %v", err)
 	}

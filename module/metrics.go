@@ -47,6 +47,7 @@ var metrics = struct {
 	orders          *prometheus.CounterVec
 	thankYouPages   *prometheus.CounterVec
 	attributions    *prometheus.CounterVec
+	deliveries      *prometheus.CounterVec
 }{
 	injected: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy",
@@ -126,6 +127,12 @@ var metrics = struct {
 		Name:      "attributions_total",
 		Help:      "Attribution decisions stored (at capture, on a status change, on re-attribution), by status (approved, pending, rejected, organic).",
 	}, []string{"status"}),
+	deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "deliveries_total",
+		Help:      "Attempts to deliver orders and status changes to Katalys, by result (delivered, retried, dead).",
+	}, []string{"result"}),
 }
 
 // registerMetrics registers the module's collectors with a config's
@@ -151,6 +158,7 @@ func registerMetrics(reg *prometheus.Registry) error {
 		metrics.orders,
 		metrics.thankYouPages,
 		metrics.attributions,
+		metrics.deliveries,
 	} {
 		var are prometheus.AlreadyRegisteredError
 		if err := reg.Register(c); err != nil && !errors.As(err, &are) {

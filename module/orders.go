@@ -340,6 +340,7 @@ func (h *Handler) storeOrder(key string, so storage.Order) {
 			zap.String("visitor", stored.Visitor),
 			zap.String("url", so.URL))
 		h.attribute(st, stored)
+		h.app.wakeDelivery()
 	default:
 		h.orders.remember(key, stored)
 		metrics.orders.WithLabelValues("repeat").Inc()

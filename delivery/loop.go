@@ -1,0 +1,257 @@
+package delivery
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// ErrGone is wrapped by the error of a Payloads that has nothing left to
+// send for an entry (its order was erased): the loop moves such an entry
+// to the dead letters, with HTTP status 0 and the error as the body. Any
+// other Payloads error is taken as passing and the entry is retried.
+var ErrGone = errors.New("delivery: the entry's order is gone")
+
+// Defaults of a Loop.
+const (
+	DefaultConcurrency = 4
+	DefaultPoll        = 30 * time.Second
+	DefaultErrorDelay  = time.Second
+)
+
+// Loop drains an Outbox: it takes the entries that are due, builds their
+// payloads, sends them with bounded concurrency and records the outcome
+// (Delivered only after a 2xx, Retry with Backoff, Dead on a refusal).
+//
+// An order's entries go one at a time and in order: the Outbox hands out
+// only the first undelivered entry of each order, and the loop never has
+// two entries of one order in flight.
+//
+// Outbox, Payloads and Sender are required; the other fields have
+// defaults. A Loop runs once at a time.
+type Loop struct {
+	Outbox      Outbox
+	Payloads    Payloads
+	Sender      *Sender
+	Concurrency int              // sends in flight at most; 0 is DefaultConcurrency
+	Now         func() time.Time // nil is time.Now
+	// OnResult, when set, is told the outcome of every attempt. It is
+	// called from the sending goroutines, concurrently.
+	OnResult func(Entry, Outcome)
+
+	// OnError, when set, is told of the Outbox failing (Due, Delivered,
+	// Retry or Dead returning an error). It is called concurrently too.
+	OnError func(error)
+	// Rand is Backoff's jitter; nil is math/rand/v2.
+	Rand func() float64
+	// After waits: nil is time.After. Tests give a fake that moves a fake
+	// clock instead of sleeping.
+	After func(time.Duration) <-chan time.Time
+	// Poll is how often the outbox is looked at when nothing is known to
+	// become due (entries retried by an earlier run, entries added
+	// without a wake signal); 0 is DefaultPoll, negative never.
+	Poll time.Duration
+	// ErrorDelay is how long the loop waits before looking at the outbox
+	// again after it failed; 0 is DefaultErrorDelay.
+	ErrorDelay time.Duration
+}
+
+// done is what a send reports back to Run.
+type done struct {
+	id, order string
+	retryAt   time.Time // zero unless the entry was set to be retried
+	failed    bool      // the Outbox failed recording the outcome
+}
+
+// Run drains the outbox until ctx ends. It looks at the outbox when it
+// starts, whenever a send ends, when an entry it retried becomes due, on
+// every wake signal (send one, without blocking, after adding entries)
+// and every Poll. When ctx ends it starts nothing new, waits for the sends
+// in flight (each bounded by the Sender's timeout, and not cut short by
+// ctx, so that what Katalys accepted is recorded as delivered) and
+// returns.
+func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
+	conc := l.Concurrency
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	sendCtx := context.WithoutCancel(ctx)
+	results := make(chan done, conc)
+	inflight := make(map[string]bool, conc) // entry ids
+	orders := make(map[string]bool, conc)   // order keys
+	var retries timeHeap                    // when entries this run retried become due
+	var pauseUntil time.Time                // after an Outbox failure
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	settle := func(r done) {
+		delete(inflight, r.id)
+		delete(orders, r.order)
+		if !r.retryAt.IsZero() {
+			heap.Push(&retries, r.retryAt)
+		}
+		if r.failed {
+			pauseUntil = l.now().Add(l.errorDelay())
+		}
+	}
+
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		now := l.now()
+		if free := conc - len(inflight); free > 0 && !now.Before(pauseUntil) {
+			entries, err := l.Outbox.Due(now, free+len(inflight))
+			if err != nil {
+				l.fail(fmt.Errorf("listing due deliveries: %w", err))
+				pauseUntil = now.Add(l.errorDelay())
+			}
+			for _, e := range entries {
+				if free == 0 {
+					break
+				}
+				key := orderKey(e)
+				if inflight[e.ID] || orders[key] {
+					continue
+				}
+				inflight[e.ID], orders[key] = true, true
+				free--
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					results <- l.deliver(sendCtx, e, key)
+				}()
+			}
+		}
+
+		// Sleep until something can change: a send ends, an entry
+		// becomes due, a wake signal, the poll, the end of a pause.
+		for retries.Len() > 0 && !retries[0].After(now) {
+			heap.Pop(&retries)
+		}
+		var next time.Time
+		if retries.Len() > 0 {
+			next = retries[0]
+		}
+		if now.Before(pauseUntil) && (next.IsZero() || pauseUntil.Before(next)) {
+			next = pauseUntil
+		}
+		if poll := l.poll(); poll >= 0 && (next.IsZero() || now.Add(poll).Before(next)) {
+			next = now.Add(poll)
+		}
+		var timer <-chan time.Time
+		if !next.IsZero() && len(inflight) < conc {
+			timer = l.after(next.Sub(now))
+		}
+
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-timer:
+		case r := <-results:
+			settle(r)
+		drain:
+			for {
+				select {
+				case r := <-results:
+					settle(r)
+				default:
+					break drain
+				}
+			}
+		}
+	}
+}
+
+// deliver makes one attempt at e and records its outcome in the Outbox.
+func (l *Loop) deliver(ctx context.Context, e Entry, key string) done {
+	d := done{id: e.ID, order: key}
+	var o Outcome
+	payload, err := l.Payloads.Payload(e)
+	switch {
+	case errors.Is(err, ErrGone):
+		o = Outcome{Err: fmt.Errorf("building the payload of %s: %w", e.ID, err)}
+	case err != nil:
+		o = Outcome{Retry: true, Err: fmt.Errorf("building the payload of %s: %w", e.ID, err)}
+	default:
+		o = l.Sender.Send(ctx, payload)
+	}
+	now := l.now()
+	switch {
+	case o.Delivered:
+		err = l.Outbox.Delivered(e.ID)
+	case o.Retry:
+		attempts := e.Attempts + 1
+		d.retryAt = now.Add(Backoff(attempts, o.RetryAfter, l.Rand))
+		err = l.Outbox.Retry(e.ID, attempts, d.retryAt, o.Reason())
+	default:
+		body := o.Body
+		if o.HTTPStatus == 0 && o.Err != nil {
+			body = o.Err.Error()
+		}
+		err = l.Outbox.Dead(e.ID, o.HTTPStatus, body, now)
+	}
+	if err != nil {
+		d.failed = true
+		l.fail(fmt.Errorf("recording the outcome of delivery %s: %w", e.ID, err))
+	}
+	if l.OnResult != nil {
+		l.OnResult(e, o)
+	}
+	return d
+}
+
+func (l *Loop) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+func (l *Loop) after(d time.Duration) <-chan time.Time {
+	if l.After != nil {
+		return l.After(d)
+	}
+	return time.After(d)
+}
+
+func (l *Loop) poll() time.Duration {
+	if l.Poll == 0 {
+		return DefaultPoll
+	}
+	return l.Poll
+}
+
+func (l *Loop) errorDelay() time.Duration {
+	if l.ErrorDelay <= 0 {
+		return DefaultErrorDelay
+	}
+	return l.ErrorDelay
+}
+
+func (l *Loop) fail(err error) {
+	if l.OnError != nil {
+		l.OnError(err)
+	}
+}
+
+// orderKey names the order an entry belongs to.
+func orderKey(e Entry) string { return e.Bucket + "\x00" + e.OrderID }
+
+// timeHeap is a min-heap of times.
+type timeHeap []time.Time
+
+func (h timeHeap) Len() int           { return len(h) }
+func (h timeHeap) Less(i, j int) bool { return h[i].Before(h[j]) }
+func (h timeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timeHeap) Push(x any)        { *h = append(*h, x.(time.Time)) }
+func (h *timeHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return t
+}

@@ -1,0 +1,490 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/storeedge/caddy-katalys/attribution"
+)
+
+// fakeClock is the loop's clock in tests: waiting on it moves it forward
+// at once instead of sleeping.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2025, 3, 14, 10, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(max(d, 0))
+	ch := make(chan time.Time, 1)
+	ch <- c.t
+	return ch
+}
+
+// payloadFunc is a Payloads made of a function.
+type payloadFunc func(Entry) (map[string]any, error)
+
+func (f payloadFunc) Payload(e Entry) (map[string]any, error) { return f(e) }
+
+// simplePayloads sends what the entry says.
+var simplePayloads = payloadFunc(func(e Entry) (map[string]any, error) {
+	action := ActionConvert
+	if e.Kind == KindStatus {
+		action = ActionStatus
+	}
+	p := map[string]any{"site_id": e.Bucket, "order_id": e.OrderID, "action": action, "entry": e.ID}
+	if e.Status != "" {
+		p["order_status"] = e.Status
+	}
+	return p, nil
+})
+
+type result struct {
+	Entry   Entry
+	Outcome Outcome
+}
+
+// running is a Loop running in the background of a test.
+type running struct {
+	loop    *Loop
+	clock   *fakeClock
+	results chan result
+	errs    chan error
+	wake    chan struct{}
+	cancel  context.CancelFunc
+	stopped chan struct{}
+}
+
+// run starts l (with a fake clock, no polling and a fixed jitter unless
+// set) on out, sending to c.
+func run(t *testing.T, l *Loop, out *memOutbox, c *collector) *running {
+	t.Helper()
+	r := &running{loop: l, clock: newFakeClock(), results: make(chan result, 1000), errs: make(chan error, 1000),
+		wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	l.Outbox = out
+	if l.Payloads == nil {
+		l.Payloads = simplePayloads
+	}
+	if l.Sender == nil {
+		l.Sender = &Sender{Endpoint: c.URL}
+	}
+	if l.Now == nil {
+		l.Now, l.After = r.clock.Now, r.clock.After
+		l.Sender.Now = r.clock.Now
+	}
+	if l.Poll == 0 {
+		l.Poll = -1
+	}
+	if l.Rand == nil {
+		l.Rand = func() float64 { return 0.5 }
+	}
+	l.OnResult = func(e Entry, o Outcome) { r.results <- result{e, o} }
+	l.OnError = func(err error) { r.errs <- err }
+	ctx, cancel := context.WithCancel(t.Context())
+	r.cancel = cancel
+	go func() {
+		defer close(r.stopped)
+		l.Run(ctx, r.wake)
+	}()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *running) stop() {
+	r.cancel()
+	<-r.stopped
+}
+
+// until collects results until n entries are settled (delivered or dead).
+func (r *running) until(n int) []result {
+	var all []result
+	for settled := 0; settled < n; {
+		res := <-r.results
+		all = append(all, res)
+		if !res.Outcome.Retry {
+			settled++
+		}
+	}
+	return all
+}
+
+func orderEntry(id, order string) Entry {
+	return Entry{ID: id, Bucket: "KA-4F7Q2Z", OrderID: order, Kind: KindOrder}
+}
+
+func statusEntry(id, order, status string) Entry {
+	return Entry{ID: id, Bucket: "KA-4F7Q2Z", OrderID: order, Kind: KindStatus, Status: status}
+}
+
+// TestLoopDeliversOrderPayload sends a real captured order and an
+// organic one through the loop to a collector and reads what arrived,
+// field by field.
+func TestLoopDeliversOrderPayload(t *testing.T) {
+	c := newCollector(t, nil)
+	organic := anOrder()
+	organic.ID, organic.Currency, organic.Discounts, organic.Items = "100046", "", nil, nil
+	orders := map[string]OrderFacts{"100045": anOrder(), "100046": organic}
+	results := map[string]*attribution.Result{"100045": approved(), "100046": {Status: attribution.Organic}}
+	out := &memOutbox{}
+	out.add(orderEntry("001", "100045"), orderEntry("002", "100046"))
+	r := run(t, &Loop{Payloads: payloadFunc(func(e Entry) (map[string]any, error) {
+		return OrderPayload(e.Bucket, orders[e.OrderID], results[e.OrderID], e.Kind, e.Status), nil
+	})}, out, c)
+	r.until(2)
+
+	got := map[string]map[string]any{}
+	for _, rq := range c.received() {
+		got[rq.Payload["order_id"].(string)] = rq.Payload
+	}
+	p := got["100045"]
+	want := map[string]any{
+		"site_id": "KA-4F7Q2Z", "action": "convert", "action_type": "online-sale", "order_id": "100045",
+		"sale_amount": 118.4, "subtotal_amount": 129.9, "currency": "EUR", "email_address": "Jane.Doe@example.com",
+		"discount_1_code": "KATALYS_INFLUENCER", "discount_1_amount": 10.0, "discount_2_amount": 1.5,
+		"line_item_1_sku": "TSHIRT-M-BLU", "line_item_1_title": "T-shirt, blue, M", "line_item_1_price": 24.95, "line_item_1_qty": 2.0,
+		"line_item_2_title": "Gift wrap", "line_item_2_price": 0.0, "line_item_2_qty": 1.0,
+		"line_item_3_sku": "MUG-01", "line_item_3_title": "Mug", "line_item_3_price": 80.0, "line_item_3_qty": 1.0,
+		"order_status": "paid", "order_time": 1741944413.0,
+		"client_ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/136.0",
+		"transaction_id": "102a9f3c4d5e6f708192a3b4c5d6e7", "publisher_id": "1605", "offer_id": "72",
+	}
+	for k, v := range want {
+		if p[k] != v {
+			t.Errorf("100045 %s = %#v, want %#v", k, p[k], v)
+		}
+	}
+	for k := range p {
+		if _, ok := want[k]; !ok {
+			t.Errorf("100045 has an unexpected %s = %#v", k, p[k])
+		}
+	}
+	o := got["100046"]
+	if o["currency"] != "USD" || o["client_ip"] != "203.0.113.7" || o["user_agent"] == nil {
+		t.Errorf("organic order = %v, want USD, client_ip and user_agent", o)
+	}
+	for _, k := range []string{"transaction_id", "publisher_id", "offer_id", "discount_1_code", "line_item_1_sku"} {
+		if v, ok := o[k]; ok {
+			t.Errorf("organic order has %s = %v, want none", k, v)
+		}
+	}
+	if out.pending() != 0 || len(out.delivered) != 2 {
+		t.Errorf("outbox: %d pending, delivered %v; want all delivered", out.pending(), out.delivered)
+	}
+}
+
+// TestLoopRetriesUntilDelivered: a collector that answers 503 three times,
+// then 200, receives the order four times and it is delivered once.
+func TestLoopRetriesUntilDelivered(t *testing.T) {
+	c := newCollector(t, func(n int, _ map[string]any, w http.ResponseWriter, _ *http.Request) {
+		if n < 3 {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	out := &memOutbox{}
+	out.add(orderEntry("001", "A"))
+	r := run(t, &Loop{}, out, c)
+	res := r.until(1)
+	r.stop()
+
+	if len(res) != 4 || !res[3].Outcome.Delivered {
+		t.Fatalf("outcomes = %+v, want 3 retries then delivered", res)
+	}
+	if n := len(c.received()); n != 4 {
+		t.Errorf("collector got %d requests, want 4", n)
+	}
+	if !slices.Equal(out.delivered, []string{"001"}) {
+		t.Errorf("delivered = %v, want [001] once", out.delivered)
+	}
+	start := newFakeClock().Now()
+	wantNext := []time.Duration{500 * time.Millisecond, 1500 * time.Millisecond, 3500 * time.Millisecond} // 0.5·(1 s, 2 s, 4 s), cumulated
+	for i, rc := range out.retries {
+		if rc.Attempts != i+1 {
+			t.Errorf("retry %d recorded attempts %d, want %d", i, rc.Attempts, i+1)
+		}
+		if !strings.Contains(rc.Reason, "HTTP 503") || !strings.Contains(rc.Reason, "down for maintenance") {
+			t.Errorf("retry %d reason %q, want the status and the body", i, rc.Reason)
+		}
+		if got := rc.Next.Sub(start); got != wantNext[i] {
+			t.Errorf("retry %d next try at +%s, want +%s", i, got, wantNext[i])
+		}
+	}
+	if len(out.retries) != 3 {
+		t.Errorf("%d retries recorded, want 3", len(out.retries))
+	}
+}
+
+// TestLoopHonoursRetryAfter: a 429 with Retry-After: 120 holds the entry
+// back two minutes (of the fake clock), longer than the backoff would.
+func TestLoopHonoursRetryAfter(t *testing.T) {
+	var clock *fakeClock
+	c := newCollector(t, nil)
+	c.answer = func(n int, _ map[string]any, w http.ResponseWriter, _ *http.Request) {
+		c.note(n, clock.Now())
+		if n == 0 {
+			w.Header().Set("Retry-After", "120")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}
+	out := &memOutbox{}
+	out.add(orderEntry("001", "A"))
+	clock = newFakeClock()
+	start := clock.Now()
+	l := &Loop{Now: clock.Now, After: clock.After, Concurrency: 1}
+	l.Sender = &Sender{Endpoint: c.URL, Now: clock.Now}
+	r := run(t, l, out, c)
+	res := r.until(1)
+
+	if len(res) != 2 || res[0].Outcome.RetryAfter != 2*time.Minute || !res[1].Outcome.Delivered {
+		t.Fatalf("outcomes = %+v, want a retry after 2m then delivered", res)
+	}
+	if len(out.retries) != 1 || out.retries[0].Next.Sub(start) != 2*time.Minute {
+		t.Fatalf("retries = %+v, want one, due 2m after the 429", out.retries)
+	}
+	got := c.received()
+	if second := got[1].Note.(time.Time); second.Sub(got[0].Note.(time.Time)) < 2*time.Minute {
+		t.Errorf("second attempt %s after the first, want at least 2m", second.Sub(got[0].Note.(time.Time)))
+	}
+}
+
+// TestLoopDeadLetters: a 400 is not retried; the entry lands in the dead
+// letters with the status and the body.
+func TestLoopDeadLetters(t *testing.T) {
+	c := newCollector(t, func(_ int, _ map[string]any, w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, `{"error":"unknown site_id KA-4F7Q2Z"}`, http.StatusBadRequest)
+	})
+	out := &memOutbox{}
+	out.add(orderEntry("001", "A"), statusEntry("002", "A", "paid"))
+	r := run(t, &Loop{}, out, c)
+	res := r.until(2)
+
+	if len(res) != 2 || !res[0].Outcome.Dead() || !res[1].Outcome.Dead() {
+		t.Fatalf("outcomes = %+v, want both dead", res)
+	}
+	if len(out.dead) != 2 || len(out.retries) != 0 || len(c.received()) != 2 {
+		t.Fatalf("dead %v, retries %v, %d requests; want 2 dead, no retry, 2 requests", out.dead, out.retries, len(c.received()))
+	}
+	d := out.dead[0]
+	if d.ID != "001" || d.HTTPStatus != 400 || d.Body != `{"error":"unknown site_id KA-4F7Q2Z"}` || !d.Died.Equal(newFakeClock().Now()) {
+		t.Errorf("dead letter = %+v, want 001, HTTP 400, the body, died now", d)
+	}
+}
+
+// TestLoopTimesOutHangingCollector: the first attempt hangs until the
+// sender's timeout, is retried, and the second is delivered.
+func TestLoopTimesOutHangingCollector(t *testing.T) {
+	c := newCollector(t, func(n int, _ map[string]any, w http.ResponseWriter, r *http.Request) {
+		if n == 0 {
+			<-r.Context().Done() // hang until the client gives up
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	out := &memOutbox{}
+	out.add(orderEntry("001", "A"))
+	l := &Loop{}
+	l.Sender = &Sender{Endpoint: c.URL, Timeout: 50 * time.Millisecond}
+	r := run(t, l, out, c)
+	res := r.until(1)
+
+	if len(res) != 2 || !res[0].Outcome.Retry || !res[1].Outcome.Delivered {
+		t.Fatalf("outcomes = %+v, want a timeout then delivered", res)
+	}
+	if len(out.retries) != 1 || !strings.Contains(out.retries[0].Reason, "timed out after 50ms") {
+		t.Errorf("retries = %+v, want one that timed out", out.retries)
+	}
+}
+
+// TestLoopStatusAfterOrder: an order's status change is not sent before
+// its conversion was accepted, even while the conversion is being retried
+// and other orders go meanwhile.
+func TestLoopStatusAfterOrder(t *testing.T) {
+	out := &memOutbox{}
+	out.add(orderEntry("001", "A"), orderEntry("002", "B"), statusEntry("003", "A", "paid"),
+		statusEntry("004", "B", "paid"), statusEntry("005", "A", "fulfilled"), orderEntry("006", "C"))
+	attemptsA := 0
+	var mu sync.Mutex
+	c := newCollector(t, nil)
+	c.answer = func(n int, p map[string]any, w http.ResponseWriter, _ *http.Request) {
+		entry := p["entry"].(string)
+		// What had been delivered when this arrived.
+		c.note(n, slices.Collect(func(yield func(string) bool) {
+			for _, id := range []string{"001", "002", "003", "004", "005", "006"} {
+				if out.isDelivered(id) && !yield(id) {
+					return
+				}
+			}
+		}))
+		mu.Lock()
+		fail := entry == "001" && attemptsA < 3
+		if entry == "001" {
+			attemptsA++
+		}
+		mu.Unlock()
+		if fail {
+			http.Error(w, "busy", http.StatusBadGateway)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}
+	r := run(t, &Loop{Concurrency: 4}, out, c)
+	r.until(6)
+
+	before := map[string]string{"003": "001", "005": "003", "004": "002"}
+	for _, rq := range c.received() {
+		entry := rq.Payload["entry"].(string)
+		if prev, ok := before[entry]; ok && !slices.Contains(rq.Note.([]string), prev) {
+			t.Errorf("%s (%s) arrived before %s was delivered (delivered then: %v)", entry, rq.Payload["order_status"], prev, rq.Note)
+		}
+	}
+	if got := len(c.received()); got != 9 {
+		t.Errorf("collector got %d requests, want 9 (6 entries, 3 failed attempts)", got)
+	}
+	if out.pending() != 0 {
+		t.Errorf("%d entries left", out.pending())
+	}
+}
+
+// TestLoopDrainsOnStop: stopping waits for the send in flight, records it
+// as delivered, and starts nothing new.
+func TestLoopDrainsOnStop(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	c := newCollector(t, func(n int, _ map[string]any, w http.ResponseWriter, _ *http.Request) {
+		if n == 0 {
+			close(arrived)
+			<-release
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	out := &memOutbox{}
+	out.add(orderEntry("001", "A"), orderEntry("002", "B"))
+	r := run(t, &Loop{Concurrency: 1}, out, c)
+	<-arrived
+	r.cancel()
+	select {
+	case <-r.stopped:
+		t.Fatal("Run returned while a send was in flight")
+	default:
+	}
+	close(release)
+	<-r.stopped
+
+	if !slices.Equal(out.delivered, []string{"001"}) {
+		t.Errorf("delivered = %v, want [001]: the send in flight completes and counts", out.delivered)
+	}
+	if n := len(c.received()); n != 1 {
+		t.Errorf("collector got %d requests, want 1: nothing new after the stop", n)
+	}
+	if out.pending() != 1 {
+		t.Errorf("%d entries pending, want 002 left for the next run", out.pending())
+	}
+}
+
+// TestLoopStopsWhenIdle: an idle loop returns as soon as it is stopped.
+func TestLoopStopsWhenIdle(t *testing.T) {
+	r := run(t, &Loop{}, &memOutbox{}, newCollector(t, nil))
+	r.stop()
+}
+
+// TestLoopWakes: an entry added while the loop sleeps goes on the wake
+// signal (polling is off).
+func TestLoopWakes(t *testing.T) {
+	c := newCollector(t, nil)
+	out := &memOutbox{}
+	r := run(t, &Loop{}, out, c)
+	out.add(orderEntry("001", "A"))
+	r.wake <- struct{}{}
+	if res := r.until(1); !res[0].Outcome.Delivered {
+		t.Fatalf("outcome = %+v, want delivered", res[0])
+	}
+}
+
+// TestLoopPolls: without a wake signal, the poll finds new entries.
+func TestLoopPolls(t *testing.T) {
+	c := newCollector(t, nil)
+	out := &memOutbox{}
+	out.add(Entry{ID: "001", Bucket: "b", OrderID: "A", Kind: KindOrder, NextTry: newFakeClock().Now().Add(time.Hour)})
+	r := run(t, &Loop{Poll: time.Minute}, out, c)
+	if res := r.until(1); !res[0].Outcome.Delivered {
+		t.Fatalf("outcome = %+v, want delivered", res[0])
+	}
+	if got := r.clock.Now().Sub(newFakeClock().Now()); got < time.Hour {
+		t.Errorf("delivered at +%s, want not before its NextTry (+1h)", got)
+	}
+}
+
+// TestLoopPayloadErrors: an erased order goes to the dead letters; a
+// payload that cannot be built for now is retried.
+func TestLoopPayloadErrors(t *testing.T) {
+	c := newCollector(t, nil)
+	out := &memOutbox{}
+	out.add(orderEntry("001", "A"), orderEntry("002", "B"))
+	var mu sync.Mutex
+	failed := false
+	r := run(t, &Loop{Payloads: payloadFunc(func(e Entry) (map[string]any, error) {
+		if e.OrderID == "A" {
+			return nil, fmt.Errorf("order %s: %w", e.OrderID, ErrGone)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !failed {
+			failed = true
+			return nil, errors.New("store busy")
+		}
+		return simplePayloads(e)
+	})}, out, c)
+	r.until(2)
+
+	if len(out.dead) != 1 || out.dead[0].ID != "001" || out.dead[0].HTTPStatus != 0 || !strings.Contains(out.dead[0].Body, "gone") {
+		t.Errorf("dead = %+v, want 001 with status 0 and the reason", out.dead)
+	}
+	if len(out.retries) != 1 || out.retries[0].ID != "002" || !strings.Contains(out.retries[0].Reason, "store busy") {
+		t.Errorf("retries = %+v, want 002 once", out.retries)
+	}
+	if !slices.Equal(out.delivered, []string{"002"}) || len(c.received()) != 1 {
+		t.Errorf("delivered %v with %d requests, want 002 with 1", out.delivered, len(c.received()))
+	}
+}
+
+// TestLoopOutboxErrors: a failing Due is reported and tried again.
+func TestLoopOutboxErrors(t *testing.T) {
+	c := newCollector(t, nil)
+	out := &memOutbox{dueErrs: 2}
+	out.add(orderEntry("001", "A"))
+	r := run(t, &Loop{ErrorDelay: 5 * time.Second}, out, c)
+	if res := r.until(1); !res[0].Outcome.Delivered {
+		t.Fatalf("outcome = %+v, want delivered", res[0])
+	}
+	if n := len(r.errs); n != 2 {
+		t.Errorf("%d errors reported, want 2", n)
+	}
+	if err := <-r.errs; !strings.Contains(err.Error(), "disk on fire") {
+		t.Errorf("error = %v, want the outbox's", err)
+	}
+	if got := r.clock.Now().Sub(newFakeClock().Now()); got < 10*time.Second {
+		t.Errorf("delivered at +%s, want after two error delays (+10s)", got)
+	}
+}

@@ -1,0 +1,146 @@
+package module
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/storeedge/caddy-katalys/attribution"
+	"github.com/storeedge/caddy-katalys/delivery"
+	"github.com/storeedge/caddy-katalys/storage"
+)
+
+// Delivery defaults.
+const (
+	DefaultDeliverTimeout     = 10 * time.Second
+	DefaultDeliverConcurrency = 4
+)
+
+// deliveryRun is an app's delivery loop, draining the store's outbox to
+// the deliver endpoint while the app runs.
+type deliveryRun struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	wake   chan struct{}
+}
+
+// delivers reports whether orders are delivered at all.
+func (a *App) delivers() bool { return a.Deliver != DeliverOff }
+
+// startDelivery starts the delivery loop on st. On a reload the old
+// config's loop drains (Stop) while the new one starts: an entry in flight
+// in both may be sent twice, never lost.
+func (a *App) startDelivery(st *storage.Store) {
+	if !a.delivers() || a.run.delivery != nil {
+		return
+	}
+	endpoint := a.Deliver
+	if endpoint == "" {
+		endpoint = DefaultDeliver
+	}
+	timeout := time.Duration(a.DeliverTimeout)
+	if timeout <= 0 {
+		timeout = DefaultDeliverTimeout
+	}
+	conc := a.DeliverConcurrency
+	if conc <= 0 {
+		conc = DefaultDeliverConcurrency
+	}
+	loop := &delivery.Loop{
+		Outbox:      st,
+		Payloads:    storePayloads{st},
+		Sender:      &delivery.Sender{Endpoint: endpoint, Timeout: timeout},
+		Concurrency: conc,
+		OnResult:    a.deliveryResult,
+		OnError: func(err error) {
+			a.logger.Error("reading or updating the delivery outbox", zap.Error(err))
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	run := &deliveryRun{cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	a.run.delivery = run
+	go func() {
+		defer close(run.done)
+		loop.Run(ctx, run.wake)
+	}()
+}
+
+// stopDelivery stops the loop, waiting for the sends in flight.
+func (a *App) stopDelivery() {
+	if a.run == nil {
+		return
+	}
+	if run := a.run.delivery; run != nil {
+		run.cancel()
+		<-run.done
+	}
+}
+
+// wakeDelivery tells the loop that an entry was added.
+func (a *App) wakeDelivery() {
+	if a.run == nil {
+		return
+	}
+	if run := a.run.delivery; run != nil {
+		select {
+		case run.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// deliveryResult counts and logs the outcome of one attempt.
+func (a *App) deliveryResult(e delivery.Entry, o delivery.Outcome) {
+	switch {
+	case o.Delivered:
+		metrics.deliveries.WithLabelValues("delivered").Inc()
+	case o.Retry:
+		metrics.deliveries.WithLabelValues("retried").Inc()
+		a.logger.Warn("order delivery failed; will retry", zap.String("bucket", e.Bucket),
+			zap.String("order_id", e.OrderID), zap.String("kind", e.Kind), zap.Int("attempt", e.Attempts+1), zap.String("reason", o.Reason()))
+	default:
+		metrics.deliveries.WithLabelValues("dead").Inc()
+		a.logger.Error("order delivery refused; kept in the dead letters", zap.String("bucket", e.Bucket),
+			zap.String("order_id", e.OrderID), zap.String("kind", e.Kind), zap.Int("http_status", o.HTTPStatus), zap.String("body", o.Body))
+	}
+}
+
+// storePayloads builds delivery payloads from what the store holds of an
+// order: the order and its current attribution.
+type storePayloads struct{ st *storage.Store }
+
+func (p storePayloads) Payload(e delivery.Entry) (map[string]any, error) {
+	o, ok, err := p.st.GetOrder(e.Bucket, e.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	var res *attribution.Result
+	if rec, ok, err := p.st.GetAttribution(e.Bucket, e.OrderID); err != nil {
+		return nil, err
+	} else if ok {
+		res = &rec.Current
+	}
+	return delivery.OrderPayload(e.Bucket, deliveryFacts(o), res, e.Kind, e.Status), nil
+}
+
+// deliveryFacts is what a delivery payload says of a stored order.
+func deliveryFacts(o storage.Order) delivery.OrderFacts {
+	f := delivery.OrderFacts{
+		ID: o.ID, Total: o.Total, Subtotal: o.Subtotal, Currency: o.Currency, Email: o.Email,
+		Time: o.Time, ClientIP: o.ClientIP, UserAgent: o.UserAgent, Status: o.Status,
+	}
+	if f.Status == "" {
+		f.Status = o.Order.Status // as the page printed it
+	}
+	for _, d := range o.Discounts {
+		f.Discounts = append(f.Discounts, delivery.OrderDiscount{Code: d.Code, Amount: d.Amount})
+	}
+	for _, it := range o.Items {
+		f.Items = append(f.Items, delivery.OrderItem{SKU: it.SKU, Name: it.Name, Quantity: it.Quantity, Price: it.Price})
+	}
+	return f
+}
