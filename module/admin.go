@@ -19,6 +19,7 @@ import (
 
 	"github.com/storeedge/caddy-katalys/attribution"
 	"github.com/storeedge/caddy-katalys/capture"
+	"github.com/storeedge/caddy-katalys/delivery"
 	"github.com/storeedge/caddy-katalys/report"
 	"github.com/storeedge/caddy-katalys/storage"
 )
@@ -116,6 +117,8 @@ var adminRoutes = []adminRoute{
 	{http.MethodPost, []string{"buckets", "*", "reattribute"}, (*AdminAPI).reattribute},
 	{http.MethodGet, []string{"buckets", "*", "events"}, (*AdminAPI).events},
 	{http.MethodDelete, []string{"buckets", "*", "visitors", "*"}, (*AdminAPI).erase},
+	{http.MethodGet, []string{"deliveries"}, (*AdminAPI).deliveries},
+	{http.MethodPost, []string{"deliveries", "*", "retry"}, (*AdminAPI).retryDelivery},
 }
 
 // serve routes a request. The path is split in its escaped form, so an
@@ -208,7 +211,7 @@ func (a *AdminAPI) resolve(rt adminRoute, params []string) (adminCall, error) {
 		return adminCall{}, apiError(http.StatusServiceUnavailable, err)
 	}
 	c := adminCall{app: app, params: params, now: a.now()}
-	if len(params) > 0 {
+	if len(params) > 0 && rt.path[0] == "buckets" {
 		bucket, ok := app.Resolve(params[0])
 		if !ok {
 			return adminCall{}, apiError(http.StatusNotFound, fmt.Errorf("unknown bucket %q (known buckets: %s)",
@@ -699,6 +702,47 @@ func (l *list) close(err error) error {
 		}
 	}
 	return l.s.close(err)
+}
+
+// deliveries serves GET /katalys/deliveries: the outbox (orders and status
+// changes waiting to be delivered, with their attempts and last error) and
+// the dead letters (refused by Katalys, with its answer).
+func (a *AdminAPI) deliveries(w http.ResponseWriter, _ *http.Request, c adminCall) error {
+	out := struct {
+		Deliver string                `json:"deliver"`
+		Pending []delivery.Entry      `json:"pending"`
+		Dead    []delivery.DeadLetter `json:"dead"`
+	}{Deliver: c.app.deliverEndpoint(), Pending: []delivery.Entry{}, Dead: []delivery.DeadLetter{}}
+	if err := c.store.OutboxEntries(func(e delivery.Entry) error {
+		out.Pending = append(out.Pending, e)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := c.store.DeadLetters(func(d delivery.DeadLetter) error {
+		out.Dead = append(out.Dead, d)
+		return nil
+	}); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(out)
+}
+
+// retryDelivery serves POST /katalys/deliveries/{id}/retry: a dead letter
+// goes back to the outbox, to be sent again now.
+func (a *AdminAPI) retryDelivery(w http.ResponseWriter, _ *http.Request, c adminCall) error {
+	id := c.params[0]
+	err := c.store.RetryDead(id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return apiError(http.StatusNotFound, fmt.Errorf("no dead letter %q", id))
+	}
+	if err != nil {
+		return err
+	}
+	c.app.wakeDelivery()
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(map[string]string{"retried": id})
 }
 
 // Interface guards

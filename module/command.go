@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/storeedge/caddy-katalys/attribution"
+	"github.com/storeedge/caddy-katalys/delivery"
 	"github.com/storeedge/caddy-katalys/report"
 )
 
@@ -38,6 +39,8 @@ recorded, and reports order statuses, through Caddy's admin API (the
 
   caddy katalys orders <bucket>                    the bucket's orders
   caddy katalys report <bucket>                    totals per publisher and the latest attributions
+  caddy katalys deliveries [--retry <id>]          the orders waiting to be delivered to Katalys,
+                                                   and the dead letters; --retry sends one again
   caddy katalys status <bucket> <order> <status>   sets an order's status (pending, paid,
                                                    fulfilled, refunded, cancelled, rejected)
                                                    and shows its new attribution
@@ -66,6 +69,12 @@ func katalysCommand(cmd *cobra.Command) {
 		Args:  cobra.ExactArgs(1),
 	}
 	reportCmd.Flags().Int("last", 20, "How many of the latest attributions to list (0: all)")
+	deliveriesCmd := &cobra.Command{
+		Use:   "deliveries",
+		Short: "Prints the orders waiting to be delivered to Katalys, and the dead letters",
+		Args:  cobra.NoArgs,
+	}
+	deliveriesCmd.Flags().String("retry", "", "Send this dead letter (by id) again")
 	reportCmd.Flags().String("html", "", "Write the HTML report page (charts and the latest orders) to this file instead")
 	cmd.AddCommand(
 		subcommand(&cobra.Command{
@@ -82,6 +91,12 @@ func katalysCommand(cmd *cobra.Command) {
 				return err
 			}
 			return c.report(args[0], last)
+		}),
+		subcommand(deliveriesCmd, func(c cliCall, _ []string) error {
+			if id, _ := deliveriesCmd.Flags().GetString("retry"); id != "" {
+				return c.retryDelivery(id)
+			}
+			return c.deliveries()
 		}),
 		subcommand(&cobra.Command{
 			Use:   "status <bucket> <order> <status>",
@@ -223,6 +238,49 @@ func (c cliCall) orders(bucket string) error {
 	return err
 }
 
+// deliveries prints the outbox and the dead letters.
+func (c cliCall) deliveries() error {
+	body, err := c.request(http.MethodGet, "/katalys/deliveries", nil)
+	if err != nil || c.json {
+		return c.raw(body, err)
+	}
+	var v struct {
+		Deliver string                `json:"deliver"`
+		Pending []delivery.Entry      `json:"pending"`
+		Dead    []delivery.DeadLetter `json:"dead"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("reading the deliveries: %v", err)
+	}
+	fmt.Fprintf(c.out, "Delivering to %s: %d waiting, %s\n\n", v.Deliver, len(v.Pending), plural(len(v.Dead), "dead letter"))
+	tw := newTable(c.out, "ID", "BUCKET", "ORDER", "KIND", "ATTEMPTS", "NEXT TRY", "LAST ERROR")
+	for _, e := range v.Pending {
+		tw.row(e.ID, e.Bucket, e.OrderID, e.Kind, strconv.Itoa(e.Attempts), when(e.NextTry), orDash(e.LastErr))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(v.Dead) == 0 {
+		return nil
+	}
+	fmt.Fprintln(c.out, "\nDead letters (retry one with --retry <id>):")
+	tw = newTable(c.out, "ID", "BUCKET", "ORDER", "KIND", "HTTP", "ANSWER", "DIED")
+	for _, d := range v.Dead {
+		tw.row(d.ID, d.Bucket, d.OrderID, d.Kind, strconv.Itoa(d.HTTPStatus), orDash(d.Body), when(d.Died))
+	}
+	return tw.Flush()
+}
+
+// retryDelivery sends a dead letter again.
+func (c cliCall) retryDelivery(id string) error {
+	body, err := c.request(http.MethodPost, "/katalys/deliveries/"+url.PathEscape(id)+"/retry", nil)
+	if err != nil || c.json {
+		return c.raw(body, err)
+	}
+	_, err = fmt.Fprintf(c.out, "dead letter %s is back in the outbox\n", id)
+	return err
+}
+
 // raw prints a response body as it is.
 func (c cliCall) raw(body []byte, err error) error {
 	if err != nil {
@@ -232,8 +290,6 @@ func (c cliCall) raw(body []byte, err error) error {
 	return err
 }
 
-// report prints the totals per publisher of every attributed order of
-// bucket and a table of its last attributions (all when last is 0).
 // reportHTML saves the bucket's report page to file. Browsers cannot open
 // the admin endpoint themselves (Caddy refuses requests that carry a
 // browser's Sec-Fetch or Origin headers from origins it does not know, to
@@ -251,6 +307,8 @@ func (c cliCall) reportHTML(bucket, file string) error {
 	return nil
 }
 
+// report prints the totals per publisher of every attributed order of
+// bucket and a table of its last attributions (all when last is 0).
 func (c cliCall) report(bucket string, last int) error {
 	body, err := c.request(http.MethodGet, bucketPath(bucket)+"/attribution", nil)
 	if err != nil || c.json {

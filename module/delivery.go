@@ -25,6 +25,14 @@ type deliveryRun struct {
 	wake   chan struct{}
 }
 
+// deliverEndpoint is where orders are delivered, or "off".
+func (a *App) deliverEndpoint() string {
+	if a.Deliver == "" {
+		return DefaultDeliver
+	}
+	return a.Deliver
+}
+
 // delivers reports whether orders are delivered at all.
 func (a *App) delivers() bool { return a.Deliver != DeliverOff }
 
@@ -35,10 +43,7 @@ func (a *App) startDelivery(st *storage.Store) {
 	if !a.delivers() || a.run.delivery != nil {
 		return
 	}
-	endpoint := a.Deliver
-	if endpoint == "" {
-		endpoint = DefaultDeliver
-	}
+	endpoint := a.deliverEndpoint()
 	timeout := time.Duration(a.DeliverTimeout)
 	if timeout <= 0 {
 		timeout = DefaultDeliverTimeout
