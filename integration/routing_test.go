@@ -1,11 +1,13 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -136,6 +138,13 @@ func TestReloadUnderTraffic(t *testing.T) {
 					req.Header.Set(h[0], h[1])
 				}
 				res, err := tryFetch(req)
+				if err != nil && errors.Is(err, syscall.ECONNRESET) {
+					// The old server closed this idle keep-alive
+					// connection as the request went out on it (its grace
+					// period): a browser sends the request again, on a
+					// new connection, and so does this client, once.
+					res, err = tryFetch(req)
+				}
 				if err != nil {
 					report("client %d request %d: %v", g, i, err)
 					continue

@@ -6,6 +6,7 @@
 //
 //	/10k /100k /1m /50m   product-listing pages of 10 KiB, 100 KiB, 1 MiB, 50 MiB
 //	/ty200k               a WooCommerce order-received page of 200 KiB (bench/capture.sh)
+//	POST /…/_tr_offline   a stand-in for Katalys' delivery endpoint: 204, counted (bench/deliver.sh)
 //
 // A page is named by the last segment of the path, so the same page is
 // served at /checkout/order-received/ty200k (a thank-you path) and at
@@ -33,6 +34,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"math/rand/v2"
 	"net"
@@ -322,6 +324,7 @@ type server struct {
 	pages         map[string]page
 	gzip, ident   atomic.Int64
 	other         atomic.Int64
+	collected     atomic.Int64 // deliveries received at /…/_tr_offline
 	gzipBytes     atomic.Int64
 	identityBytes atomic.Int64
 }
@@ -340,8 +343,15 @@ func newServer() *server {
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/stats" {
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"gzip":%d,"identity":%d,"other":%d,"gzip_bytes":%d,"identity_bytes":%d}`+"\n",
-			s.gzip.Load(), s.ident.Load(), s.other.Load(), s.gzipBytes.Load(), s.identityBytes.Load())
+		fmt.Fprintf(w, `{"gzip":%d,"identity":%d,"other":%d,"gzip_bytes":%d,"identity_bytes":%d,"collected":%d}`+"\n",
+			s.gzip.Load(), s.ident.Load(), s.other.Load(), s.gzipBytes.Load(), s.identityBytes.Load(), s.collected.Load())
+		return
+	}
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/_tr_offline") {
+		// A stand-in for Katalys' server-to-server endpoint (bench/deliver.sh).
+		_, _ = io.Copy(io.Discard, r.Body)
+		s.collected.Add(1)
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	// A /plain/ segment makes an identity upstream: it never compresses,
