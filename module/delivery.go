@@ -2,6 +2,7 @@ package module
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,6 +24,9 @@ type deliveryRun struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	wake   chan struct{}
+	store  *storage.Store
+	// counted is when the outbox gauge was last updated (unix nanos).
+	counted atomic.Int64
 }
 
 // deliverEndpoint is where orders are delivered, or "off".
@@ -63,7 +67,8 @@ func (a *App) startDelivery(st *storage.Store) {
 		},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	run := &deliveryRun{cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	run := &deliveryRun{cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1), store: st}
+	run.countOutbox()
 	a.run.delivery = run
 	go func() {
 		defer close(run.done)
@@ -95,8 +100,27 @@ func (a *App) wakeDelivery() {
 	}
 }
 
+// outboxCountEvery is how often, at most, the outbox gauge is updated.
+const outboxCountEvery = 10 * time.Second
+
+// countOutbox sets the outbox gauge, at most every outboxCountEvery: counting
+// walks the outbox's keys.
+func (r *deliveryRun) countOutbox() {
+	now := time.Now().UnixNano()
+	last := r.counted.Load()
+	if now-last < int64(outboxCountEvery) || !r.counted.CompareAndSwap(last, now) {
+		return
+	}
+	pending, dead := r.store.OutboxCounts()
+	metrics.outbox.WithLabelValues("pending").Set(float64(pending))
+	metrics.outbox.WithLabelValues("dead").Set(float64(dead))
+}
+
 // deliveryResult counts and logs the outcome of one attempt.
 func (a *App) deliveryResult(e delivery.Entry, o delivery.Outcome) {
+	if run := a.run.delivery; run != nil {
+		defer run.countOutbox()
+	}
 	switch {
 	case o.Delivered:
 		metrics.deliveries.WithLabelValues("delivered").Inc()

@@ -48,6 +48,7 @@ var metrics = struct {
 	thankYouPages   *prometheus.CounterVec
 	attributions    *prometheus.CounterVec
 	deliveries      *prometheus.CounterVec
+	outbox          *prometheus.GaugeVec
 }{
 	injected: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy",
@@ -133,6 +134,12 @@ var metrics = struct {
 		Name:      "deliveries_total",
 		Help:      "Attempts to deliver orders and status changes to Katalys, by result (delivered, retried, dead).",
 	}, []string{"result"}),
+	outbox: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "outbox",
+		Help:      "Deliveries in the outbox, by state (pending: waiting to be delivered or retried; dead: refused by Katalys). Updated at most every 10 seconds while deliveries happen.",
+	}, []string{"state"}),
 }
 
 // registerMetrics registers the module's collectors with a config's
@@ -159,6 +166,7 @@ func registerMetrics(reg *prometheus.Registry) error {
 		metrics.thankYouPages,
 		metrics.attributions,
 		metrics.deliveries,
+		metrics.outbox,
 	} {
 		var are prometheus.AlreadyRegisteredError
 		if err := reg.Register(c); err != nil && !errors.As(err, &are) {
