@@ -101,12 +101,25 @@ func (s *Store) Due(now time.Time, limit int) ([]delivery.Entry, error) {
 	}
 	defer s.leave()
 	var due []delivery.Entry
+	floor := s.outboxFloor.Load()
 	err := s.db.View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = outboxPrefix
+		// Values are read one by one (most calls want a few entries), and
+		// the scan starts at the floor: delivered entries are deleted, and
+		// their tombstones, which a scan from the start would step over on
+		// every call until compaction drops them, all lie below it.
+		opts := badger.IteratorOptions{Prefix: outboxPrefix}
 		it := txn.NewIterator(opts)
 		defer it.Close()
-		for it.Seek(outboxPrefix); it.ValidForPrefix(outboxPrefix) && len(due) < limit; it.Next() {
+		first := true
+		for it.Seek(outboxKey(floor)); it.ValidForPrefix(outboxPrefix) && len(due) < limit; it.Next() {
+			if first {
+				first = false
+				if k := it.Item().Key(); len(k) == len(outboxPrefix)+8 {
+					// Nothing lives below this key: raise the floor, unless
+					// RetryDead lowered it meanwhile.
+					s.outboxFloor.CompareAndSwap(floor, binary.BigEndian.Uint64(k[len(outboxPrefix):]))
+				}
+			}
 			e, err := decodeEntry(it.Item())
 			if err != nil {
 				return err
@@ -235,6 +248,11 @@ func (s *Store) RetryDead(id string) error {
 		return txn.Delete(outboxDeadKey(seq))
 	})
 	s.outboxMu.Unlock()
+	if err == nil {
+		// The entry is back below the entries Due starts at.
+		for f := s.outboxFloor.Load(); seq < f && !s.outboxFloor.CompareAndSwap(f, seq); f = s.outboxFloor.Load() {
+		}
+	}
 	return s.finishChange("retrying dead letter "+id, err)
 }
 

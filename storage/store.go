@@ -132,6 +132,8 @@ type Store struct {
 	// existing outbox entries and dead letters (outbox.go).
 	outbox   bool
 	outboxMu sync.Mutex
+	// outboxFloor is a seq no outbox entry lies below (see Due).
+	outboxFloor atomic.Uint64
 
 	closeOnce sync.Once
 	closeErr  error
