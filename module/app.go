@@ -48,7 +48,7 @@ type App struct {
 	// DeliverTimeout bounds one delivery request. Default: 10s.
 	DeliverTimeout caddy.Duration `json:"deliver_timeout,omitempty"`
 
-	// DeliverConcurrency bounds the deliveries in flight. Default: 4.
+	// DeliverConcurrency bounds the deliveries in flight. Default: 1 (a backlog drains without costing pages much; see docs/benchmarks.md).
 	DeliverConcurrency int `json:"deliver_concurrency,omitempty"`
 
 	// Buckets are the Tracking IDs (Katalys buckets) served by this Caddy,

@@ -15,7 +15,7 @@ import (
 // Delivery defaults.
 const (
 	DefaultDeliverTimeout     = 10 * time.Second
-	DefaultDeliverConcurrency = 4
+	DefaultDeliverConcurrency = 1
 )
 
 // deliveryRun is an app's delivery loop, draining the store's outbox to
