@@ -79,7 +79,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 }
 
 // parseDeliver parses `deliver <url>|off [{ timeout <duration>;
-// concurrency <n> }]`.
+// concurrency <n>; rate <n> }]`.
 func parseDeliver(d *caddyfile.Dispenser, app *module.App) error {
 	if app.Deliver != "" {
 		return d.Err("deliver already specified")
@@ -112,6 +112,16 @@ func parseDeliver(d *caddyfile.Dispenser, app *module.App) error {
 				return d.Errf("deliver concurrency %q: must be a number from 1 to 256", v)
 			}
 			app.DeliverConcurrency = n
+		case "rate":
+			var v string
+			if !d.AllArgs(&v) {
+				return d.ArgErr()
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return d.Errf("deliver rate %q: must be a number of deliveries a second, at least 1", v)
+			}
+			app.DeliverRate = n
 		default:
 			return d.Errf("unrecognized subdirective '%s'", d.Val())
 		}

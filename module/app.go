@@ -48,8 +48,11 @@ type App struct {
 	// DeliverTimeout bounds one delivery request. Default: 10s.
 	DeliverTimeout caddy.Duration `json:"deliver_timeout,omitempty"`
 
-	// DeliverConcurrency bounds the deliveries in flight. Default: 1 (a backlog drains without costing pages much; see docs/benchmarks.md).
+	// DeliverConcurrency bounds the deliveries in flight. Default: 1.
 	DeliverConcurrency int `json:"deliver_concurrency,omitempty"`
+
+	// DeliverRate bounds the deliveries a second. Default: 100.
+	DeliverRate int `json:"deliver_rate,omitempty"`
 
 	// Buckets are the Tracking IDs (Katalys buckets) served by this Caddy,
 	// each with the other names that map to it. A handler's site_id must
@@ -321,7 +324,7 @@ func (a *App) Validate() error {
 			return err
 		}
 	}
-	if a.DeliverTimeout < 0 || a.DeliverConcurrency < 0 {
+	if a.DeliverTimeout < 0 || a.DeliverConcurrency < 0 || a.DeliverRate < 0 {
 		return errors.New("deliver timeout and concurrency must not be negative")
 	}
 	owner := make(map[string]string, len(a.Buckets)) // NameKey → bucket id

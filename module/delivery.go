@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/storeedge/caddy-katalys/attribution"
 	"github.com/storeedge/caddy-katalys/delivery"
@@ -16,6 +17,10 @@ import (
 const (
 	DefaultDeliverTimeout     = 10 * time.Second
 	DefaultDeliverConcurrency = 1
+	// DefaultDeliverRate bounds deliveries per second: a backlog (Katalys
+	// down for an hour) drains steadily without taking the CPU that pages
+	// need (see docs/benchmarks.md); live traffic never comes near it.
+	DefaultDeliverRate = 100
 )
 
 // deliveryRun is an app's delivery loop, draining the store's outbox to
@@ -58,7 +63,7 @@ func (a *App) startDelivery(st *storage.Store) {
 	}
 	loop := &delivery.Loop{
 		Outbox:      st,
-		Payloads:    storePayloads{st},
+		Payloads:    pacedPayloads{Payloads: storePayloads{st}, limiter: rate.NewLimiter(rate.Limit(a.deliverRate()), 1)},
 		Sender:      &delivery.Sender{Endpoint: endpoint, Timeout: timeout},
 		Concurrency: conc,
 		OnResult:    a.deliveryResult,
@@ -133,6 +138,28 @@ func (a *App) deliveryResult(e delivery.Entry, o delivery.Outcome) {
 		a.logger.Error("order delivery refused; kept in the dead letters", zap.String("bucket", e.Bucket),
 			zap.String("order_id", e.OrderID), zap.String("kind", e.Kind), zap.Int("http_status", o.HTTPStatus), zap.String("body", o.Body))
 	}
+}
+
+// deliverRate is the most deliveries a second.
+func (a *App) deliverRate() int {
+	if a.DeliverRate > 0 {
+		return a.DeliverRate
+	}
+	return DefaultDeliverRate
+}
+
+// pacedPayloads paces deliveries: a payload is built right before its
+// send, so waiting for the limiter here spaces the sends.
+type pacedPayloads struct {
+	delivery.Payloads
+	limiter *rate.Limiter
+}
+
+func (p pacedPayloads) Payload(e delivery.Entry) (map[string]any, error) {
+	if err := p.limiter.Wait(context.Background()); err != nil {
+		return nil, err
+	}
+	return p.Payloads.Payload(e)
 }
 
 // storePayloads builds delivery payloads from what the store holds of an
