@@ -270,19 +270,19 @@ func (a *AdminAPI) buckets(w http.ResponseWriter, _ *http.Request, c adminCall) 
 // apiOrder is an order as the admin API shows it (DESIGN §4.7): money in
 // major units, absent values null.
 type apiOrder struct {
-	Bucket    string             `json:"bucket"`
-	OrderID   string             `json:"order_id"`
-	Total     *float64           `json:"total"`
-	Subtotal  *float64           `json:"subtotal"`
-	Currency  *string            `json:"currency"`
-	Discounts []capture.Discount `json:"discounts"`
-	Items     []capture.Item     `json:"items"`
-	Email     *string            `json:"email"`
-	Status    *string            `json:"status"`
-	Time      *time.Time         `json:"time"`
-	Visitor   *string            `json:"visitor"`
-	Session   *string            `json:"session"`
-	Source    *string            `json:"source"`
+	Bucket    string        `json:"bucket"`
+	OrderID   string        `json:"order_id"`
+	Total     *float64      `json:"total"`
+	Subtotal  *float64      `json:"subtotal"`
+	Currency  *string       `json:"currency"`
+	Discounts []apiDiscount `json:"discounts"`
+	Items     []apiItem     `json:"items"`
+	Email     *string       `json:"email"`
+	Status    *string       `json:"status"`
+	Time      *time.Time    `json:"time"`
+	Visitor   *string       `json:"visitor"`
+	Session   *string       `json:"session"`
+	Source    *string       `json:"source"`
 }
 
 func newAPIOrder(o storage.Order) apiOrder {
@@ -292,8 +292,8 @@ func newAPIOrder(o storage.Order) apiOrder {
 		Total:     o.Total,
 		Subtotal:  o.Subtotal,
 		Currency:  nullable(o.Currency),
-		Discounts: o.Discounts,
-		Items:     o.Items,
+		Discounts: apiDiscounts(o.Discounts),
+		Items:     apiItems(o.Items),
 		Email:     nullable(o.Email),
 		Status:    nullable(o.Status),
 		Time:      nullableTime(o.Time),
@@ -301,6 +301,36 @@ func newAPIOrder(o storage.Order) apiOrder {
 		Session:   nullable(o.Session),
 		Source:    nullable(o.Source),
 	}
+}
+
+// apiDiscount and apiItem are an order's discounts and items with absent
+// values as null, as DESIGN §4.7 writes them.
+type apiDiscount struct {
+	Code   *string  `json:"code"`
+	Amount *float64 `json:"amount"`
+}
+
+type apiItem struct {
+	SKU      *string  `json:"sku"`
+	Name     *string  `json:"name"`
+	Quantity int      `json:"quantity"`
+	Price    *float64 `json:"price"`
+}
+
+func apiDiscounts(ds []capture.Discount) []apiDiscount {
+	out := make([]apiDiscount, len(ds))
+	for i, d := range ds {
+		out[i] = apiDiscount{Code: nullable(d.Code), Amount: d.Amount}
+	}
+	return out
+}
+
+func apiItems(its []capture.Item) []apiItem {
+	out := make([]apiItem, len(its))
+	for i, it := range its {
+		out[i] = apiItem{SKU: nullable(it.SKU), Name: nullable(it.Name), Quantity: it.Quantity, Price: it.Price}
+	}
+	return out
 }
 
 func nullable(s string) *string {
