@@ -85,8 +85,9 @@ type appRun struct {
 	ordersMu sync.Mutex
 	draining bool
 	orders   sync.WaitGroup
-	// delivery is the delivery loop, once started.
-	delivery *deliveryRun
+	// delivery is the delivery loop, once started; requests read it
+	// (wakeDelivery) while the app may still be starting.
+	delivery atomic.Pointer[deliveryRun]
 }
 
 // maxOrderDrain bounds how long Stop waits for orders being stored.

@@ -49,7 +49,7 @@ func (a *App) delivers() bool { return a.Deliver != DeliverOff }
 // config's loop drains (Stop) while the new one starts: an entry in flight
 // in both may be sent twice, never lost.
 func (a *App) startDelivery(st *storage.Store) {
-	if !a.delivers() || a.run.delivery != nil {
+	if !a.delivers() || a.run.delivery.Load() != nil {
 		return
 	}
 	endpoint := a.deliverEndpoint()
@@ -74,7 +74,7 @@ func (a *App) startDelivery(st *storage.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	run := &deliveryRun{cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1), store: st}
 	run.countOutbox()
-	a.run.delivery = run
+	a.run.delivery.Store(run)
 	go func() {
 		defer close(run.done)
 		loop.Run(ctx, run.wake)
@@ -86,7 +86,7 @@ func (a *App) stopDelivery() {
 	if a.run == nil {
 		return
 	}
-	if run := a.run.delivery; run != nil {
+	if run := a.run.delivery.Load(); run != nil {
 		run.cancel()
 		<-run.done
 	}
@@ -97,7 +97,7 @@ func (a *App) wakeDelivery() {
 	if a.run == nil {
 		return
 	}
-	if run := a.run.delivery; run != nil {
+	if run := a.run.delivery.Load(); run != nil {
 		select {
 		case run.wake <- struct{}{}:
 		default:
@@ -123,7 +123,7 @@ func (r *deliveryRun) countOutbox() {
 
 // deliveryResult counts and logs the outcome of one attempt.
 func (a *App) deliveryResult(e delivery.Entry, o delivery.Outcome) {
-	if run := a.run.delivery; run != nil {
+	if run := a.run.delivery.Load(); run != nil {
 		defer run.countOutbox()
 	}
 	switch {
