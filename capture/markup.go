@@ -467,7 +467,11 @@ func eqFoldASCII(b []byte, s string) bool {
 // read, and moves the lexer past its end tag. Nesting is counted on
 // elements of the same name only, so unclosed <p>, <li> or <td> inside do
 // not confuse it; an element left open runs to the end of the window.
-func (l *markupLexer) inner(t mtoken) []byte {
+func (l *markupLexer) inner(t mtoken) []byte { return l.innerEach(t, nil) }
+
+// innerEach is inner that also hands each token of the content to each
+// (when not nil), in the same pass.
+func (l *markupLexer) innerEach(t mtoken, each func(mtoken)) []byte {
 	if t.selfClosing() {
 		return nil
 	}
@@ -484,6 +488,9 @@ func (l *markupLexer) inner(t mtoken) []byte {
 				return l.b[t.end:u.start]
 			}
 			depth--
+		}
+		if each != nil {
+			each(u)
 		}
 	}
 }
@@ -536,10 +543,20 @@ func findElem(b []byte, match func(mtoken) bool) (inner []byte, t mtoken, ok boo
 // name, an attribute name, "<bdo"): it jumps from one occurrence of needle
 // to the next with bytes.Index instead of lexing everything in between.
 func seekElem(b []byte, needle string, match func(mtoken) bool) (inner []byte, t mtoken, ok bool) {
+	l, t, ok := findStart(b, needle, match)
+	if !ok {
+		return nil, t, false
+	}
+	return l.inner(t), t, true
+}
+
+// findStart finds the first start tag that holds needle (in its name or
+// attributes) and satisfies match; the lexer returned stands just after it.
+func findStart(b []byte, needle string, match func(mtoken) bool) (l markupLexer, t mtoken, ok bool) {
 	for from := 0; from < len(b); {
 		i := indexStr(b[from:], needle)
 		if i < 0 {
-			return nil, t, false
+			return l, t, false
 		}
 		i += from
 		from = i + len(needle)
@@ -550,13 +567,13 @@ func seekElem(b []byte, needle string, match func(mtoken) bool) (inner []byte, t
 				continue
 			}
 		}
-		l := markupLexer{b: b, i: st}
+		l = markupLexer{b: b, i: st}
 		t, ok = l.next()
 		if ok && t.kind == tokStart && t.end > i && match(t) {
-			return l.inner(t), t, true
+			return l, t, true
 		}
 	}
-	return nil, t, false
+	return l, t, false
 }
 
 // seekEach is eachElem with seekElem's jumps.

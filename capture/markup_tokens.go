@@ -28,51 +28,19 @@ type tokList struct {
 // same pass that finds its end.
 func seekTokens(b []byte, needle string, match func(mtoken) bool, buf []mtoken) (tl tokList, inner []byte, t mtoken, ok bool) {
 	tl.t = buf[:0]
-	for from := 0; from < len(b); {
-		i := indexStr(b[from:], needle)
-		if i < 0 {
-			return tl, nil, t, false
-		}
-		i += from
-		from = i + len(needle)
-		st := i
-		if needle[0] != '<' {
-			st = bytes.LastIndexByte(b[:i], '<')
-			if st < 0 {
-				continue
-			}
-		}
-		l := markupLexer{b: b, i: st}
-		t, ok = l.next()
-		if !ok || t.kind != tokStart || t.end <= i || !match(t) {
-			continue
-		}
-		if t.selfClosing() {
-			return tl, nil, t, true
-		}
-		// The body of a raw-text element is not tokenized.
-		tl.raw = rawTextTag(t.name)
-		depth := 0
-		for {
-			u, ok := l.next()
-			if !ok {
-				return tl, b[t.end:], t, true
-			}
-			if u.kind == tokStart && eqFoldBytes(u.name, t.name) && !u.selfClosing() {
-				depth++
-			} else if u.kind == tokEnd && eqFoldBytes(u.name, t.name) {
-				if depth == 0 {
-					return tl, b[t.end:u.start], t, true
-				}
-				depth--
-			}
-			if u.kind == tokStart && rawTextTag(u.name) {
-				tl.raw = true
-			}
-			tl.t = append(tl.t, u)
-		}
+	l, t, ok := findStart(b, needle, match)
+	if !ok {
+		return tl, nil, t, false
 	}
-	return tl, nil, t, false
+	// The body of a raw-text element is not tokenized.
+	tl.raw = rawTextTag(t.name) && !t.selfClosing()
+	inner = l.innerEach(t, func(u mtoken) {
+		if u.kind == tokStart && rawTextTag(u.name) {
+			tl.raw = true
+		}
+		tl.t = append(tl.t, u)
+	})
+	return tl, inner, t, true
 }
 
 // inner is markupLexer.inner over tokens: for the start tag at k, the
