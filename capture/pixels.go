@@ -18,29 +18,40 @@ import (
 // (Source "gads"): id, total and currency only. A conversion without a
 // transaction id (sign-ups, leads) is no order.
 func fromAdsConversion(p *Page) *Order {
+	conversion := func(script []byte, c jslit.Call) (jslit.Object, bool) { return gtagEvent(script, c, "conversion") }
+	return pixelOrder(p, "gtag", []string{"gtag", "conversion"}, conversion, "transaction_id", "gads")
+}
+
+// pixelOrder reads the id, value and currency of the first call of callee
+// whose parameters params finds and that carries an id under idKey, in the
+// scripts that hold every marker: the shape of the pixels, which give no
+// more than that.
+func pixelOrder(p *Page, callee string, markers []string, params func([]byte, jslit.Call) (jslit.Object, bool), idKey, source string) *Order {
 	for i := range p.Scripts {
 		s := &p.Scripts[i]
-		if !tagScript(s) || !bytes.Contains(s.Text, []byte("gtag")) || !bytes.Contains(s.Text, []byte("conversion")) {
+		if !tagScript(s) || !containsAll(s.Text, markers) {
 			continue
 		}
-		for _, c := range jslit.Calls(s.Text, "gtag") {
-			params, ok := gtagEvent(s.Text, c, "conversion")
+		for _, c := range jslit.Calls(s.Text, callee) {
+			args, ok := params(s.Text, c)
 			if !ok {
 				continue
 			}
-			id := jsID(params.Get("transaction_id"))
-			if id == "" {
-				continue
-			}
-			return &Order{
-				ID:       id,
-				Total:    jsMoney(params.Get("value")),
-				Currency: jsCurrency(params.Get("currency")),
-				Source:   "gads",
+			if id := jsID(args.Get(idKey)); id != "" {
+				return &Order{ID: id, Total: jsMoney(args.Get("value")), Currency: jsCurrency(args.Get("currency")), Source: source}
 			}
 		}
 	}
 	return nil
+}
+
+func containsAll(b []byte, markers []string) bool {
+	for _, m := range markers {
+		if !bytes.Contains(b, []byte(m)) {
+			return false
+		}
+	}
+	return true
 }
 
 // fromMeta reads the Meta pixel Purchase event, fbq('track', 'Purchase',
@@ -52,29 +63,7 @@ func fromAdsConversion(p *Page) *Order {
 // so no email either. FB4WC prints the same object several times: the
 // first is taken.
 func fromMeta(p *Page) *Order {
-	for i := range p.Scripts {
-		s := &p.Scripts[i]
-		if !tagScript(s) || !bytes.Contains(s.Text, []byte("Purchase")) || !bytes.Contains(s.Text, []byte("fbq")) {
-			continue
-		}
-		for _, c := range jslit.Calls(s.Text, "fbq") {
-			params, ok := fbqPurchase(s.Text, c)
-			if !ok {
-				continue
-			}
-			id := jsID(params.Get("order_id"))
-			if id == "" {
-				continue
-			}
-			return &Order{
-				ID:       id,
-				Total:    jsMoney(params.Get("value")),
-				Currency: jsCurrency(params.Get("currency")),
-				Source:   "meta",
-			}
-		}
-	}
-	return nil
+	return pixelOrder(p, "fbq", []string{"Purchase", "fbq"}, fbqPurchase, "order_id", "meta")
 }
 
 // fbqPurchase returns the parameters of a Purchase event:
