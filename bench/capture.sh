@@ -84,27 +84,15 @@ start_caddy() {
 	PORT=$("$WORK/upstream" -free-ports 1)
 	CADDY_LOG="$WORK/caddy-$config.log"
 	STORE="$WORK/store-$config-$round"
-	mkdir -p "$WORK/xdg-data" "$WORK/xdg-config"
 	{
 		printf '{\n\tadmin off\n\tauto_https off\n\tdefault_bind 127.0.0.1\n\tpersist_config off\n'
 		printf '\tlog {\n\t\tlevel WARN\n\t}\n'
-		[[ $config != baseline ]] && printf '\tkatalys {\n\t\tstorage %s\n\t}\n' "$STORE"
+		[[ $config != baseline ]] && printf '\tkatalys {\n\t\tstorage %s\n\t\tdeliver off\n\t}\n' "$STORE"
 		printf '}\n\nhttp://:%s {\n\tencode gzip\n' "$PORT"
 		[[ $config != baseline ]] && printf '\tkatalys %s\n' "$SITE_ID"
 		printf '\treverse_proxy %s\n}\n' "$UPSTREAM"
 	} >"$WORK/$config.Caddyfile"
-	echo "=== start $(date -u +%T) port $PORT" >>"$CADDY_LOG"
-	XDG_DATA_HOME="$WORK/xdg-data" XDG_CONFIG_HOME="$WORK/xdg-config" \
-		"$CADDY" run --config "$WORK/$config.Caddyfile" --adapter caddyfile >>"$CADDY_LOG" 2>&1 &
-	CADDY_PID=$!
-	for _ in $(seq 200); do
-		if curl -fsS -o /dev/null --max-time 2 -A curl/8 "http://127.0.0.1:$PORT/journal/plain/10k" 2>/dev/null; then
-			return 0
-		fi
-		kill -0 "$CADDY_PID" 2>/dev/null || { CADDY_PID=; die "Caddy ($config) exited at start"; }
-		sleep 0.1
-	done
-	die "Caddy ($config) did not answer on 127.0.0.1:$PORT"
+	run_caddy "$config" "$WORK/$config.Caddyfile" /journal/plain/10k
 }
 
 # check CONFIG: one request, checked: the baseline serves the page
@@ -153,13 +141,7 @@ measure() {
 }
 
 log "measuring: wrk -t$THREADS -c$CONNS -d$DURATION --latency, warm-up $WARMUP, $ROUNDS round(s)"
-for round in $(seq "$ROUNDS"); do
-	for config in "${CONFIGS[@]}"; do
-		measure "$config" "$round"
-	done
-done
-LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-scan_caddy_logs
+run_rounds
 
 col() { awk -F'\t' -v c="$1" -v f="$2" '$1 == c {print $f}' "$RESULTS" | median; }
 ty=$(col thankyou 3)

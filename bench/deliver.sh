@@ -75,7 +75,6 @@ start_caddy() {
 	if [[ $config == draining ]]; then cp -r "$WORK/backlog" "$store"; fi
 	PORT=$("$WORK/upstream" -free-ports 1)
 	CADDY_LOG="$WORK/caddy-$config.log"
-	mkdir -p "$WORK/xdg-data" "$WORK/xdg-config"
 	cat >"$WORK/$config.Caddyfile" <<EOF
 {
 	admin off
@@ -97,18 +96,7 @@ http://:$PORT {
 	reverse_proxy $UPSTREAM
 }
 EOF
-	echo "=== start $(date -u +%T) port $PORT" >>"$CADDY_LOG"
-	XDG_DATA_HOME="$WORK/xdg-data" XDG_CONFIG_HOME="$WORK/xdg-config" \
-		"$CADDY" run --config "$WORK/$config.Caddyfile" --adapter caddyfile >>"$CADDY_LOG" 2>&1 &
-	CADDY_PID=$!
-	for _ in $(seq 200); do
-		if curl -fsS -o /dev/null --max-time 2 -A curl/8 "http://127.0.0.1:$PORT/plain/10k" 2>/dev/null; then
-			return 0
-		fi
-		kill -0 "$CADDY_PID" 2>/dev/null || { CADDY_PID=; die "Caddy ($config) exited at start"; }
-		sleep 0.1
-	done
-	die "Caddy ($config) did not answer on 127.0.0.1:$PORT"
+	run_caddy "$config" "$WORK/$config.Caddyfile" /plain/10k
 }
 
 RESULTS="$WORK/results.tsv" # config round rps p99_ms delivered_during_run
@@ -139,13 +127,7 @@ measure() {
 }
 
 log "measuring: wrk -t$THREADS -c$CONNS -d$DURATION --latency on the 100 KB page, warm-up $WARMUP, $ROUNDS round(s)"
-for round in $(seq "$ROUNDS"); do
-	for config in "${CONFIGS[@]}"; do
-		measure "$config" "$round"
-	done
-done
-LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
-scan_caddy_logs
+run_rounds
 
 col() { awk -F'\t' -v c="$1" -v f="$2" '$1 == c {print $f}' "$RESULTS" | median; }
 drain=$(col draining 3)

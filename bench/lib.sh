@@ -91,6 +91,39 @@ start_upstream() {
 	log "upstream on $UPSTREAM"
 }
 
+# run_caddy NAME CADDYFILE PROBE_PATH: starts Caddy on CADDYFILE (its output
+# appended to CADDY_LOG) and waits until PROBE_PATH answers on
+# 127.0.0.1:PORT; sets CADDY_PID.
+run_caddy() {
+	local name=$1 file=$2 probe=$3
+	echo "=== start $(date -u +%T) port $PORT" >>"$CADDY_LOG"
+	mkdir -p "$WORK/xdg-data" "$WORK/xdg-config"
+	XDG_DATA_HOME="$WORK/xdg-data" XDG_CONFIG_HOME="$WORK/xdg-config" \
+		"$CADDY" run --config "$file" --adapter caddyfile >>"$CADDY_LOG" 2>&1 &
+	CADDY_PID=$!
+	for _ in $(seq 200); do
+		if curl -fsS -o /dev/null --max-time 2 -A curl/8 "http://127.0.0.1:$PORT$probe" 2>/dev/null; then
+			return 0
+		fi
+		kill -0 "$CADDY_PID" 2>/dev/null || { CADDY_PID=; die "Caddy ($name) exited at start"; }
+		sleep 0.1
+	done
+	die "Caddy ($name) did not answer on 127.0.0.1:$PORT"
+}
+
+# run_rounds: calls measure CONFIG ROUND for every round and every config of
+# CONFIGS (alternated), then records LOAD_AFTER and scans the Caddy logs.
+run_rounds() {
+	local round config
+	for round in $(seq "$ROUNDS"); do
+		for config in "${CONFIGS[@]}"; do
+			measure "$config" "$round"
+		done
+	done
+	LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+	scan_caddy_logs
+}
+
 stop_caddy() {
 	kill "$CADDY_PID" 2>/dev/null || true
 	wait "$CADDY_PID" 2>/dev/null || true
