@@ -270,13 +270,7 @@ func (p *parser) primary(i, depth int) (Value, int) {
 func (p *parser) object(i, depth int) (Value, int) {
 	s := p.s
 	base := len(p.members)
-	done := func() Object {
-		obj := make(Object, len(p.members)-base)
-		copy(obj, p.members[base:])
-		clear(p.members[base:])
-		p.members = p.members[:base]
-		return obj
-	}
+	done := func() Object { return Object(popFrom(&p.members, base)) }
 	i++
 	for {
 		i = p.space(i)
@@ -381,13 +375,7 @@ func (p *parser) key(i int) (key string, j int, ident bool) {
 func (p *parser) array(i, depth int) (Value, int) {
 	s := p.s
 	base := len(p.values)
-	done := func() Array {
-		arr := make(Array, len(p.values)-base)
-		copy(arr, p.values[base:])
-		clear(p.values[base:])
-		p.values = p.values[:base]
-		return arr
-	}
+	done := func() Array { return Array(popFrom(&p.values, base)) }
 	i++
 	for {
 		i = p.space(i)
@@ -420,4 +408,14 @@ func (p *parser) array(i, depth int) (Value, int) {
 		p.values = append(p.values, v)
 		i = end
 	}
+}
+
+// popFrom returns a copy of the elements of the scratch stack above base
+// and pops them (cleared, so the pooled stack keeps no values alive).
+func popFrom[T any](stack *[]T, base int) []T {
+	out := make([]T, len(*stack)-base)
+	copy(out, (*stack)[base:])
+	clear((*stack)[base:])
+	*stack = (*stack)[:base]
+	return out
 }
