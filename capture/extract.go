@@ -5,17 +5,15 @@ package capture
 type source struct {
 	name  string
 	find  func(*Page) *Order
-	gives field // the fields it can give
+	gives Field // the fields it can give
 }
 
 // Field is a set of Order fields.
-type Field = field
+type Field uint16
 
-// field is a set of Order fields.
-type field uint16
-
+// The fields of an Order, as bits of a Field.
 const (
-	fID field = 1 << iota
+	fID Field = 1 << iota
 	fTotal
 	fSubtotal
 	fCurrency
@@ -30,23 +28,22 @@ const (
 
 // Missing is the set of fields o lacks: the ones a less trusted source,
 // or a later capture of the same order (Fill), can still fill.
-func (o *Order) Missing() Field { return o.missing() }
-
-// missing is the set of fields o lacks.
-func (o *Order) missing() field {
-	var m field
-	for _, f := range []struct {
-		empty bool
-		f     field
-	}{
-		{o.ID == "", fID}, {o.Total == nil, fTotal}, {o.Subtotal == nil, fSubtotal},
-		{o.Currency == "", fCurrency}, {len(o.Codes()) == 0, fDiscounts}, {len(o.Items) == 0, fItems},
-		{o.Email == "", fEmail}, {o.Time == "", fTime}, {o.Status == "", fStatus},
-	} {
-		if f.empty {
-			m |= f.f
+func (o *Order) Missing() Field {
+	var m Field
+	set := func(empty bool, f Field) {
+		if empty {
+			m |= f
 		}
 	}
+	set(o.ID == "", fID)
+	set(o.Total == nil, fTotal)
+	set(o.Subtotal == nil, fSubtotal)
+	set(o.Currency == "", fCurrency)
+	set(len(o.Codes()) == 0, fDiscounts)
+	set(len(o.Items) == 0, fItems)
+	set(o.Email == "", fEmail)
+	set(o.Time == "", fTime)
+	set(o.Status == "", fStatus)
 	return m
 }
 
@@ -90,7 +87,7 @@ func Extract(page []byte) (o Order, ok bool) {
 // source that can only give fields the order has already is not read.
 func (p *Page) Order() (o Order, ok bool) {
 	for _, s := range sources {
-		if o.missing()&s.gives == 0 {
+		if o.Missing()&s.gives == 0 {
 			continue
 		}
 		part := s.find(p)
