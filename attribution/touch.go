@@ -25,24 +25,32 @@ func IsAffiliate(t Touch) bool {
 func TouchFromClick(at time.Time, session string, fields map[string]string) Touch {
 	t := Touch{Time: at, Session: session}
 	for k, v := range fields {
-		switch k {
-		case keyTransactionID:
-			t.TransactionID = v
-		case keyOfferID:
-			t.OfferID = v
-		case keyPublisherID:
-			t.PublisherID = v
-		case keyAffID:
-			t.AffID = v
-		default:
-			if v == "" {
-				continue
-			}
-			if t.Subs == nil {
-				t.Subs = make(map[string]string, len(fields))
-			}
-			t.Subs[k] = v
-		}
+		t.AddParam(k, v)
 	}
 	return t
+}
+
+// AddParam files one click parameter of a stored click into t, as
+// TouchFromClick does for each of its fields: the four ids to their own
+// fields, any other non-empty value into Subs. It lets a reader that holds
+// the parameters in its own encoding build a Touch without a map between.
+func (t *Touch) AddParam(key, value string) {
+	switch key {
+	case keyTransactionID:
+		t.TransactionID = value
+	case keyOfferID:
+		t.OfferID = value
+	case keyPublisherID:
+		t.PublisherID = value
+	case keyAffID:
+		t.AffID = value
+	default:
+		if value == "" {
+			return
+		}
+		if t.Subs == nil {
+			t.Subs = make(map[string]string, 4)
+		}
+		t.Subs[key] = value
+	}
 }

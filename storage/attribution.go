@@ -52,10 +52,10 @@ func (o Order) ForAttribution() attribution.Order {
 
 // VisitorTouches returns the clicks (events of Type "click") of visitor in
 // bucket whose time is in [from, to], in time order, as attribution.Touch; a
-// zero to means no end. It reads them through the per-visitor index, so its
-// cost grows with the visitor's events, not with the bucket's. A zero from
-// and to give every click of the visitor, which is what attribution.Decide
-// takes (and what Reattribute hands it).
+// zero to means no end. It reads them from the per-visitor index alone
+// (index.go), so its cost grows with the visitor's events, not with the
+// bucket's. A zero from and to give every click of the visitor, which is
+// what attribution.Decide takes (and what Reattribute hands it).
 func (s *Store) VisitorTouches(bucket, visitor string, from, to time.Time) ([]attribution.Touch, error) {
 	if visitor == "" || !validNames(bucket, visitor) {
 		return nil, errBadName
@@ -68,27 +68,52 @@ func (s *Store) VisitorTouches(bucket, visitor string, from, to time.Time) ([]at
 	var touches []attribution.Touch
 	err := s.db.View(func(txn *badger.Txn) error {
 		return scan(txn, visitorPrefix(bucket, visitor), lo, hi, false, func(it *badger.Item) error {
-			k := it.Key()
-			item, err := txn.Get(append(ep[:len(ep):len(ep)], k[len(k)-suffixLen:]...))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				return nil // the event expired a moment before its index entry
-			}
-			if err != nil {
-				return err
-			}
-			return item.Value(func(v []byte) error {
-				t, ok, err := decodeClick(v)
-				if ok {
-					touches = append(touches, t.touch())
-				}
-				return err
-			})
+			return appendTouch(txn, ep, it, &touches)
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading clicks of visitor %s in %s: %w", visitor, bucket, err)
 	}
 	return touches, nil
+}
+
+// appendTouch appends to touches the touch of the per-visitor index entry
+// it, when its event is a click. ep is the bucket's eventPrefix, where an
+// entry written before index values has its event looked up.
+func appendTouch(txn *badger.Txn, ep []byte, it *badger.Item, touches *[]attribution.Touch) error {
+	k := it.Key()
+	var known bool
+	err := it.Value(func(v []byte) error {
+		t, click, ok, err := indexTouch(keyTime(k), v)
+		if click {
+			*touches = append(*touches, t)
+		}
+		known = ok
+		return err
+	})
+	if err != nil || known {
+		return err
+	}
+	return eventTouch(txn, append(ep[:len(ep):len(ep)], k[len(k)-suffixLen:]...), touches)
+}
+
+// eventTouch appends the touch of the event under key, when it is a click,
+// to touches: the way to a touch for index entries written without one.
+func eventTouch(txn *badger.Txn, key []byte, touches *[]attribution.Touch) error {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil // the event expired a moment before its index entry
+	}
+	if err != nil {
+		return err
+	}
+	return item.Value(func(v []byte) error {
+		t, ok, err := decodeClick(v)
+		if ok {
+			*touches = append(*touches, t.touch())
+		}
+		return err
+	})
 }
 
 // clickEvent is the part of a stored Event that a click's Touch is made of.
@@ -396,11 +421,11 @@ func (p *prefixIter) valueAt(id []byte) ([]byte, error) {
 // History (see PutAttribution). It returns how many orders it decided.
 //
 // It reads the store in sequential scans rather than one lookup per order:
-// one pass over the bucket's event log gathers every visitor's clicks in
-// memory (other events are skipped without being decoded), then one pass
-// over the bucket's orders, side by side with their current attributions,
-// decides each and writes the results in batches, synced once at the end.
-// Decoding and deciding run on other goroutines than the scans. Order
+// one pass over the bucket's per-visitor index gathers every visitor's
+// clicks in memory (bucketClicks), then one pass over the bucket's orders,
+// side by side with their current attributions, decides each and writes
+// the results in batches, synced once at the end. Decoding and deciding
+// run on other goroutines than the order scan. Order
 // writes and status changes wait for the second pass, so none of them is
 // overwritten by a result decided from an older copy.
 func (s *Store) Reattribute(bucket string, rules attribution.Rules, now time.Time) (n int, err error) {
@@ -475,122 +500,47 @@ func send[T any](p *pipe, ch chan<- T, v T) bool {
 	}
 }
 
-// bucketClicks reads the clicks of bucket's event log, as Touches per
-// visitor in time order. Clicks without a visitor can be nobody's. One
-// goroutine scans, copying out the clicks; this one decodes them.
+// bucketClicks reads the clicks of bucket, as Touches per visitor in time
+// order, in one pass over the bucket's per-visitor index: it holds each
+// visitor's events together, in time order, and the clicks' touches in its
+// values (index.go), so no event is read or decoded. Entries written
+// before index values are looked up in the event log.
 func (s *Store) bucketClicks(bucket string) (map[string][]attribution.Touch, error) {
-	p := newPipe()
-	chunks := make(chan [][]byte, 4)
-	go func() {
-		defer close(chunks)
-		if err := s.scanClicks(p, bucket, chunks); err != nil {
-			p.fail(err)
-		}
-	}()
-	// Chunks are decoded in parallel and merged in scan order, so that
-	// each visitor's touches stay in time order.
-	numbered := make(chan seqChunk, 4)
-	go func() {
-		defer close(numbered)
-		seq := 0
-		for c := range chunks {
-			numbered <- seqChunk{seq: seq, values: c}
-			seq++
-		}
-	}()
-	decoded := make(chan seqClicks, 4)
-	var workers sync.WaitGroup
-	for range max(1, runtime.GOMAXPROCS(0)) {
-		workers.Go(func() {
-			for c := range numbered {
-				if p.failed() {
-					continue // drain, so that the scan ends
-				}
-				clicks, err := decodeClicks(c.values)
-				if err != nil {
-					p.fail(err)
-					continue
-				}
-				decoded <- seqClicks{seq: c.seq, clicks: clicks}
-			}
-		})
-	}
-	go func() {
-		workers.Wait()
-		close(decoded)
-	}()
+	prefix := visitorsPrefix(bucket)
+	ep := eventPrefix(bucket)
 	touches := make(map[string][]attribution.Touch)
-	pending := make(map[int][]clickEvent)
-	next := 0
-	for d := range decoded {
-		pending[d.seq] = d.clicks
-		for clicks, ok := pending[next]; ok; clicks, ok = pending[next] {
-			delete(pending, next)
-			next++
-			for _, c := range clicks {
-				touches[c.Visitor] = append(touches[c.Visitor], c.touch())
+	var visitor string             // the visitor whose entries are being read
+	var clicks []attribution.Touch // and their touches so far
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix, opts.PrefetchValues = prefix, false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(prefix); it.Valid(); it.Next() {
+			item := it.Item()
+			k := item.Key()
+			if len(k) < len(prefix)+1+suffixLen {
+				continue // not an index entry; see scan
+			}
+			if name := k[len(prefix) : len(k)-suffixLen-1]; string(name) != visitor {
+				if len(clicks) > 0 {
+					touches[visitor] = clicks
+				}
+				visitor, clicks = string(name), nil
+			}
+			if err := appendTouch(txn, ep, item, &clicks); err != nil {
+				return fmt.Errorf("visitor %s: %w", visitor, err)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading clicks: %w", err)
 	}
-	if p.fail(nil); p.err != nil {
-		return nil, fmt.Errorf("reading clicks: %w", p.err)
+	if len(clicks) > 0 {
+		touches[visitor] = clicks
 	}
 	return touches, nil
-}
-
-// seqChunk and seqClicks are a chunk of scanned values and its decoded
-// clicks, numbered in scan order.
-type seqChunk struct {
-	seq    int
-	values [][]byte
-}
-
-type seqClicks struct {
-	seq    int
-	clicks []clickEvent
-}
-
-// decodeClicks decodes the clicks with a visitor among values.
-func decodeClicks(values [][]byte) ([]clickEvent, error) {
-	out := make([]clickEvent, 0, len(values))
-	for _, v := range values {
-		c, ok, err := decodeClick(v)
-		if err != nil {
-			return nil, err
-		}
-		if ok && c.Visitor != "" {
-			out = append(out, c)
-		}
-	}
-	return out, nil
-}
-
-// scanClicks sends copies of the values of bucket's clicks, in chunks.
-func (s *Store) scanClicks(p *pipe, bucket string, chunks chan<- [][]byte) error {
-	var chunk [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
-		return scan(txn, eventPrefix(bucket), 0, ^uint64(0), true, func(it *badger.Item) error {
-			err := it.Value(func(v []byte) error {
-				if click, sure := peekClick(v); sure && !click {
-					return nil
-				}
-				chunk = append(chunk, bytes.Clone(v))
-				return nil
-			})
-			if err != nil || len(chunk) < chunkSize {
-				return err
-			}
-			if !send(p, chunks, chunk) {
-				return errStopped
-			}
-			chunk = nil
-			return nil
-		})
-	})
-	if err == nil && len(chunk) > 0 && !send(p, chunks, chunk) {
-		err = errStopped
-	}
-	return err
 }
 
 // errStopped ends a scan whose pass failed elsewhere; that failure is the

@@ -25,8 +25,8 @@ import (
 //   - BenchmarkReattribute against BenchmarkPlainIteration, over one shared
 //     bucket of 1M events (10% clicks) and 100k orders: the bar is
 //     Reattribute reading at least half the keys/s of a plain Badger
-//     iteration (values read) over the same keys, the bucket's event log and
-//     its orders. Its read_and_decide case is the reading (and deciding)
+//     iteration (values read) over the same keys: the bucket's per-visitor
+//     index, where Reattribute finds the clicks, and its orders. Its read_and_decide case is the reading (and deciding)
 //     alone, decide_and_write the whole of Reattribute.
 //
 // The shared bucket takes a while to build, so it is built by the first of
@@ -224,11 +224,14 @@ func BenchmarkAttributeOrder(b *testing.B) {
 		var once sync.Once
 		var s *Store
 		var err error
+		parent := b
 		b.Run("bucket="+size.name+"_events", func(b *testing.B) {
 			if size.events == benchBigEvents {
 				s = bigBucket.get(b)
 			} else {
-				once.Do(func() { s, err = buildSmallBucket(b, size.events) })
+				// Built once for every -count run of this size, and
+				// closed when the last of them is done.
+				once.Do(func() { s, err = buildSmallBucket(parent, size.events) })
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -260,8 +263,9 @@ func buildSmallBucket(b *testing.B, n int) (*Store, error) {
 }
 
 // benchKeys is how many keys both benchmarks below read, and their keys/s
-// counts: the bucket's event log and its orders. (Reattribute also reads
-// the stored attributions, and writes new ones.)
+// counts: the bucket's per-visitor index (an entry per event) and its
+// orders. (Reattribute also reads the stored attributions, and writes new
+// ones.)
 const benchKeys = benchBigEvents + 10 + 10 + benchBigOrders
 
 // BenchmarkReattribute re-attributes the shared bucket: read_and_decide
@@ -302,7 +306,7 @@ func BenchmarkPlainIteration(b *testing.B) {
 	for range b.N {
 		var n, size int
 		err := s.db.View(func(txn *badger.Txn) error {
-			for _, prefix := range [][]byte{eventPrefix(benchBucketID), orderPrefix(benchBucketID)} {
+			for _, prefix := range [][]byte{visitorsPrefix(benchBucketID), orderPrefix(benchBucketID)} {
 				opts := badger.DefaultIteratorOptions
 				opts.Prefix = prefix
 				it := txn.NewIterator(opts)

@@ -11,7 +11,7 @@ import (
 // Key layout (schema version 1):
 //
 //	e/<bucket>\x00<suffix>               event log; value: the Event as JSON
-//	v/<bucket>\x00<visitor>\x00<suffix>  per-visitor index; value: empty
+//	v/<bucket>\x00<visitor>\x00<suffix>  per-visitor index; value: a click's touch, or a mark (index.go)
 //	o/<bucket>\x00<order id>             order (orders.go); value: the Order as JSON
 //	a/<bucket>\x00<order id>             its attribution; value: the current decision as JSON
 //	h/<bucket>\x00<order id>\x00<rev>    a decision it replaced; value: an attribution.Result as JSON
@@ -46,6 +46,11 @@ func eventPrefix(bucket string) []byte {
 
 func visitorPrefix(bucket, visitor string) []byte {
 	return append([]byte("v/"+bucket+"\x00"+visitor), 0)
+}
+
+// visitorsPrefix is the prefix of every per-visitor index entry of bucket.
+func visitorsPrefix(bucket string) []byte {
+	return []byte("v/" + bucket + "\x00")
 }
 
 func attributionKey(bucket, orderID string) []byte {

@@ -17,8 +17,9 @@ import (
 // visitor, its index entry. Encoding happens in the caller's goroutine so
 // that the single writer does nothing but commit.
 type record struct {
-	key, vkey, val []byte
-	ttl            time.Duration
+	key, val   []byte
+	vkey, vval []byte // the per-visitor index entry (index.go); nil without a visitor
+	ttl        time.Duration
 }
 
 // A job is one submission to the writer: a single Enqueue'd event, or all
@@ -135,6 +136,7 @@ func (s *Store) encode(ev Event) (record, error) {
 	}
 	if ev.Visitor != "" {
 		r.vkey = appendSuffix(visitorPrefix(ev.Bucket, ev.Visitor), nanos, s.instHash, seq)
+		r.vval = indexValue(&ev)
 	}
 	if s.retention != nil {
 		r.ttl = s.retention(ev.Bucket)
@@ -299,7 +301,7 @@ func (s *Store) commitBatch(batch []*job, done func(error)) {
 			if r.vkey == nil {
 				continue
 			}
-			if txn, err = s.set(c, txn, r.vkey, nil, r.ttl); err != nil {
+			if txn, err = s.set(c, txn, r.vkey, r.vval, r.ttl); err != nil {
 				txn.Discard()
 				c.finish(err)
 				return
