@@ -113,6 +113,9 @@ type Store struct {
 	commit func(batch []*job, done func(error))
 	// inflight holds a token per batch handed to Badger and not yet done.
 	inflight chan struct{}
+	// syncs makes the writes committed so far durable, one fsync for all
+	// who ask meanwhile (see sync).
+	syncs *syncGroup
 
 	// closing and senders keep sends off the queue once Close has begun,
 	// without a lock that Enqueue could wait on: a sender counts itself in
@@ -176,6 +179,7 @@ func Open(opts Options) (*Store, error) {
 	// of the same instance even for events stamped with the same time.
 	s.seq.Store(uint64(time.Now().UnixNano()))
 	s.commit = s.commitBatch
+	s.syncs = newSyncGroup(db.Sync)
 	s.wg.Add(2)
 	go s.runWriter()
 	go s.runGC(opts.GCInterval)
