@@ -179,7 +179,21 @@ func (s *Store) PutAttribution(bucket string, r attribution.Result) error {
 	}
 	defer s.leave()
 	s.orderMu.Lock()
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.putAttribution(bucket, r)
+	s.orderMu.Unlock()
+	if err == nil {
+		err = s.sync()
+	}
+	if err != nil {
+		s.writeErrors.Add(1)
+		return fmt.Errorf("storing attribution of order %q of bucket %s: %w", r.OrderID, bucket, err)
+	}
+	return nil
+}
+
+// putAttribution is PutAttribution under orderMu, without the sync.
+func (s *Store) putAttribution(bucket string, r attribution.Result) error {
+	return s.db.Update(func(txn *badger.Txn) error {
 		prev, err := getCurrent(txn, bucket, r.OrderID)
 		if err != nil {
 			return err
@@ -195,15 +209,57 @@ func (s *Store) PutAttribution(bucket string, r attribution.Result) error {
 		}
 		return nil
 	})
+}
+
+// AttributeOrder decides the attribution of the stored order orderID of
+// bucket under rules, as of now, from its visitor's clicks in that bucket,
+// and stores it as PutAttribution does. Every click up to the order is
+// read, so that the explanation lists the ones outside the window too.
+//
+// It reads the order itself, and reads, decides and stores under the lock
+// that order writes and status changes take, so a decision is never made
+// from a copy of the order older than the stored one: when a status change
+// and a new view of the thank-you page race, the decision stored last is
+// that of the latest order. ErrNotFound when there is no such order.
+func (s *Store) AttributeOrder(bucket, orderID string, rules attribution.Rules, now time.Time) (attribution.Result, error) {
+	if !validNames(bucket, "") || orderID == "" {
+		return attribution.Result{}, errors.New("an attribution needs a bucket (without NUL) and an order id")
+	}
+	if !s.enter() {
+		return attribution.Result{}, ErrClosed
+	}
+	defer s.leave()
+	s.orderMu.Lock()
+	res, err := s.attributeLocked(bucket, orderID, rules, now)
 	s.orderMu.Unlock()
 	if err == nil {
 		err = s.sync()
 	}
 	if err != nil {
-		s.writeErrors.Add(1)
-		return fmt.Errorf("storing attribution of order %q of bucket %s: %w", r.OrderID, bucket, err)
+		if !errors.Is(err, ErrNotFound) {
+			s.writeErrors.Add(1)
+		}
+		return attribution.Result{}, fmt.Errorf("attributing order %q of bucket %s: %w", orderID, bucket, err)
 	}
-	return nil
+	return res, nil
+}
+
+func (s *Store) attributeLocked(bucket, orderID string, rules attribution.Rules, now time.Time) (attribution.Result, error) {
+	o, ok, err := s.GetOrder(bucket, orderID)
+	if err != nil {
+		return attribution.Result{}, err
+	}
+	if !ok {
+		return attribution.Result{}, ErrNotFound
+	}
+	var touches []attribution.Touch
+	if o.Visitor != "" {
+		if touches, err = s.VisitorTouches(bucket, o.Visitor, time.Time{}, o.Time.Add(time.Second)); err != nil {
+			return attribution.Result{}, err
+		}
+	}
+	res := attribution.Decide(o.ForAttribution(), touches, rules, now)
+	return res, s.putAttribution(bucket, res)
 }
 
 // getCurrent reads the current record of an order; nil when there is none.

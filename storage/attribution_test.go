@@ -2,9 +2,11 @@ package storage
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -430,5 +432,51 @@ func TestReattributeIsolation(t *testing.T) {
 	}
 	if _, err := s.Reattribute("", attribution.Rules{}, base); err == nil {
 		t.Error("Reattribute(\"\") accepted")
+	}
+}
+
+// TestAttributeOrderReadsTheStoredOrder: AttributeOrder decides from the
+// order as stored, with its latest status, and a status change racing
+// other decisions of the same order leaves the decision of the latest
+// order, whichever finishes last.
+func TestAttributeOrderReadsTheStoredOrder(t *testing.T) {
+	s := openTest(t, Options{})
+	write(t, s, click("KA-1", "v1", "c1", base))
+	o := order("KA-1", "1001", 80)
+	o.Visitor, o.Time = "v1", base.Add(time.Hour)
+	putOrders(t, s, o)
+	rules := attribution.Rules{}
+	now := base.Add(2 * time.Hour)
+	res, err := s.AttributeOrder("KA-1", "1001", rules, now)
+	if err != nil || res.Status != attribution.Approved || res.TransactionID != "c1" {
+		t.Fatalf("AttributeOrder = %s via %q, %v; want approved via c1", res.Status, res.TransactionID, err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				if _, err := s.AttributeOrder("KA-1", "1001", rules, now); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		if _, err := s.SetOrderStatus("KA-1", "1001", attribution.OrderRefunded, base.Add(90*time.Minute)); err != nil {
+			t.Error(err)
+			return
+		}
+		if _, err := s.AttributeOrder("KA-1", "1001", rules, now); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Wait()
+	rec, ok, err := s.GetAttribution("KA-1", "1001")
+	if err != nil || !ok || rec.Current.Status != attribution.Rejected {
+		t.Errorf("stored attribution = %s (found %v, %v), want rejected: the refund is the latest", rec.Current.Status, ok, err)
+	}
+	if _, err := s.AttributeOrder("KA-1", "no-such-order", rules, now); !errors.Is(err, ErrNotFound) {
+		t.Errorf("AttributeOrder of a missing order = %v, want ErrNotFound", err)
 	}
 }
