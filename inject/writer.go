@@ -716,7 +716,7 @@ func scanAttrs(b []byte, st state) (int, bool, state) {
 // len(p). Most of a page goes through here.
 func skipOrdinary(p []byte, i int) int {
 	for {
-		j := bytes.IndexByte(p[i:], '<')
+		j := indexByte(p[i:], '<')
 		if j < 0 {
 			return len(p)
 		}
@@ -783,7 +783,7 @@ func skipAttrs(p []byte, k int) int {
 		k++
 		switch c := p[k]; {
 		case c == '"' || c == '\'':
-			e := bytes.IndexByte(p[k+1:], c)
+			e := indexByte(p[k+1:], c)
 			if e < 0 {
 				return -1
 			}
