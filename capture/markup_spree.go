@@ -1,5 +1,7 @@
 package capture
 
+import "strings"
+
 // Solidus (solidus_starter_frontend) and legacy Spree order pages
 // (orders.md §12): fieldset#order_summary (Solidus; div in legacy Spree)
 // whose legend / h1 reads "Order R123456789"; items as article.order-item
@@ -8,6 +10,14 @@ package capture
 // the code, Order Total) or legacy tfoot rows. Amounts rendered by
 // Spree::Money#to_html are split across spans (money-whole, money-decimal),
 // so each amount is read from the text of its whole cell.
+//
+// The same page shows an old order from the customer's account, so the
+// order is read only when the page says it was just placed: Solidus's
+// p.order-page__completed ("Thank you for your order"), or legacy Spree's
+// thank-you line in the summary ("Thank you for your business…"), both
+// printed only when order_just_completed. Otherwise an order placed
+// before the plugin, looked at later, would be captured as new, at the
+// time of the look, and credited to the visitor's recent clicks.
 
 func readSpree(p *Page, at int) *Order {
 	st := markerTag(p.Raw, at, markupNeedles[mkSolidus].s)
@@ -16,7 +26,7 @@ func readSpree(p *Page, at int) *Order {
 	}
 	w := window(p.Raw, st+1)
 	sum, _, ok := seekElem(w, "order_summary", byID("order_summary"))
-	if !ok {
+	if !ok || !spreeJustPlaced(p.Raw, sum) {
 		return nil
 	}
 	o := &Order{}
@@ -108,4 +118,14 @@ func spreeNumber(s string) string {
 		}
 	}
 	return ""
+}
+
+// spreeJustPlaced reports whether a Spree or Solidus order page says its
+// order was just placed (see readSpree): Solidus's completion paragraph
+// anywhere on the page, or a "thank you for your" line in the summary.
+func spreeJustPlaced(raw, summary []byte) bool {
+	if _, _, ok := findElem(raw, byClass("order-page__completed")); ok {
+		return true
+	}
+	return strings.Contains(strings.ToLower(textOf(summary, nil)), "thank you for your")
 }

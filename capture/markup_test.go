@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -139,6 +140,8 @@ var markupPageWants = map[string]*mkWant{
 		items: []mkItem{{"SW10001", `Wanderschuh "Alpin"`, 2, 119.90}, {"SW10007", "Socken 3er-Pack", 1, 14.91}}},
 	"sylius.html":       {source: "markup/sylius", id: "000000231", total: -1, subtotal: -1},
 	"sylius_guest.html": nil,
+	"spree_legacy.html": {source: "markup/spree", id: "R123456789", total: 50.97, subtotal: 45.97,
+		items: []mkItem{{"", "Ruby on Rails Tote", 2, 15.99}, {"", "Ruby on Rails Mug", 1, 13.99}}},
 	"solidus.html": {source: "markup/spree", id: "R482917305", total: 1170.08, subtotal: 1288.98, discounts: 1,
 		items: []mkItem{{"", "Ruby Tote", 1, 1249}, {"", "Canvas Strap", 2, 19.99}}},
 	"bigcommerce.html":      {source: "markup/bigcommerce", id: "4127", total: -1, subtotal: -1},
@@ -252,6 +255,31 @@ func BenchmarkMarkup(b *testing.B) {
 					fromMarkup(p)
 				}
 			})
+		}
+	}
+}
+
+// TestSpreeAccountViewIsNoOrder: an old order looked at from the customer's
+// account, the confirmation page without its thank-you line, is no order,
+// while the page that confirms it is.
+func TestSpreeAccountViewIsNoOrder(t *testing.T) {
+	for page, thanks := range map[string]*regexp.Regexp{
+		"solidus.html":      regexp.MustCompile(`<p class="order-page__completed">[^<]*</p>`),
+		"spree_legacy.html": regexp.MustCompile(`<strong>Thank you for your business[^<]*</strong>|<div class="flash success">[^<]*</div>`),
+	} {
+		raw, err := os.ReadFile(filepath.Join("testdata/markup", page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := NewPage(raw).Order(); !ok {
+			t.Errorf("%s: no order", page)
+		}
+		account := thanks.ReplaceAll(raw, nil)
+		if bytes.Equal(account, raw) {
+			t.Fatalf("%s: no thank-you line to remove", page)
+		}
+		if o, ok := NewPage(account).Order(); ok {
+			t.Errorf("%s without its thank-you line: order %q, want none", page, o.ID)
 		}
 	}
 }
