@@ -273,27 +273,15 @@ func (p *parser) object(i, depth int) (Value, int) {
 	done := func() Object { return Object(popFrom(&p.members, base)) }
 	i++
 	for {
-		i = p.space(i)
-		if p.over() {
+		var step listStep
+		i, step = p.between(i, '}', "object")
+		if step == listEnd {
 			return done(), i
 		}
-		if i >= len(s) {
-			p.fail(i, "unterminated object")
-			return done(), i
+		if step == listNext {
+			continue
 		}
 		switch s[i] {
-		case '}':
-			return done(), i + 1
-		case ',':
-			i++
-			continue
-		case ';':
-			p.fail(i, "';' in object")
-			i++
-			continue
-		case ')', ']':
-			p.fail(i, "unbalanced "+s[i:i+1])
-			return done(), i
 		case '[', '.':
 			// Computed key or spread: valid, but nothing to read.
 			i = p.recover(i)
@@ -373,32 +361,17 @@ func (p *parser) key(i int) (key string, j int, ident bool) {
 }
 
 func (p *parser) array(i, depth int) (Value, int) {
-	s := p.s
 	base := len(p.values)
 	done := func() Array { return Array(popFrom(&p.values, base)) }
 	i++
 	for {
-		i = p.space(i)
-		if p.over() {
+		var step listStep
+		i, step = p.between(i, ']', "array")
+		if step == listEnd {
 			return done(), i
 		}
-		if i >= len(s) {
-			p.fail(i, "unterminated array")
-			return done(), i
-		}
-		switch s[i] {
-		case ']':
-			return done(), i + 1
-		case ',':
-			i++
+		if step == listNext {
 			continue
-		case ';':
-			p.fail(i, "';' in array")
-			i++
-			continue
-		case ')', '}':
-			p.fail(i, "unbalanced "+s[i:i+1])
-			return done(), i
 		}
 		v, end := p.value(i, depth+1, inArray)
 		if v == nil {
@@ -408,6 +381,45 @@ func (p *parser) array(i, depth int) (Value, int) {
 		p.values = append(p.values, v)
 		i = end
 	}
+}
+
+// listStep is what the text between two members of an object, or two
+// elements of an array, asks of its reader (between).
+type listStep int
+
+const (
+	listItem listStep = iota // a member or element starts here
+	listNext                 // punctuation was read; look again
+	listEnd                  // the literal ends here (closed, cut short or over budget)
+)
+
+// between reads, from i, the white space and punctuation before the next
+// member of an object (close '}') or element of an array (close ']'): the
+// closing bracket ends it, a comma is skipped, a stray ';' is skipped and
+// noted, another closing bracket ends it as unbalanced.
+func (p *parser) between(i int, close byte, kind string) (int, listStep) {
+	s := p.s
+	i = p.space(i)
+	if p.over() {
+		return i, listEnd
+	}
+	if i >= len(s) {
+		p.fail(i, "unterminated "+kind)
+		return i, listEnd
+	}
+	switch c := s[i]; {
+	case c == close:
+		return i + 1, listEnd
+	case c == ',':
+		return i + 1, listNext
+	case c == ';':
+		p.fail(i, "';' in "+kind)
+		return i + 1, listNext
+	case c == ')' || c == ']' || c == '}':
+		p.fail(i, "unbalanced "+s[i:i+1])
+		return i, listEnd
+	}
+	return i, listItem
 }
 
 // popFrom returns a copy of the elements of the scratch stack above base
