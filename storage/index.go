@@ -30,10 +30,14 @@ const (
 
 var errBadIndexValue = errors.New("malformed visitor index value")
 
+// otherValue is the index value of every event but a click, shared: Badger
+// only reads the values it is given.
+var otherValue = []byte{indexOther}
+
 // indexValue is the value of ev's per-visitor index entry.
 func indexValue(ev *Event) []byte {
 	if ev.Type != typeClick {
-		return []byte{indexOther}
+		return otherValue
 	}
 	n := 1 + binary.MaxVarintLen32 + len(ev.Session)
 	for k, v := range ev.Fields {
