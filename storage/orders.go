@@ -157,23 +157,19 @@ func (s *Store) GetOrder(bucket, id string) (o Order, ok bool, err error) {
 }
 
 // Orders calls fn for every order of bucket, in order id order, until fn
-// returns an error, which Orders returns.
+// returns an error, which Orders returns as is. fn is called outside any
+// read transaction, as Events does.
 func (s *Store) Orders(bucket string, fn func(Order) error) error {
 	prefix := orderPrefix(bucket)
-	return s.db.View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = prefix
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			var o Order
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &o) }); err != nil {
-				return fmt.Errorf("decoding order %q of bucket %s: %w", it.Item().Key()[len(prefix):], bucket, err)
-			}
-			if err := fn(o); err != nil {
-				return err
-			}
+	err := readPaged(s, prefix, prefix, func(it *badger.Item) (o Order, ok, done bool, err error) {
+		if err := it.Value(func(v []byte) error { return json.Unmarshal(v, &o) }); err != nil {
+			return o, false, false, fmt.Errorf("decoding order %q of bucket %s: %w", it.Key()[len(prefix):], bucket, err)
 		}
-		return nil
-	})
+		return o, true, false, nil
+	}, fn)
+	var fnErr fnError
+	if errors.As(err, &fnErr) {
+		return fnErr.err
+	}
+	return err
 }

@@ -12,26 +12,95 @@ import (
 
 // Events calls fn with the events of bucket whose Time is in [from, to), in
 // time order; a zero to means no end. It stops at, and returns, fn's first
-// error as is. Expired events are not seen. fn runs inside a read transaction, so
-// it should not hold on for long.
+// error as is. Expired events are not seen. fn is called outside any read
+// transaction (see readPaged), so it may take its time, streaming to a slow
+// client; an event written meanwhile may or may not be seen.
 func (s *Store) Events(bucket string, from, to time.Time, fn func(Event) error) error {
 	if !validNames(bucket, "") {
 		return errBadName
 	}
 	lo, hi := rangeBounds(from, to)
-	fn, fnErr := catch(fn)
-	err := s.db.View(func(txn *badger.Txn) error {
-		return scan(txn, eventPrefix(bucket), lo, hi, true, func(it *badger.Item) error {
-			return decodeItem(it, fn)
-		})
-	})
-	if *fnErr != nil {
-		return *fnErr
+	prefix := eventPrefix(bucket)
+	err := readPaged(s, prefix, seekKey(prefix, lo), func(it *badger.Item) (ev Event, ok bool, done bool, err error) {
+		k := it.Key()
+		if len(k) != len(prefix)+suffixLen {
+			return ev, false, false, nil // a foreign key; see scan
+		}
+		if keyTime(k) >= hi {
+			return ev, false, true, nil
+		}
+		if err := it.Value(func(v []byte) error { return json.Unmarshal(v, &ev) }); err != nil {
+			return ev, false, false, fmt.Errorf("decoding event %q: %w", k, err)
+		}
+		return ev, true, false, nil
+	}, fn)
+	var fnErr fnError
+	if errors.As(err, &fnErr) {
+		return fnErr.err
 	}
 	if err != nil {
 		return fmt.Errorf("reading events of %s: %w", bucket, err)
 	}
 	return nil
+}
+
+// pageSize is how many entries readPaged decodes in one read transaction.
+// A variable so that tests can make pages small.
+var pageSize = 1024
+
+// fnError carries the error of a readPaged caller's fn, so that it is told
+// apart from a read error and returned as is.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+// readPaged reads the entries under prefix from the key seek on, decoding
+// each with decode, and calls fn with the decoded ones in key order. It
+// reads pageSize entries per read transaction and calls fn after the
+// transaction is over: a Badger read transaction held open while fn streams
+// to a slow client would keep the tables compaction replaced from being
+// dropped, for as long as the client takes. decode reports ok false to
+// skip an entry and done true to end the read before it. An error of fn
+// comes back wrapped in fnError.
+func readPaged[T any](s *Store, prefix, seek []byte, decode func(*badger.Item) (v T, ok, done bool, err error), fn func(T) error) error {
+	page := make([]T, 0, pageSize)
+	for {
+		page = page[:0]
+		var next []byte
+		end := true
+		err := s.db.View(func(txn *badger.Txn) error {
+			opts := badger.DefaultIteratorOptions
+			opts.Prefix = prefix
+			it := txn.NewIterator(opts)
+			defer it.Close()
+			for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
+				if len(page) == pageSize {
+					next, end = it.Item().KeyCopy(nil), false
+					return nil
+				}
+				v, ok, done, err := decode(it.Item())
+				if err != nil || done {
+					return err
+				}
+				if ok {
+					page = append(page, v)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, v := range page {
+			if err := fn(v); err != nil {
+				return fnError{err}
+			}
+		}
+		if end {
+			return nil
+		}
+		seek = next
+	}
 }
 
 // VisitorEvents is Events restricted to one visitor, read through the
