@@ -370,36 +370,20 @@ func (s *Store) GetAttribution(bucket, orderID string) (rec AttributionRecord, o
 
 // Attributions calls fn for the attribution of every order of bucket, in
 // order id order, until fn returns an error, which Attributions returns as
-// is.
+// is. fn is called outside any read transaction, as Events does.
 func (s *Store) Attributions(bucket string, fn func(AttributionRecord) error) error {
-	var fnErr error
-	err := s.db.View(func(txn *badger.Txn) error {
-		attrs := newPrefixIter(txn, attributionPrefix(bucket))
-		defer attrs.close()
+	prefix := attributionPrefix(bucket)
+	return readPagedTxn(s, "reading attributions of "+bucket, prefix, prefix, func(txn *badger.Txn) (func(*badger.Item) (AttributionRecord, bool, bool, error), func()) {
 		h := newHistoryReader(txn, bucket)
-		defer h.close()
-		for ; attrs.valid(); attrs.next() {
+		return func(it *badger.Item) (AttributionRecord, bool, bool, error) {
 			var cur currentRecord
-			if err := attrs.it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &cur) }); err != nil {
-				return fmt.Errorf("decoding attribution of order %q: %w", attrs.id(), err)
+			if err := it.Value(func(v []byte) error { return json.Unmarshal(v, &cur) }); err != nil {
+				return AttributionRecord{}, false, false, fmt.Errorf("decoding attribution of order %q: %w", it.Key()[len(prefix):], err)
 			}
 			rec, err := h.record(&cur)
-			if err != nil {
-				return err
-			}
-			if fnErr = fn(rec); fnErr != nil {
-				return fnErr
-			}
-		}
-		return nil
-	})
-	if fnErr != nil {
-		return fnErr
-	}
-	if err != nil {
-		return fmt.Errorf("reading attributions of %s: %w", bucket, err)
-	}
-	return nil
+			return rec, err == nil, false, err
+		}, h.close
+	}, fn)
 }
 
 // historyReader reads the history entries of a bucket's orders, newest

@@ -161,15 +161,10 @@ func (s *Store) GetOrder(bucket, id string) (o Order, ok bool, err error) {
 // read transaction, as Events does.
 func (s *Store) Orders(bucket string, fn func(Order) error) error {
 	prefix := orderPrefix(bucket)
-	err := readPaged(s, prefix, prefix, func(it *badger.Item) (o Order, ok, done bool, err error) {
+	return readPaged(s, "reading orders of "+bucket, prefix, prefix, func(it *badger.Item) (o Order, ok, done bool, err error) {
 		if err := it.Value(func(v []byte) error { return json.Unmarshal(v, &o) }); err != nil {
-			return o, false, false, fmt.Errorf("decoding order %q of bucket %s: %w", it.Key()[len(prefix):], bucket, err)
+			return o, false, false, fmt.Errorf("decoding order %q: %w", it.Key()[len(prefix):], err)
 		}
 		return o, true, false, nil
 	}, fn)
-	var fnErr fnError
-	if errors.As(err, &fnErr) {
-		return fnErr.err
-	}
-	return err
 }

@@ -21,7 +21,7 @@ func (s *Store) Events(bucket string, from, to time.Time, fn func(Event) error) 
 	}
 	lo, hi := rangeBounds(from, to)
 	prefix := eventPrefix(bucket)
-	err := readPaged(s, prefix, seekKey(prefix, lo), func(it *badger.Item) (ev Event, ok bool, done bool, err error) {
+	return readPaged(s, "reading events of "+bucket, prefix, seekKey(prefix, lo), func(it *badger.Item) (ev Event, ok bool, done bool, err error) {
 		k := it.Key()
 		if len(k) != len(prefix)+suffixLen {
 			return ev, false, false, nil // a foreign key; see scan
@@ -34,25 +34,11 @@ func (s *Store) Events(bucket string, from, to time.Time, fn func(Event) error) 
 		}
 		return ev, true, false, nil
 	}, fn)
-	var fnErr fnError
-	if errors.As(err, &fnErr) {
-		return fnErr.err
-	}
-	if err != nil {
-		return fmt.Errorf("reading events of %s: %w", bucket, err)
-	}
-	return nil
 }
 
 // pageSize is how many entries readPaged decodes in one read transaction.
 // A variable so that tests can make pages small.
 var pageSize = 1024
-
-// fnError carries the error of a readPaged caller's fn, so that it is told
-// apart from a read error and returned as is.
-type fnError struct{ err error }
-
-func (e fnError) Error() string { return e.err.Error() }
 
 // readPaged reads the entries under prefix from the key seek on, decoding
 // each with decode, and calls fn with the decoded ones in key order. It
@@ -60,15 +46,26 @@ func (e fnError) Error() string { return e.err.Error() }
 // transaction is over: a Badger read transaction held open while fn streams
 // to a slow client would keep the tables compaction replaced from being
 // dropped, for as long as the client takes. decode reports ok false to
-// skip an entry and done true to end the read before it. An error of fn
-// comes back wrapped in fnError.
-func readPaged[T any](s *Store, prefix, seek []byte, decode func(*badger.Item) (v T, ok, done bool, err error), fn func(T) error) error {
+// skip an entry and done true to end the read before it. It returns fn's
+// first error as is, and a read error wrapped in what was read.
+func readPaged[T any](s *Store, what string, prefix, seek []byte, decode func(*badger.Item) (v T, ok, done bool, err error), fn func(T) error) error {
+	return readPagedTxn(s, what, prefix, seek, func(*badger.Txn) (func(*badger.Item) (T, bool, bool, error), func()) {
+		return decode, func() {}
+	}, fn)
+}
+
+// readPagedTxn is readPaged for a decoder that reads more of the page's
+// transaction: open makes it for each page's transaction, with what to
+// close before the transaction ends.
+func readPagedTxn[T any](s *Store, what string, prefix, seek []byte, open func(*badger.Txn) (decode func(*badger.Item) (T, bool, bool, error), close func()), fn func(T) error) error {
 	page := make([]T, 0, pageSize)
 	for {
 		page = page[:0]
 		var next []byte
 		end := true
 		err := s.db.View(func(txn *badger.Txn) error {
+			decode, closePage := open(txn)
+			defer closePage()
 			opts := badger.DefaultIteratorOptions
 			opts.Prefix = prefix
 			it := txn.NewIterator(opts)
@@ -89,11 +86,11 @@ func readPaged[T any](s *Store, prefix, seek []byte, decode func(*badger.Item) (
 			return nil
 		})
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		for _, v := range page {
 			if err := fn(v); err != nil {
-				return fnError{err}
+				return err
 			}
 		}
 		if end {

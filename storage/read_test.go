@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/storeedge/caddy-katalys/attribution"
 )
 
 // smallPages makes readPaged read 3 entries per transaction for the test.
@@ -86,5 +89,34 @@ func TestOrdersInPages(t *testing.T) {
 	stop := errors.New("enough")
 	if err := s.Orders("KA-1", func(Order) error { return stop }); err != stop {
 		t.Errorf("Orders = %v, want fn's error as is", err)
+	}
+}
+
+// TestAttributionsInPages: each order keeps its history when the listing
+// is read in pages.
+func TestAttributionsInPages(t *testing.T) {
+	smallPages(t)
+	s := openTest(t, Options{})
+	var want []string
+	for i := range 7 {
+		id := fmt.Sprintf("%04d", i)
+		want = append(want, id)
+		for _, st := range []attribution.Status{attribution.Organic, attribution.Approved, attribution.Rejected}[:1+i%3] {
+			if err := s.PutAttribution("KA-1", attribution.Result{OrderID: id, Status: st}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var got []string
+	err := s.Attributions("KA-1", func(rec AttributionRecord) error {
+		got = append(got, rec.OrderID)
+		i, _ := strconv.Atoi(rec.OrderID)
+		if len(rec.History) != i%3 {
+			t.Errorf("order %s: %d decisions in history, want %d", rec.OrderID, len(rec.History), i%3)
+		}
+		return nil
+	})
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("Attributions = %q, %v; want %q", got, err, want)
 	}
 }
