@@ -742,25 +742,28 @@ func textOf(b []byte, skip func(mtoken) bool) string {
 		if !ok {
 			break
 		}
-		switch t.kind {
-		case tokText:
-			sb = append(sb, t.text...)
-		case tokStart:
-			if skip != nil && skip(t) {
-				l.inner(t)
-				sb = append(sb, ' ')
-				continue
-			}
-			if !inlineTag(t.name) {
-				sb = append(sb, ' ')
-			}
-		case tokEnd:
-			if !inlineTag(t.name) {
-				sb = append(sb, ' ')
-			}
+		if t.kind == tokStart && skip != nil && skip(t) {
+			l.inner(t)
+			sb = append(sb, ' ')
+			continue
+		}
+		sb = appendTokenText(sb, &t)
+	}
+	return cleanText(sb)
+}
+
+// appendTokenText appends what t adds to the text of its fragment: its
+// text, or a space where a block element starts or ends (textOf).
+func appendTokenText(sb []byte, t *mtoken) []byte {
+	switch t.kind {
+	case tokText:
+		return append(sb, t.text...)
+	case tokStart, tokEnd:
+		if !inlineTag(t.name) {
+			return append(sb, ' ')
 		}
 	}
-	return Text(string(sb))
+	return sb
 }
 
 // skipMoneyNotes leaves out what sits beside an amount but is not it: tax

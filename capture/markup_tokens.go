@@ -100,23 +100,12 @@ func (tl *tokList) text(lo, hi int, skip func(*mtoken) bool) string {
 	for i := lo; i < hi; {
 		t := &tl.t[i]
 		i++
-		switch t.kind {
-		case tokText:
-			sb = append(sb, t.text...)
-		case tokStart:
-			if skip != nil && skip(t) {
-				_, _, i = tl.inner(i-1, hi)
-				sb = append(sb, ' ')
-				continue
-			}
-			if !inlineTag(t.name) {
-				sb = append(sb, ' ')
-			}
-		case tokEnd:
-			if !inlineTag(t.name) {
-				sb = append(sb, ' ')
-			}
+		if t.kind == tokStart && skip != nil && skip(t) {
+			_, _, i = tl.inner(i-1, hi)
+			sb = append(sb, ' ')
+			continue
 		}
+		sb = appendTokenText(sb, t)
 	}
 	return cleanText(sb)
 }
