@@ -785,6 +785,25 @@ func moneyOf(b []byte) (v float64, currency string, ok bool) {
 }
 
 // quantityOf reads an item quantity from text such as "× 2", "Qty: 3",
+// quantityIn is the quantity printed in b's first element of class, or 1
+// when there is none (a line without a quantity is one item).
+func quantityIn(b []byte, class string) int {
+	if q, _, ok := findElem(b, byClass(class)); ok {
+		if n := quantityOf(textOf(q, nil)); n > 0 {
+			return n
+		}
+	}
+	return 1
+}
+
+// amountIn is the amount printed in b's first element of class.
+func amountIn(b []byte, class string) (v float64, ok bool) {
+	if pr, _, found := findElem(b, byClass(class)); found {
+		v, _, ok = moneyOf(pr)
+	}
+	return v, ok
+}
+
 // "&#10005;2": the last integer in s.
 func quantityOf(s string) int {
 	q, seen := 0, false

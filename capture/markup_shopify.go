@@ -61,16 +61,9 @@ func readShopifyDOM(p *Page, at int) *Order {
 		if n, _, ok := findElem(in, byClass("product__description__name")); ok {
 			it.Name = textOf(n, nil)
 		}
-		it.Quantity = 1
-		if q, _, ok := findElem(in, byClass("product-thumbnail__quantity")); ok {
-			if n := quantityOf(textOf(q, nil)); n > 0 {
-				it.Quantity = n
-			}
-		}
-		if pr, _, ok := findElem(in, byClass("product__price")); ok {
-			if v, _, ok := moneyOf(pr); ok {
-				it.Price = unitPrice(v, it.Quantity)
-			}
+		it.Quantity = quantityIn(in, "product-thumbnail__quantity")
+		if v, ok := amountIn(in, "product__price"); ok {
+			it.Price = unitPrice(v, it.Quantity)
 		}
 		if it.Name != "" {
 			o.Items = append(o.Items, it)

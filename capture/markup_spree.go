@@ -47,7 +47,7 @@ func readSpree(p *Page, at int) *Order {
 		return nil
 	}
 	eachElem(sum, byTagClass("article", "order-item"), func(_ mtoken, in []byte) bool {
-		it := Item{Quantity: 1}
+		var it Item
 		if a, _, ok := findElem(in, func(t mtoken) bool {
 			return hasClass(t.attrs, "item-info__name") || t.is("h2") || t.is("h3") || t.is("h4")
 		}); ok {
@@ -59,15 +59,9 @@ func readSpree(p *Page, at int) *Order {
 				return it.Name == ""
 			})
 		}
-		if q, _, ok := findElem(in, byClass("order-item__quantity")); ok {
-			if n := quantityOf(textOf(q, nil)); n > 0 {
-				it.Quantity = n
-			}
-		}
-		if pr, _, ok := findElem(in, byClass("order-item__price-single")); ok {
-			if v, _, ok := moneyOf(pr); ok {
-				it.Price = Money(v)
-			}
+		it.Quantity = quantityIn(in, "order-item__quantity")
+		if v, ok := amountIn(in, "order-item__price-single"); ok {
+			it.Price = Money(v)
 		}
 		if it.Name != "" {
 			o.Items = append(o.Items, it)
@@ -76,21 +70,15 @@ func readSpree(p *Page, at int) *Order {
 	})
 	if len(o.Items) == 0 {
 		eachElem(sum, byTagClass("tr", "line-item"), func(_ mtoken, in []byte) bool {
-			it := Item{Quantity: 1}
+			var it Item
 			if d, _, ok := findElem(in, byClass("cart-item-description")); ok {
 				if h, _, ok := findElem(d, func(t mtoken) bool { return t.is("h4") || t.is("a") }); ok {
 					it.Name = textOf(h, nil)
 				}
 			}
-			if q, _, ok := findElem(in, byClass("cart-item-quantity")); ok {
-				if n := quantityOf(textOf(q, nil)); n > 0 {
-					it.Quantity = n
-				}
-			}
-			if pr, _, ok := findElem(in, byClass("cart-item-price")); ok {
-				if v, _, ok := moneyOf(pr); ok {
-					it.Price = Money(v)
-				}
+			it.Quantity = quantityIn(in, "cart-item-quantity")
+			if v, ok := amountIn(in, "cart-item-price"); ok {
+				it.Price = Money(v)
 			}
 			if it.Name != "" {
 				o.Items = append(o.Items, it)
