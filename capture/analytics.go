@@ -373,19 +373,11 @@ func fromGtag(p *Page) *Order {
 			if !ok {
 				continue
 			}
-			id := jsID(params.Get("transaction_id"))
-			if id == "" {
+			part := ga4Order(params) // gtag's purchase parameters are GA4's
+			if part == nil {
 				continue
 			}
-			part := &Order{
-				ID:        id,
-				Total:     jsMoney(params.Get("value")),
-				Currency:  jsCurrency(params.Get("currency")),
-				Discounts: couponCodes(params.Get("coupon")),
-				Items:     jsItems(params.Get("items")),
-				Email:     objectEmail(params),
-				Source:    "gtag",
-			}
+			part.Source = "gtag"
 			if o == nil {
 				o = part
 			} else if part.ID == o.ID {
