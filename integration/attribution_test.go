@@ -274,16 +274,7 @@ func checkScreenshot(t *testing.T, shot []byte) {
 // seedClicks writes click events into the store in dir before Caddy opens it.
 func seedClicks(t *testing.T, dir string, evs ...storage.Event) {
 	t.Helper()
-	st, err := storage.Open(storage.Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Write(context.Background(), evs); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
+	withStore(t, dir, func(st *storage.Store) error { return st.Write(context.Background(), evs) })
 }
 
 func click(bucket, visitor string, at time.Time, kv ...string) storage.Event {

@@ -25,6 +25,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/storeedge/caddy-katalys/storage"
 )
 
 // caddyBin is the Caddy binary with the plugin, built once by TestMain.
@@ -640,4 +642,22 @@ func readTestdata(t testing.TB, name string) string {
 // `encode` compresses it.
 func storePage(t testing.TB) string {
 	return readTestdata(t, "product.html")
+}
+
+// withStore opens the store in dir, which no Caddy holds (before it starts,
+// or after it exited), runs fn with it and closes it, failing the test on
+// any error.
+func withStore(t testing.TB, dir string, fn func(*storage.Store) error) {
+	t.Helper()
+	st, err := storage.Open(storage.Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("opening the store in %s: %v", dir, err)
+	}
+	err = fn(st)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -81,19 +81,10 @@ func servedThankYou(t *testing.T, label, original string, served []byte) map[str
 // returns the orders of bucket by id.
 func storedOrders(t *testing.T, dir, bucket string) map[string]storage.Order {
 	t.Helper()
-	st, err := storage.Open(storage.Options{Dir: dir})
-	if err != nil {
-		t.Fatalf("opening the store after Caddy exited: %v", err)
-	}
-	defer func() {
-		if err := st.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
 	orders := map[string]storage.Order{}
-	if err := st.Orders(bucket, func(o storage.Order) error { orders[o.ID] = o; return nil }); err != nil {
-		t.Fatal(err)
-	}
+	withStore(t, dir, func(st *storage.Store) error {
+		return st.Orders(bucket, func(o storage.Order) error { orders[o.ID] = o; return nil })
+	})
 	return orders
 }
 

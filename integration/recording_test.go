@@ -67,23 +67,13 @@ func stopCaddy(t *testing.T, c *caddyServer) {
 // returns every event of bucket.
 func storedEvents(t *testing.T, dir, bucket string) []storage.Event {
 	t.Helper()
-	st, err := storage.Open(storage.Options{Dir: dir})
-	if err != nil {
-		t.Fatalf("opening the store after Caddy exited: %v", err)
-	}
-	defer func() {
-		if err := st.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
 	var evs []storage.Event
-	err = st.Events(bucket, time.Unix(0, 0), time.Now().Add(time.Hour), func(ev storage.Event) error {
-		evs = append(evs, ev)
-		return nil
+	withStore(t, dir, func(st *storage.Store) error {
+		return st.Events(bucket, time.Unix(0, 0), time.Now().Add(time.Hour), func(ev storage.Event) error {
+			evs = append(evs, ev)
+			return nil
+		})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return evs
 }
 
