@@ -54,17 +54,11 @@ trap 'log "FAIL: bench/capture.sh line $LINENO: \"$BASH_COMMAND\" exited $?"' ER
 [[ -f go.mod && -d cmd/caddy && -d bench/upstream && -d bench/storecount ]] ||
 	die "run from the repository root"
 
-CMD="bench/capture.sh"
-[[ $WARMUP != 2s ]] && CMD="WARMUP=$WARMUP $CMD"
-CMD="DURATION=$DURATION ROUNDS=$ROUNDS $CMD"
+CMD=$(command_line bench/capture.sh)
 
 need_tools curl go awk
 make_workdir katalys-capture
-log "building into $WORK"
-go build -o "$WORK/upstream" ./bench/upstream
-go build -o "$WORK/storecount" ./bench/storecount
-if [[ -n ${CADDY_BIN:-} ]]; then cp "$CADDY_BIN" "$WORK/caddy"; else go build -o "$WORK/caddy" ./cmd/caddy; fi
-CADDY="$WORK/caddy"
+build_all storecount
 machine_facts
 start_upstream
 

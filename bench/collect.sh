@@ -62,25 +62,14 @@ trap 'log "FAIL: bench/collect.sh line $LINENO: \"$BASH_COMMAND\" exited $?"' ER
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 [[ $CONNS =~ ^[1-9][0-9]*$ ]] || die "CONNS must be a positive integer, got '$CONNS'"
 
-CMD="bench/collect.sh"
-[[ $CONNS != 16 ]] && CMD="CONNS=$CONNS $CMD"
-[[ $WARMUP != 2s ]] && CMD="WARMUP=$WARMUP $CMD"
-CMD="DURATION=$DURATION ROUNDS=$ROUNDS $CMD"
+CMD=$(command_line bench/collect.sh CONNS 16)
 
 # --- tools and a temp dir
 need_tools curl go awk
 make_workdir katalys-collect
 
 # --- build
-log "building into $WORK"
-go build -o "$WORK/upstream" ./bench/upstream
-go build -o "$WORK/storecount" ./bench/storecount
-if [[ -n ${CADDY_BIN:-} ]]; then
-	cp "$CADDY_BIN" "$WORK/caddy"
-else
-	go build -o "$WORK/caddy" ./cmd/caddy
-fi
-CADDY="$WORK/caddy"
+build_all storecount
 "$CADDY" list-modules | grep -qx 'http.handlers.katalys' || die "this Caddy has no http.handlers.katalys module"
 
 machine_facts

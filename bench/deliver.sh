@@ -46,18 +46,11 @@ trap 'log "FAIL: bench/deliver.sh line $LINENO: \"$BASH_COMMAND\" exited $?"' ER
 
 [[ -f go.mod && -d cmd/caddy && -d bench/upstream && -d bench/outboxfill ]] || die "run from the repository root"
 
-CMD="bench/deliver.sh"
-[[ $BACKLOG != 100000 ]] && CMD="BACKLOG=$BACKLOG $CMD"
-[[ $WARMUP != 2s ]] && CMD="WARMUP=$WARMUP $CMD"
-CMD="DURATION=$DURATION ROUNDS=$ROUNDS $CMD"
+CMD=$(command_line bench/deliver.sh BACKLOG 100000)
 
 need_tools curl go awk
 make_workdir katalys-deliver
-log "building into $WORK"
-go build -o "$WORK/upstream" ./bench/upstream
-go build -o "$WORK/outboxfill" ./bench/outboxfill
-if [[ -n ${CADDY_BIN:-} ]]; then cp "$CADDY_BIN" "$WORK/caddy"; else go build -o "$WORK/caddy" ./cmd/caddy; fi
-CADDY="$WORK/caddy"
+build_all outboxfill
 machine_facts
 start_upstream
 

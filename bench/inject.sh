@@ -59,23 +59,15 @@ trap 'log "FAIL: bench/inject.sh line $LINENO: \"$BASH_COMMAND\" exited $?"' ERR
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 
 # The command line, as recorded in the document.
-CMD="bench/inject.sh"
-[[ $WARMUP != 2s ]] && CMD="WARMUP=$WARMUP $CMD"
-CMD="DURATION=$DURATION ROUNDS=$ROUNDS $CMD"
+CMD=$(command_line bench/inject.sh)
 
 # --- tools and a temp dir
 need_tools curl gzip go awk
 make_workdir katalys-bench
 
 # --- build
-log "building into $WORK"
-go build -o "$WORK/upstream" ./bench/upstream
-if [[ -n ${CADDY_BIN:-} ]]; then
-	cp "$CADDY_BIN" "$WORK/caddy"
-else
-	go build -o "$WORK/caddy" ./cmd/caddy
-fi
-CADDY="$WORK/caddy"
+# shellcheck disable=SC2119 # no tool beyond the upstream
+build_all
 if [[ " $CONFIGS " == *" katalys "* ]]; then
 	"$CADDY" list-modules | grep -qx 'http.handlers.katalys' ||
 		die "this Caddy has no http.handlers.katalys module"

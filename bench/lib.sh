@@ -63,6 +63,38 @@ median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (N
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 bar() { awk -v r="$1" -v b="$2" 'BEGIN{ if (r == "n/a") print "n/a"; else if (r + 0 >= b) print "met"; else print "**not met**" }'; }
 
+# command_line SCRIPT [VAR DEFAULT]...: the command line the document
+# records: DURATION and ROUNDS, WARMUP unless 2s, and each VAR that is not
+# at its DEFAULT.
+command_line() {
+	local cmd=$1
+	shift
+	if [[ $WARMUP != 2s ]]; then cmd="WARMUP=$WARMUP $cmd"; fi
+	while (($# >= 2)); do
+		if [[ ${!1} != "$2" ]]; then cmd="$1=${!1} $cmd"; fi
+		shift 2
+	done
+	echo "DURATION=$DURATION ROUNDS=$ROUNDS $cmd"
+}
+
+# build_all TOOL...: builds bench/upstream, the named bench/ tools and
+# Caddy with the plugin into WORK (or copies CADDY_BIN there), and sets
+# CADDY.
+build_all() {
+	log "building into $WORK"
+	go build -o "$WORK/upstream" ./bench/upstream
+	local tool
+	for tool in "$@"; do
+		go build -o "$WORK/$tool" "./bench/$tool"
+	done
+	if [[ -n ${CADDY_BIN:-} ]]; then
+		cp "$CADDY_BIN" "$WORK/caddy"
+	else
+		go build -o "$WORK/caddy" ./cmd/caddy
+	fi
+	CADDY="$WORK/caddy"
+}
+
 # machine_facts: the versions, machine and time the document records.
 machine_facts() {
 	GO_VERSION=$(go version | awk '{print $3, $4}')
