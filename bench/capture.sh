@@ -150,9 +150,7 @@ cat >"$SECTION" <<EOF
 
 Written by \`bench/capture.sh\` on $DATE. Do not edit by hand: rerun the script.
 
-- Command: \`$CMD\` (from the repository root)
-- Machine: $NPROC CPUs ($CPU_MODEL), $MEM_TOTAL; load average $LOAD_BEFORE before, $LOAD_AFTER after
-- Versions: $GO_VERSION, Caddy $CADDY_VERSION, $WRK_VERSION, caddy-katalys $REV
+$(run_facts)
 - Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\` with a browser User-Agent (every view is a page view of a new visitor), after a $WARMUP warm-up; a fresh Caddy and store per run; configurations alternated, $ROUNDS round(s), medians shown.
 - Page: \`bench/upstream\`'s \`$PAGE\`, a 200 KiB WooCommerce order-received page (order overview and details table, a cross-sell grid with prices, the GA4 purchase push), identity from the upstream; identity client.
 - Checked: before each run the response (snippet once before \`</body>\`; on the thank-you path, one convert call with order $ORDER_ID; elsewhere none; the baseline unchanged); after each katalys run the store holds exactly one order (thank-you path) or none.

@@ -353,9 +353,7 @@ cat >"$SECTION" <<EOF
 
 Written by \`bench/collect.sh\` on $DATE. Do not edit by hand: rerun the script: \`bench/collect.sh\` (10 s per run, 2 rounds: about 2.5 minutes) or \`DURATION=5s ROUNDS=1 bench/collect.sh\` (about 1 minute), from the repository root, with Go, curl and wrk. Other variables: \`WARMUP\` (default \`2s\`), \`CONNS\` (default 16), \`KEEP=1\` (keep the temporary directory: Caddyfiles, logs, stores, wrk output), \`CADDY_BIN\`. It exits non-zero when a check fails.
 
-- Command: \`$CMD\` (from the repository root)
-- Machine: $NPROC CPUs ($CPU_MODEL), $MEM_TOTAL; load average $LOAD_BEFORE before, $LOAD_AFTER after; stores on $FS_TYPE (a 204 means the events were synced to disk; page views are committed without a sync)
-- Versions: $GO_VERSION, Caddy $CADDY_VERSION, $WRK_VERSION, caddy-katalys $REV
+$(run_facts "stores on $FS_TYPE (a 204 means the events were synced to disk; page views are committed without a sync)")
 - Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\`, after a $WARMUP warm-up. Each run has a fresh Caddy process and a fresh store directory to itself; $ROUNDS round(s), each running the four configurations in turn (collect one, collect batch, page recorded, page not recorded), medians shown.
 - Site: \`encode gzip\` + \`katalys $SITE_ID\` + \`reverse_proxy\` to \`bench/upstream\`, the global option \`katalys { storage <temp dir>; bucket $SITE_ID }\`, and the admin endpoint on 127.0.0.1 to read the katalys metrics at \`/metrics\` before Caddy stops. After it stops, \`bench/storecount\` opens the store (\`storage.Open\`) and counts the bucket's events (\`Events\`).
 - Every request sends a browser User-Agent (\`$BROWSER_UA\`) except the "not recorded" page runs.

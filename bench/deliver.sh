@@ -136,9 +136,7 @@ cat >"$SECTION" <<EOF
 
 Written by \`bench/deliver.sh\` on $DATE. Do not edit by hand: rerun the script.
 
-- Command: \`$CMD\` (from the repository root)
-- Machine: $NPROC CPUs ($CPU_MODEL), $MEM_TOTAL; load average $LOAD_BEFORE before, $LOAD_AFTER after
-- Versions: $GO_VERSION, Caddy $CADDY_VERSION, $WRK_VERSION, caddy-katalys $REV
+$(run_facts)
 - Backlog: $BACKLOG orders waiting in the outbox, stored with \`bench/outboxfill\` ($FILL_LINE); each draining run starts on a fresh copy.
 - Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\` on the 100 KB identity page with a browser User-Agent, after a $WARMUP warm-up; configurations alternated, $ROUNDS round(s), medians shown. Deliveries go to \`bench/upstream\`'s stand-in for Katalys' endpoint (204), at the defaults (concurrency 1, at most 100 a second), on the same CPUs as Caddy, the upstream and wrk: the stand-in's own work counts against the pages here, where a real Katalys endpoint runs elsewhere.
 ${BUSY:+

@@ -298,9 +298,7 @@ cat >"$SECTION" <<EOF
 
 Written by \`bench/inject.sh\` on $DATE. Do not edit by hand: rerun the script.
 
-- Command: \`$CMD\` (from the repository root)
-- Machine: $NPROC CPUs ($CPU_MODEL), $MEM_TOTAL; load average $LOAD_BEFORE before, $LOAD_AFTER after
-- Versions: $GO_VERSION, Caddy $CADDY_VERSION, $WRK_VERSION, caddy-katalys $REV
+$(run_facts)
 - Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\`, after a $WARMUP warm-up; the gzip client adds \`-H 'Accept-Encoding: gzip'\`. Each run has a fresh Caddy process to itself; baseline and katalys runs alternate (ABAB), $ROUNDS round(s), medians shown.
 - Sites: both \`encode gzip\` + \`reverse_proxy\` to \`bench/upstream\`; katalys adds \`katalys $SITE_ID\`. Upstream pages are WooCommerce-style listings of exactly 10 KiB, 100 KiB and 1 MiB, \`text/html; charset=utf-8\` with \`Content-Length\`, gzipped (level 6, built once) when the request accepts gzip.
 - Checked before every run: the katalys response holds the snippet exactly once, right before \`</body>\`, and is otherwise the upstream page; the baseline response is the upstream page unchanged; gzip responses decode.

@@ -95,6 +95,15 @@ build_all() {
 	CADDY="$WORK/caddy"
 }
 
+# run_facts [NOTE]: the Command, Machine (NOTE appended) and Versions lines
+# of a document section, from CMD and machine_facts.
+run_facts() {
+	printf -- '- Command: `%s` (from the repository root)\n' "$CMD"
+	printf -- '- Machine: %s CPUs (%s), %s; load average %s before, %s after%s\n' \
+		"$NPROC" "$CPU_MODEL" "$MEM_TOTAL" "$LOAD_BEFORE" "$LOAD_AFTER" "${1:+; $1}"
+	printf -- '- Versions: %s, Caddy %s, %s, caddy-katalys %s\n' "$GO_VERSION" "$CADDY_VERSION" "$WRK_VERSION" "$REV"
+}
+
 # machine_facts: the versions, machine and time the document records.
 machine_facts() {
 	GO_VERSION=$(go version | awk '{print $3, $4}')
