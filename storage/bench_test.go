@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,4 +124,64 @@ func BenchmarkRawWriteBatch(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
 	b.ReportMetric(float64(len(sample.key)+len(sample.val)+len(sample.vkey)+len(sample.vval)), "bytes/event")
+}
+
+// BenchmarkEnqueueCPU is what recording page views costs the process: the
+// CPU time (user and system, every goroutine, Badger's included) per page
+// view queued with Enqueue, from the first event to the end of Close, which
+// drains the queue. rate=3000 queues 3,000 page views a second, as a busy
+// store's pages come; its figure includes the pacing loop's own sleeps and
+// wake-ups, which pacing-only measures alone. rate=max queues them as fast
+// as the queue takes them (batches are then full).
+func BenchmarkEnqueueCPU(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		rate  int // page views per second; 0: as fast as possible
+		store bool
+	}{
+		{"rate=3000", 3000, true},
+		{"rate=3000/pacing-only", 3000, false},
+		{"rate=max", 0, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s, err := Open(Options{Dir: b.TempDir(), Logger: zap.NewNop(), Instance: "bench"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ring := make([]Event, 10_000)
+			for i := range ring {
+				ring[i] = benchEvent(i)
+			}
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			start := time.Now()
+			for i := range b.N {
+				if bc.rate > 0 {
+					if d := time.Duration(i)*time.Second/time.Duration(bc.rate) - time.Since(start); d > 0 {
+						time.Sleep(d)
+					}
+				}
+				for bc.store && !s.Enqueue(ring[i%len(ring)]) {
+					time.Sleep(time.Millisecond) // queue full: wait, do not drop
+				}
+			}
+			if err := s.Close(); err != nil {
+				b.Fatal(err)
+			}
+			cpu := cpuTime() - cpu0
+			b.StopTimer()
+			st := s.Stats()
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/event")
+			b.ReportMetric(float64(st.Committed)/float64(max(st.Batches, 1)), "events/batch")
+		})
+	}
+}
+
+// cpuTime is the CPU time (user and system) the process has used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -7,9 +7,11 @@
 // when the queue is full, while Write waits until the batch holding its events
 // is durable: a batch with a Write in it is fsynced before any of them
 // returns, a batch of queued behaviour alone is not (nobody waits on it, and
-// the fsync was most of the cost of recording a page view). Events expire by a TTL
-// chosen per bucket, a background goroutine runs value-log GC, and Close
-// drains the queue before closing the database.
+// the fsync was most of the cost of recording a page view). Such a batch also
+// lingers up to 20ms for more events (Options.Linger), since Badger's cost per
+// commit is large beside its cost per event; clicks and Writes never wait.
+// Events expire by a TTL chosen per bucket, a background goroutine runs
+// value-log GC, and Close drains the queue before closing the database.
 //
 // It knows nothing of Caddy or HTTP, and it does not pool itself: Badger
 // refuses a second open of the same directory, so the Caddy app keeps one
@@ -51,6 +53,13 @@ type Options struct {
 	// MaxBatch is the most events the writer gathers into one group
 	// commit. Default 4096.
 	MaxBatch int
+	// Linger is how long the writer holds a batch that nobody waits on
+	// (queued page views and custom actions, no Write and no click) for
+	// more events to join it, so that a steady trickle of page views is
+	// committed in a few large batches rather than one small one each.
+	// A Write or a click that arrives ends the wait. Default 20ms; a
+	// negative value commits every batch at once.
+	Linger time.Duration
 	// Retention gives the time to live of a bucket's events; 0, or a nil
 	// func, keeps them forever. It is called for every event as it is
 	// submitted, so it must be cheap and safe for concurrent use; since a
@@ -74,6 +83,7 @@ type Options struct {
 const (
 	DefaultQueueSize  = 65536
 	DefaultMaxBatch   = 4096
+	DefaultLinger     = 20 * time.Millisecond
 	DefaultGCInterval = 10 * time.Minute
 )
 
@@ -107,6 +117,7 @@ type Store struct {
 	instHash  uint64
 	seq       atomic.Uint64
 	maxBatch  int
+	linger    time.Duration
 
 	// commit makes a batch durable and then calls done, from any goroutine;
 	// tests replace it to provoke disk errors.
@@ -171,6 +182,7 @@ func Open(opts Options) (*Store, error) {
 		outbox:    opts.Outbox,
 		instHash:  hashString(opts.Instance),
 		maxBatch:  opts.MaxBatch,
+		linger:    opts.Linger,
 		queue:     make(chan *job, opts.QueueSize),
 		inflight:  make(chan struct{}, maxInFlight),
 		quit:      make(chan struct{}),
@@ -200,6 +212,12 @@ func withDefaults(opts Options) (Options, error) {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = DefaultMaxBatch
+	}
+	switch {
+	case opts.Linger == 0:
+		opts.Linger = DefaultLinger
+	case opts.Linger < 0:
+		opts.Linger = 0
 	}
 	if opts.GCInterval <= 0 {
 		opts.GCInterval = DefaultGCInterval

@@ -27,6 +27,10 @@ type record struct {
 type job struct {
 	recs []record
 	done chan error
+	// prompt asks the writer not to linger over the batch holding this job
+	// (see Options.Linger): a Write waits for it, or it is a click, which
+	// the attribution of an order placed right after must find.
+	prompt bool
 }
 
 // Enqueue submits a behaviour event without waiting for disk. It never
@@ -38,7 +42,7 @@ func (s *Store) Enqueue(ev Event) bool {
 		s.dropped.Add(1)
 		return false
 	}
-	j := &job{recs: []record{r}}
+	j := &job{recs: []record{r}, prompt: ev.Type == typeClick}
 	if !s.enter() {
 		s.dropped.Add(1)
 		return false
@@ -66,7 +70,7 @@ func (s *Store) Write(ctx context.Context, evs []Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	j := &job{recs: make([]record, len(evs)), done: make(chan error, 1)}
+	j := &job{recs: make([]record, len(evs)), done: make(chan error, 1), prompt: true}
 	for i, ev := range evs {
 		r, err := s.encode(ev)
 		if err != nil {
@@ -154,8 +158,10 @@ const maxInFlight = 1
 
 // runWriter is the one goroutine that writes to Badger. It takes whatever
 // has queued up while earlier commits were syncing, up to MaxBatch events,
-// and commits it at once: under load one fsync serves thousands of events,
-// and when idle a lone event is committed right away.
+// and commits it: under load one fsync serves thousands of events, and when
+// idle a lone Write is committed right away. Page views nobody waits on
+// linger a little for company (Options.Linger), because Badger's cost per
+// commit, not per event, is most of what recording a page view costs.
 func (s *Store) runWriter() {
 	defer s.wg.Done()
 	for !s.write() {
@@ -167,10 +173,12 @@ func (s *Store) runWriter() {
 // and Close would wait forever.
 func (s *Store) write() (closed bool) {
 	defer s.recoverPanic("writer")
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		select {
 		case j := <-s.queue:
-			s.flush(j)
+			s.flush(j, linger)
 		case <-s.quit:
 			s.drain()
 			return true
@@ -178,21 +186,56 @@ func (s *Store) write() (closed bool) {
 	}
 }
 
-// fill starts a batch with j and adds queued jobs to it, without waiting,
+// gather starts a batch with j and adds the queued jobs to it, up to
+// MaxBatch events. Unless a job in it is prompt, it then waits on t, up to
+// the linger time, for more to arrive: until the batch is full, a prompt job
+// comes, or Close begins. A nil t never waits.
+func (s *Store) gather(j *job, t *time.Timer) []*job {
+	batch, n := s.fill([]*job{j}, len(j.recs))
+	if t == nil || s.linger <= 0 || n >= s.maxBatch || anyPrompt(batch) {
+		return batch
+	}
+	t.Reset(s.linger)
+	defer t.Stop()
+	for n < s.maxBatch {
+		select {
+		case j := <-s.queue:
+			batch, n = append(batch, j), n+len(j.recs)
+			if j.prompt {
+				batch, _ = s.fill(batch, n)
+				return batch
+			}
+		case <-t.C:
+			return batch
+		case <-s.quit:
+			return batch
+		}
+	}
+	return batch
+}
+
+// fill adds queued jobs to batch, which holds n events, without waiting,
 // until it holds MaxBatch events or the queue is empty.
-func (s *Store) fill(j *job) []*job {
-	batch := []*job{j}
-	n := len(j.recs)
+func (s *Store) fill(batch []*job, n int) ([]*job, int) {
 	for n < s.maxBatch {
 		select {
 		case j := <-s.queue:
 			batch = append(batch, j)
 			n += len(j.recs)
 		default:
-			return batch
+			return batch, n
 		}
 	}
-	return batch
+	return batch, n
+}
+
+func anyPrompt(batch []*job) bool {
+	for _, j := range batch {
+		if j.prompt {
+			return true
+		}
+	}
+	return false
 }
 
 // drain commits everything left in the queue and waits for the commits in
@@ -202,7 +245,7 @@ func (s *Store) drain() {
 	for {
 		select {
 		case j := <-s.queue:
-			s.flush(j)
+			s.flush(j, nil)
 		default:
 			for range maxInFlight {
 				s.inflight <- struct{}{}
@@ -213,12 +256,13 @@ func (s *Store) drain() {
 }
 
 // flush waits until fewer than maxInFlight batches are committing, then
-// hands Badger a batch of j and what queued up meanwhile, and settles the
-// batch when its commit is done. Gathering after the wait, not before, is
-// what makes batches grow with the load.
-func (s *Store) flush(j *job) {
+// hands Badger a batch of j and what queued up meanwhile (gather, lingering
+// on linger unless it is nil), and settles the batch when its commit is done.
+// Gathering after the wait, not before, is what makes batches grow with the
+// load.
+func (s *Store) flush(j *job, linger *time.Timer) {
 	s.inflight <- struct{}{}
-	batch := s.fill(j)
+	batch := s.gather(j, linger)
 	var once sync.Once
 	done := func(err error) {
 		once.Do(func() {

@@ -1,0 +1,161 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// waitCommitted waits until the store has committed n events, or fails the
+// test after a generous deadline (a hang, not a slow machine).
+// lingering returns once the writer has taken everything queued, so that
+// what is sent next reaches it while it lingers.
+func lingering(s *Store) {
+	for len(s.queue) > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond) // let it reach its wait
+}
+
+func waitCommitted(t *testing.T, s *Store, n uint64) Stats {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := s.Stats()
+		if st.Committed >= n {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30s: %+v, want %d events committed", st, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestLingerGathersPageViews: page views nobody waits on are held for the
+// linger time and committed together; what ends the wait early commits
+// them all at once, in one batch.
+func TestLingerGathersPageViews(t *testing.T) {
+	const views = 5
+	tests := []struct {
+		name   string
+		opts   Options
+		finish func(t *testing.T, s *Store) // ends the linger, or not
+		events uint64                       // committed in the end, in one batch
+	}{
+		{
+			name:   "the linger time ends",
+			opts:   Options{Linger: 50 * time.Millisecond},
+			finish: func(*testing.T, *Store) {},
+			events: views,
+		},
+		{
+			name: "a Write ends it and waits for nothing more",
+			opts: Options{Linger: time.Hour},
+			finish: func(t *testing.T, s *Store) {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				if err := s.Write(ctx, []Event{ev("KA-1", "v1", "collect", time.Time{})}); err != nil {
+					t.Fatalf("Write while page views linger: %v", err)
+				}
+			},
+			events: views + 1,
+		},
+		{
+			name: "a click ends it",
+			opts: Options{Linger: time.Hour},
+			finish: func(t *testing.T, s *Store) {
+				if !s.Enqueue(click("KA-1", "v1", "click", time.Time{})) {
+					t.Fatal("click dropped")
+				}
+			},
+			events: views + 1,
+		},
+		{
+			name: "a full batch ends it",
+			opts: Options{Linger: time.Hour, MaxBatch: views + 1},
+			finish: func(t *testing.T, s *Store) {
+				if !s.Enqueue(ev("KA-1", "v1", "sixth", time.Time{})) {
+					t.Fatal("page view dropped")
+				}
+			},
+			events: views + 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openTest(t, tt.opts)
+			for i := range views {
+				if !s.Enqueue(ev("KA-1", "v1", fmt.Sprint(i), time.Time{})) {
+					t.Fatalf("page view %d dropped", i)
+				}
+			}
+			lingering(s)
+			tt.finish(t, s)
+			st := waitCommitted(t, s, tt.events)
+			if st.Committed != tt.events || st.Batches != 1 {
+				t.Errorf("Stats = %+v, want %d events in 1 batch", st, tt.events)
+			}
+			if got := len(events(t, s, "KA-1")); got != int(tt.events) {
+				t.Errorf("%d events stored, want %d", got, tt.events)
+			}
+		})
+	}
+}
+
+// TestLingerClickIsReadable: a click is committed without lingering, so the
+// attribution of an order placed right after it finds it.
+func TestLingerClickIsReadable(t *testing.T) {
+	s := openTest(t, Options{Linger: time.Hour})
+	if !s.Enqueue(click("KA-1", "v1", "abc", time.Time{})) {
+		t.Fatal("click dropped")
+	}
+	waitCommitted(t, s, 1)
+	touches, err := s.VisitorTouches("KA-1", "v1", time.Time{}, time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(touches) != 1 {
+		t.Fatalf("touches = %+v, want the click", touches)
+	}
+}
+
+// TestLingerOff: a negative Linger commits every batch at once.
+func TestLingerOff(t *testing.T) {
+	s := openTest(t, Options{Linger: -1})
+	for i := range 3 {
+		if !s.Enqueue(ev("KA-1", "v1", fmt.Sprint(i), time.Time{})) {
+			t.Fatalf("page view %d dropped", i)
+		}
+		waitCommitted(t, s, uint64(i+1))
+	}
+	if st := s.Stats(); st.Batches != 3 {
+		t.Errorf("Stats = %+v, want 3 batches", st)
+	}
+}
+
+// TestCloseEndsLinger: Close does not wait out the linger time, and the
+// lingering page views are on disk after it.
+func TestCloseEndsLinger(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir, Linger: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if !s.Enqueue(ev("KA-1", "v1", fmt.Sprint(i), time.Time{})) {
+			t.Fatalf("page view %d dropped", i)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Committed != 3 {
+		t.Errorf("Stats after Close = %+v, want 3 committed", st)
+	}
+	s = openTest(t, Options{Dir: dir})
+	if got := len(events(t, s, "KA-1")); got != 3 {
+		t.Fatalf("after reopen: %d events, want 3", got)
+	}
+}
