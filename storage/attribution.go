@@ -38,16 +38,27 @@ type currentRecord struct {
 	Current  attribution.Result `json:"current"`
 }
 
-// ForAttribution is what attribution.Decide needs to know of o.
+// ForAttribution is what attribution.Decide needs to know of o. Its status
+// is the one the store reported (SetOrderStatus) or, when none was, the one
+// its page printed (attribution.PageStatus).
 func (o Order) ForAttribution() attribution.Order {
 	return attribution.Order{
 		ID:         o.ID,
 		Time:       o.Time,
 		Visitor:    o.Visitor,
 		Total:      o.Total,
-		Status:     o.Status,
+		Status:     decidingStatus(o.Status, o.Order.Status),
 		StatusTime: o.StatusTime,
 	}
+}
+
+// decidingStatus is the status an order's attribution is decided with: the
+// reported one, else what its page printed.
+func decidingStatus(reported, printed string) string {
+	if reported != "" {
+		return reported
+	}
+	return attribution.PageStatus(printed)
 }
 
 // VisitorTouches returns the clicks (events of Type "click") of visitor in
@@ -595,10 +606,14 @@ type orderFacts struct {
 	Visitor    string    `json:"visitor"`
 	Status     string    `json:"status"`
 	StatusTime time.Time `json:"status_time"`
+	Printed    string    `json:"order_status"` // the status its page printed
 }
 
 func (f *orderFacts) order() attribution.Order {
-	return attribution.Order{ID: f.ID, Time: f.Time, Visitor: f.Visitor, Total: f.Total, Status: f.Status, StatusTime: f.StatusTime}
+	return attribution.Order{
+		ID: f.ID, Time: f.Time, Visitor: f.Visitor, Total: f.Total,
+		Status: decidingStatus(f.Status, f.Printed), StatusTime: f.StatusTime,
+	}
 }
 
 // orderJob is an order to decide: its stored value and that of its current

@@ -480,3 +480,43 @@ func TestAttributeOrderReadsTheStoredOrder(t *testing.T) {
 		t.Errorf("AttributeOrder of a missing order = %v, want ErrNotFound", err)
 	}
 }
+
+// TestPageStatusDecides: an order whose page printed a status is decided
+// with it until the store reports one, by AttributeOrder and Reattribute
+// alike.
+func TestPageStatusDecides(t *testing.T) {
+	s := openTest(t, Options{})
+	write(t, s, click("KA-1", "v1", "c1", base))
+	for id, printed := range map[string]string{"hold": "on-hold", "paid": "processing", "none": ""} {
+		o := order("KA-1", id, 80)
+		o.Visitor, o.Time, o.Order.Status = "v1", base.Add(time.Hour), printed
+		putOrders(t, s, o)
+	}
+	rules := attribution.Rules{}
+	now := base.Add(2 * time.Hour)
+	check := func(when string, want map[string]attribution.Status) {
+		t.Helper()
+		for id, w := range want {
+			res, err := s.AttributeOrder("KA-1", id, rules, now)
+			if err != nil || res.Status != w {
+				t.Errorf("%s: AttributeOrder(%s) = %s, %v; want %s", when, id, res.Status, err, w)
+			}
+		}
+		if _, err := s.Reattribute("KA-1", rules, now); err != nil {
+			t.Fatal(err)
+		}
+		for id, w := range want {
+			if rec := attributionOf(t, s, "KA-1", id); rec.Current.Status != w {
+				t.Errorf("%s: reattributed %s = %s, want %s", when, id, rec.Current.Status, w)
+			}
+		}
+	}
+	check("printed", map[string]attribution.Status{"hold": attribution.Pending, "paid": attribution.Approved, "none": attribution.Approved})
+	if _, err := s.SetOrderStatus("KA-1", "hold", attribution.OrderPaid, base.Add(90*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetOrderStatus("KA-1", "paid", attribution.OrderPending, base.Add(90*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	check("reported", map[string]attribution.Status{"hold": attribution.Approved, "paid": attribution.Pending, "none": attribution.Approved})
+}

@@ -1,0 +1,37 @@
+package attribution
+
+import "strings"
+
+// PageStatus maps an order status as a storefront printed it on the order's
+// page (capture's order_status: WooCommerce's "processing", Magento's
+// "complete", a Katalys snippet's "pending") to one of the Order* statuses,
+// or to "" when it says nothing about payment or reversal. A store's own
+// report (the admin API) always wins over it: the caller uses PageStatus
+// only for an order whose status was never reported.
+//
+// It follows the platforms' meanings rather than their words: "processing"
+// is paid in WooCommerce and Magento alike, "on-hold" and "new" are not
+// paid yet, Magento's "closed" is a refund and "fraud" a rejection, as the
+// official Katalys Magento plugin maps them. Statuses it does not know,
+// such as Shopify's "open", give "": the order counts as placed and paid,
+// as any order captured from a thank-you page does.
+func PageStatus(printed string) string {
+	s := strings.ToLower(strings.TrimSpace(printed))
+	s = strings.NewReplacer(" ", "-", "_", "-").Replace(s)
+	switch s {
+	case OrderPending, "pending-payment", "on-hold", "holded", "new",
+		"payment-review", "pending-review", "awaiting-payment", "unpaid", "authorized":
+		return OrderPending
+	case OrderPaid, "processing":
+		return OrderPaid
+	case OrderFulfilled, "complete", "completed", "shipped", "delivered":
+		return OrderFulfilled
+	case OrderRefunded, "closed":
+		return OrderRefunded
+	case OrderCancelled, "canceled", "voided":
+		return OrderCancelled
+	case OrderRejected, "failed", "fraud", "declined":
+		return OrderRejected
+	}
+	return ""
+}
