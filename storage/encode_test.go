@@ -80,6 +80,15 @@ func BenchmarkEncodeEvent(b *testing.B) {
 			}
 		}
 	})
+	b.Run("record", func(b *testing.B) { // the value, both keys and the index value
+		s := &Store{instance: "bench", instHash: hashString("bench")}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.encode(ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("json.Marshal", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -72,6 +72,22 @@ func historyKey(bucket, orderID string, rev uint64) []byte {
 	return binary.BigEndian.AppendUint64(historyPrefix(bucket, orderID), rev)
 }
 
+// eventKey is the event log key of an event: eventPrefix(bucket) and the
+// suffix, in one allocation (it is built for every event recorded).
+func eventKey(bucket string, nanos, inst, seq uint64) []byte {
+	b := make([]byte, 0, len("e/")+len(bucket)+1+suffixLen)
+	b = append(append(append(b, "e/"...), bucket...), 0)
+	return appendSuffix(b, nanos, inst, seq)
+}
+
+// visitorKey is the per-visitor index key of an event: visitorPrefix(bucket,
+// visitor) and the suffix, in one allocation.
+func visitorKey(bucket, visitor string, nanos, inst, seq uint64) []byte {
+	b := make([]byte, 0, len("v/")+len(bucket)+1+len(visitor)+1+suffixLen)
+	b = append(append(append(append(append(b, "v/"...), bucket...), 0), visitor...), 0)
+	return appendSuffix(b, nanos, inst, seq)
+}
+
 func appendSuffix(b []byte, nanos, inst, seq uint64) []byte {
 	b = binary.BigEndian.AppendUint64(b, nanos)
 	b = binary.BigEndian.AppendUint64(b, inst)

@@ -26,6 +26,7 @@ type record struct {
 // is nil for Enqueue; for Write it receives the commit's outcome.
 type job struct {
 	recs []record
+	one  [1]record // the record of an Enqueue, so that recs needs no allocation of its own
 	done chan error
 	// prompt asks the writer not to linger over the batch holding this job
 	// (see Options.Linger): a Write waits for it, or it is a click, which
@@ -42,7 +43,8 @@ func (s *Store) Enqueue(ev Event) bool {
 		s.dropped.Add(1)
 		return false
 	}
-	j := &job{recs: []record{r}, prompt: ev.Type == typeClick}
+	j := &job{one: [1]record{r}, prompt: ev.Type == typeClick}
+	j.recs = j.one[:]
 	if !s.enter() {
 		s.dropped.Add(1)
 		return false
@@ -134,11 +136,11 @@ func (s *Store) encode(ev Event) (record, error) {
 	}
 	nanos, seq := timeKey(ev.Time), s.seq.Add(1)
 	r := record{
-		key: appendSuffix(eventPrefix(ev.Bucket), nanos, s.instHash, seq),
+		key: eventKey(ev.Bucket, nanos, s.instHash, seq),
 		val: val,
 	}
 	if ev.Visitor != "" {
-		r.vkey = appendSuffix(visitorPrefix(ev.Bucket, ev.Visitor), nanos, s.instHash, seq)
+		r.vkey = visitorKey(ev.Bucket, ev.Visitor, nanos, s.instHash, seq)
 		r.vval = indexValue(&ev)
 	}
 	if s.retention != nil {
