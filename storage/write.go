@@ -163,7 +163,7 @@ const maxInFlight = 1
 // and commits it: under load one fsync serves thousands of events, and when
 // idle a lone Write is committed right away. Page views nobody waits on
 // linger a little for company (Options.Linger), because Badger's cost per
-// commit, not per event, is most of what recording a page view costs.
+// commit is large beside its cost per event.
 func (s *Store) runWriter() {
 	defer s.wg.Done()
 	for !s.write() {
