@@ -131,20 +131,23 @@ func BenchmarkRawWriteBatch(b *testing.B) {
 // view queued with Enqueue, from the first event to the end of Close, which
 // drains the queue. rate=3000 queues 3,000 page views a second, as a busy
 // store's pages come; its figure includes the pacing loop's own sleeps and
-// wake-ups, which pacing-only measures alone. rate=max queues them as fast
-// as the queue takes them (batches are then full).
+// wake-ups, which pacing-only measures alone; linger=off commits each
+// batch without waiting for more (Options.Linger). rate=max queues them as
+// fast as the queue takes them (batches are then full).
 func BenchmarkEnqueueCPU(b *testing.B) {
 	for _, bc := range []struct {
-		name  string
-		rate  int // page views per second; 0: as fast as possible
-		store bool
+		name   string
+		rate   int // page views per second; 0: as fast as possible
+		store  bool
+		linger time.Duration
 	}{
-		{"rate=3000", 3000, true},
-		{"rate=3000/pacing-only", 3000, false},
-		{"rate=max", 0, true},
+		{"rate=3000", 3000, true, 0},
+		{"rate=3000/linger=off", 3000, true, -1},
+		{"rate=3000/pacing-only", 3000, false, 0},
+		{"rate=max", 0, true, 0},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			s, err := Open(Options{Dir: b.TempDir(), Logger: zap.NewNop(), Instance: "bench"})
+			s, err := Open(Options{Dir: b.TempDir(), Logger: zap.NewNop(), Instance: "bench", Linger: bc.linger})
 			if err != nil {
 				b.Fatal(err)
 			}
