@@ -134,12 +134,20 @@ func credit(res *Result, o Order, c Candidate) {
 }
 
 // orderStatus is the Status of an attributed order, and the clause of the
-// rule that explains it ("" for a plain approval).
+// rule that explains it ("" for a plain approval). The store's reported
+// status decides; without one, what the order's page printed.
 func orderStatus(o Order, refundWindow time.Duration) (Status, string) {
+	printed := o.Status == "" && o.PrintedStatus != ""
+	if printed {
+		o.Status = PageStatus(o.PrintedStatus)
+	}
 	switch o.Status {
 	case "", OrderPaid, OrderFulfilled:
 		return Approved, ""
 	case OrderPending:
+		if printed {
+			return Pending, printedPendingClause(o.PrintedStatus)
+		}
 		return Pending, "pending: the order is not marked paid yet"
 	case OrderRefunded, OrderCancelled, OrderRejected:
 		return reversal(o, refundWindow)

@@ -59,10 +59,14 @@ type Order struct {
 	Time    time.Time // when it was placed (captured)
 	Visitor string    // "" when the visitor is unknown: organic
 	Total   *float64
-	// Status is the order's latest status (Order* constants, or "") and
-	// StatusTime when it changed.
+	// Status is the order's latest status as the store reported it
+	// (Order* constants, or "" for none) and StatusTime when it changed.
 	Status     string
 	StatusTime time.Time
+	// PrintedStatus is the status the order's page printed, as printed
+	// ("processing", "on-hold"); it decides, read by PageStatus, while the
+	// store has reported none.
+	PrintedStatus string
 }
 
 // Candidate is a click considered for an order, and what became of it.

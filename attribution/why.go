@@ -113,6 +113,10 @@ func reversalUnknownTimeClause(orderStatus string, refundWindow time.Duration) s
 		Rejected, reversalVerb(orderStatus), windowAdjective(refundWindow))
 }
 
+func printedPendingClause(printed string) string {
+	return fmt.Sprintf("%s: the order's page says %q, not paid yet", Pending, printed)
+}
+
 func unknownStatusClause(orderStatus string) string {
 	return fmt.Sprintf("%s: unknown order status %q, counted as not settled yet", Pending, orderStatus)
 }

@@ -38,27 +38,18 @@ type currentRecord struct {
 	Current  attribution.Result `json:"current"`
 }
 
-// ForAttribution is what attribution.Decide needs to know of o. Its status
-// is the one the store reported (SetOrderStatus) or, when none was, the one
-// its page printed (attribution.PageStatus).
+// ForAttribution is what attribution.Decide needs to know of o: with the
+// status the store reported (SetOrderStatus), the one its page printed.
 func (o Order) ForAttribution() attribution.Order {
 	return attribution.Order{
-		ID:         o.ID,
-		Time:       o.Time,
-		Visitor:    o.Visitor,
-		Total:      o.Total,
-		Status:     decidingStatus(o.Status, o.Order.Status),
-		StatusTime: o.StatusTime,
+		ID:            o.ID,
+		Time:          o.Time,
+		Visitor:       o.Visitor,
+		Total:         o.Total,
+		Status:        o.Status,
+		StatusTime:    o.StatusTime,
+		PrintedStatus: o.Order.Status,
 	}
-}
-
-// decidingStatus is the status an order's attribution is decided with: the
-// reported one, else what its page printed.
-func decidingStatus(reported, printed string) string {
-	if reported != "" {
-		return reported
-	}
-	return attribution.PageStatus(printed)
 }
 
 // VisitorTouches returns the clicks (events of Type "click") of visitor in
@@ -612,7 +603,7 @@ type orderFacts struct {
 func (f *orderFacts) order() attribution.Order {
 	return attribution.Order{
 		ID: f.ID, Time: f.Time, Visitor: f.Visitor, Total: f.Total,
-		Status: decidingStatus(f.Status, f.Printed), StatusTime: f.StatusTime,
+		Status: f.Status, StatusTime: f.StatusTime, PrintedStatus: f.Printed,
 	}
 }
 
