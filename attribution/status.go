@@ -6,8 +6,8 @@ import "strings"
 // page (capture's order_status: WooCommerce's "processing", Magento's
 // "complete", a Katalys snippet's "pending") to one of the Order* statuses,
 // or to "" when it says nothing about payment or reversal. A store's own
-// report (the admin API) always wins over it: the caller uses PageStatus
-// only for an order whose status was never reported.
+// report (the admin API) always wins over it: Decide reads an order's
+// PrintedStatus only while its Status is "".
 //
 // It follows the platforms' meanings rather than their words: "processing"
 // is paid in WooCommerce and Magento alike, "on-hold" and "new" are not
