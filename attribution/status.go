@@ -10,17 +10,19 @@ import "strings"
 // PrintedStatus only while its Status is "".
 //
 // It follows the platforms' meanings rather than their words: "processing"
-// is paid in WooCommerce and Magento alike, "on-hold" and "new" are not
-// paid yet, Magento's "closed" is a refund and "fraud" a rejection, as the
-// official Katalys Magento plugin maps them. Statuses it does not know,
-// such as Shopify's "open", give "": the order counts as placed and paid,
-// as any order captured from a thank-you page does.
+// is paid in WooCommerce and Magento alike, "on-hold" and "pending payment"
+// are not paid yet, Magento's "closed" is a refund and "fraud" a rejection,
+// as the official Katalys Magento plugin maps them. A bare "pending" says
+// nothing certain: that same plugin prints it on the success page for
+// Magento's "processing", a paid order, so it gives "", as do statuses it
+// does not know, such as Shopify's "open" or Magento's "new": the order
+// counts as placed and paid, as any order captured from a thank-you page
+// does.
 func PageStatus(printed string) string {
-	s := strings.ToLower(strings.TrimSpace(printed))
-	s = strings.NewReplacer(" ", "-", "_", "-").Replace(s)
+	s := statusSeparators.Replace(strings.ToLower(strings.TrimSpace(printed)))
 	switch s {
-	case OrderPending, "pending-payment", "on-hold", "holded", "new",
-		"payment-review", "pending-review", "awaiting-payment", "unpaid", "authorized":
+	case "pending-payment", "on-hold", "holded", "payment-review", "pending-review",
+		"awaiting-payment", "unpaid":
 		return OrderPending
 	case OrderPaid, "processing":
 		return OrderPaid
@@ -35,3 +37,7 @@ func PageStatus(printed string) string {
 	}
 	return ""
 }
+
+// statusSeparators spells "Pending Payment" and "pending_payment" as
+// "pending-payment".
+var statusSeparators = strings.NewReplacer(" ", "-", "_", "-")

@@ -8,12 +8,13 @@ import (
 func TestPageStatus(t *testing.T) {
 	tests := []struct{ printed, want string }{
 		{"", ""},
-		{"pending", OrderPending},
+		{"pending", ""}, // the Katalys Magento plugin's word for a paid order
 		{"Pending Payment", OrderPending},
 		{"pending_payment", OrderPending},
 		{"on-hold", OrderPending},
 		{"holded", OrderPending},
-		{"new", OrderPending},
+		{"new", ""},
+		{"awaiting payment", OrderPending},
 		{"paid", OrderPaid},
 		{"processing", OrderPaid},
 		{" Processing ", OrderPaid},
@@ -51,6 +52,7 @@ func TestDecidePrintedStatus(t *testing.T) {
 		{"processing", "", Approved, "last_touch: the only affiliate click within 30 days"},
 		{"open", "", Approved, "last_touch: the only affiliate click within 30 days"},
 		{"on-hold", OrderPaid, Approved, "last_touch: the only affiliate click within 30 days"},
+		{"pending", "", Approved, "last_touch: the only affiliate click within 30 days"},
 		{"processing", OrderPending, Pending, "last_touch: the only affiliate click within 30 days; pending: the order is not marked paid yet"},
 		{"canceled", "", Rejected, `last_touch: the only affiliate click within 30 days; rejected: cancelled at an unknown time, counted as within the 60-day refund window`},
 	}

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +13,9 @@ import (
 // EraseVisitor deletes every event of visitor in bucket, log and index
 // entries alike, found through the per-visitor index, and removes the
 // visitor id from the bucket's orders, which keep the rest of their data.
-// Other buckets are left alone, even where the same visitor id appears. It
-// returns how many events it deleted, once the deletion is synced.
+// Other buckets are left alone, even where the same visitor id appears.
+// Events queued before the call are committed first, so they are erased
+// too. It returns how many events it deleted, once the deletion is synced.
 func (s *Store) EraseVisitor(bucket, visitor string) (n int, err error) {
 	if visitor == "" || !validNames(bucket, visitor) {
 		return 0, errBadName
@@ -22,7 +24,12 @@ func (s *Store) EraseVisitor(bucket, visitor string) (n int, err error) {
 		return 0, ErrClosed
 	}
 	defer s.leave()
-	n, err = s.eraseEvents(bucket, visitor)
+	// The visitor's page views still queued, or lingering in the writer's
+	// batch, would otherwise be committed after the erasure.
+	err = s.barrier(context.Background())
+	if err == nil {
+		n, err = s.eraseEvents(bucket, visitor)
+	}
 	if err == nil {
 		s.orderMu.Lock()
 		err = s.forgetVisitor(bucket, visitor)

@@ -7,8 +7,6 @@ import (
 	"time"
 )
 
-// waitCommitted waits until the store has committed n events, or fails the
-// test after a generous deadline (a hang, not a slow machine).
 // lingering returns once the writer has taken everything queued, so that
 // what is sent next reaches it while it lingers.
 func lingering(s *Store) {
@@ -18,6 +16,8 @@ func lingering(s *Store) {
 	time.Sleep(10 * time.Millisecond) // let it reach its wait
 }
 
+// waitCommitted waits until the store has committed n events, or fails the
+// test after a generous deadline (a hang, not a slow machine).
 func waitCommitted(t *testing.T, s *Store, n uint64) Stats {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -121,18 +121,24 @@ func TestLingerClickIsReadable(t *testing.T) {
 	}
 }
 
-// TestLingerOff: a negative Linger commits every batch at once.
+// TestLingerOff: a negative Linger commits every batch at once; with an
+// hour's linger the page view would wait.
 func TestLingerOff(t *testing.T) {
-	s := openTest(t, Options{Linger: -1})
-	for i := range 3 {
-		if !s.Enqueue(ev("KA-1", "v1", fmt.Sprint(i), time.Time{})) {
-			t.Fatalf("page view %d dropped", i)
+	for _, tt := range []struct{ set, want time.Duration }{
+		{0, DefaultLinger},
+		{-1, 0},
+		{time.Hour, time.Hour},
+	} {
+		opts, err := withDefaults(Options{Dir: "x", Linger: tt.set})
+		if err != nil || opts.Linger != tt.want {
+			t.Errorf("Linger %v: %v (%v), want %v", tt.set, opts.Linger, err, tt.want)
 		}
-		waitCommitted(t, s, uint64(i+1))
 	}
-	if st := s.Stats(); st.Batches != 3 {
-		t.Errorf("Stats = %+v, want 3 batches", st)
+	s := openTest(t, Options{Linger: -1})
+	if !s.Enqueue(ev("KA-1", "v1", "alone", time.Time{})) {
+		t.Fatal("page view dropped")
 	}
+	waitCommitted(t, s, 1)
 }
 
 // TestCloseEndsLinger: Close does not wait out the linger time, and the
@@ -148,6 +154,7 @@ func TestCloseEndsLinger(t *testing.T) {
 			t.Fatalf("page view %d dropped", i)
 		}
 	}
+	lingering(s)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -157,5 +164,25 @@ func TestCloseEndsLinger(t *testing.T) {
 	s = openTest(t, Options{Dir: dir})
 	if got := len(events(t, s, "KA-1")); got != 3 {
 		t.Fatalf("after reopen: %d events, want 3", got)
+	}
+}
+
+// TestEraseWaitsForLingeringPageViews: a visitor's page views still waiting
+// for their batch when the visitor is erased are erased too, not committed
+// after the erasure.
+func TestEraseWaitsForLingeringPageViews(t *testing.T) {
+	s := openTest(t, Options{Linger: time.Hour})
+	for i := range 3 {
+		if !s.Enqueue(ev("KA-1", "v1", fmt.Sprint(i), time.Time{})) {
+			t.Fatalf("page view %d dropped", i)
+		}
+	}
+	lingering(s)
+	n, err := s.EraseVisitor("KA-1", "v1")
+	if err != nil || n != 3 {
+		t.Fatalf("EraseVisitor = %d, %v; want the 3 page views", n, err)
+	}
+	if got := visitorEvents(t, s, "KA-1", "v1"); len(got) != 0 {
+		t.Errorf("after the erasure: %d events of the visitor, want none", len(got))
 	}
 }

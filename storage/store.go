@@ -54,7 +54,7 @@ type Options struct {
 	// commit. Default 4096.
 	MaxBatch int
 	// Linger is how long the writer holds a batch that nobody waits on
-	// (queued page views and custom actions, no Write and no click) for
+	// (events passed to Enqueue, no Write and no click) for
 	// more events to join it, so that a steady trickle of page views is
 	// committed in a few large batches rather than one small one each.
 	// A Write or a click that arrives ends the wait. Default 20ms; a

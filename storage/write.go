@@ -83,6 +83,23 @@ func (s *Store) Write(ctx context.Context, evs []Event) error {
 	if err := s.submit(ctx, j); err != nil {
 		return err
 	}
+	return j.wait(ctx)
+}
+
+// barrier returns once every event queued before it was called is
+// committed: it sends an empty job that ends any linger and waits for the
+// batch holding it (synced, as a Write's is).
+func (s *Store) barrier(ctx context.Context) error {
+	j := &job{done: make(chan error, 1), prompt: true}
+	if err := s.submit(ctx, j); err != nil {
+		return err
+	}
+	return j.wait(ctx)
+}
+
+// wait returns the outcome of the commit of j, a Write's or a barrier's,
+// or ctx's error if ctx ends first.
+func (j *job) wait(ctx context.Context) error {
 	select {
 	case err := <-j.done:
 		return err
@@ -188,47 +205,51 @@ func (s *Store) write() (closed bool) {
 	}
 }
 
-// gather starts a batch with j and adds the queued jobs to it, up to
-// MaxBatch events. Unless a job in it is prompt, it then waits on t, up to
-// the linger time, for more to arrive: until the batch is full, a prompt job
-// comes, or Close begins. A nil t never waits.
-func (s *Store) gather(j *job, t *time.Timer) []*job {
-	batch, n := s.fill([]*job{j}, len(j.recs))
-	if t == nil || s.linger <= 0 || n >= s.maxBatch || anyPrompt(batch) {
-		return batch
+// gather adds the queued jobs to the batch, up to MaxBatch events. Unless a
+// job in it is prompt, it then waits on t, up to the linger time, for more
+// to arrive: until the batch is full, a prompt job comes, or Close begins.
+// A nil t never waits. It appends to *batch as it goes, so that whoever
+// settles the batch after a panic settles every job taken.
+func (s *Store) gather(batch *[]*job, t *time.Timer) {
+	n := s.fill(batch)
+	if t == nil || s.linger <= 0 || n >= s.maxBatch || anyPrompt(*batch) {
+		return
 	}
 	t.Reset(s.linger)
 	defer t.Stop()
 	for n < s.maxBatch {
 		select {
 		case j := <-s.queue:
-			batch, n = append(batch, j), n+len(j.recs)
+			*batch = append(*batch, j)
 			if j.prompt {
-				batch, _ = s.fill(batch, n)
-				return batch
+				s.fill(batch)
+				return
 			}
+			n += len(j.recs)
 		case <-t.C:
-			return batch
+			return
 		case <-s.quit:
-			return batch
+			return
 		}
 	}
-	return batch
 }
 
-// fill adds queued jobs to batch, which holds n events, without waiting,
-// until it holds MaxBatch events or the queue is empty.
-func (s *Store) fill(batch []*job, n int) ([]*job, int) {
+// fill adds queued jobs to the batch, without waiting, until it holds
+// MaxBatch events or the queue is empty, and returns how many it holds.
+func (s *Store) fill(batch *[]*job) (n int) {
+	for _, j := range *batch {
+		n += len(j.recs)
+	}
 	for n < s.maxBatch {
 		select {
 		case j := <-s.queue:
-			batch = append(batch, j)
+			*batch = append(*batch, j)
 			n += len(j.recs)
 		default:
-			return batch, n
+			return n
 		}
 	}
-	return batch, n
+	return n
 }
 
 func anyPrompt(batch []*job) bool {
@@ -264,7 +285,7 @@ func (s *Store) drain() {
 // load.
 func (s *Store) flush(j *job, linger *time.Timer) {
 	s.inflight <- struct{}{}
-	batch := s.gather(j, linger)
+	batch := []*job{j}
 	var once sync.Once
 	done := func(err error) {
 		once.Do(func() {
@@ -281,6 +302,7 @@ func (s *Store) flush(j *job, linger *time.Timer) {
 			done(fmt.Errorf("panic: %v", r))
 		}
 	}()
+	s.gather(&batch, linger)
 	s.commit(batch, done)
 }
 
