@@ -3,6 +3,7 @@ package integration
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -138,11 +139,12 @@ func TestReloadUnderTraffic(t *testing.T) {
 					req.Header.Set(h[0], h[1])
 				}
 				res, err := tryFetch(req)
-				if err != nil && errors.Is(err, syscall.ECONNRESET) {
-					// The old server closed this idle keep-alive
-					// connection as the request went out on it (its grace
-					// period): a browser sends the request again, on a
-					// new connection, and so does this client, once.
+				if err != nil && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)) {
+					// The old server closed this connection as the
+					// request went out on it (its grace period), with a
+					// reset or a plain close before any response: a
+					// browser sends the request again, on a new
+					// connection, and so does this client, once.
 					res, err = tryFetch(req)
 				}
 				if err != nil {
