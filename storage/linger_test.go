@@ -16,6 +16,22 @@ func lingering(s *Store) {
 	time.Sleep(10 * time.Millisecond) // let it reach its wait
 }
 
+// enqueueLingering enqueues n page views of visitor v1 so that the writer
+// lingers over the first while the others queue up behind it: those it
+// leaves in the queue until the wait ends (see gather), which checks that
+// each way of ending the wait takes them too.
+func enqueueLingering(t *testing.T, s *Store, n int) {
+	t.Helper()
+	for i := range n {
+		if !s.Enqueue(ev("KA-1", "v1", fmt.Sprint(i), time.Time{})) {
+			t.Fatalf("page view %d dropped", i)
+		}
+		if i == 0 {
+			lingering(s)
+		}
+	}
+}
+
 // waitCommitted waits until the store has committed n events, or fails the
 // test after a generous deadline (a hang, not a slow machine).
 func waitCommitted(t *testing.T, s *Store, n uint64) Stats {
@@ -86,12 +102,7 @@ func TestLingerGathersPageViews(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := openTest(t, tt.opts)
-			for i := range views {
-				if !s.Enqueue(ev("KA-1", "v1", fmt.Sprint(i), time.Time{})) {
-					t.Fatalf("page view %d dropped", i)
-				}
-			}
-			lingering(s)
+			enqueueLingering(t, s, views)
 			tt.finish(t, s)
 			st := waitCommitted(t, s, tt.events)
 			if st.Committed != tt.events || st.Batches != 1 {
@@ -101,6 +112,27 @@ func TestLingerGathersPageViews(t *testing.T) {
 				t.Errorf("%d events stored, want %d", got, tt.events)
 			}
 		})
+	}
+}
+
+// TestLingerLeavesPageViewsQueued: page views that come while the writer
+// lingers stay in the queue, waking nobody, until the wait ends; then they
+// join the batch.
+func TestLingerLeavesPageViewsQueued(t *testing.T) {
+	s := openTest(t, Options{Linger: time.Hour})
+	enqueueLingering(t, s, 4)
+	time.Sleep(20 * time.Millisecond)
+	if n := len(s.queue); n != 3 {
+		t.Errorf("%d jobs queued while the writer lingers, want the 3 page views that came meanwhile", n)
+	}
+	if st := s.Stats(); st.Committed != 0 {
+		t.Errorf("Stats = %+v while lingering, want nothing committed", st)
+	}
+	if !s.Enqueue(click("KA-1", "v1", "abc", time.Time{})) {
+		t.Fatal("click dropped")
+	}
+	if st := waitCommitted(t, s, 5); st.Batches != 1 {
+		t.Errorf("Stats = %+v, want the 4 page views and the click in 1 batch", st)
 	}
 }
 
@@ -149,12 +181,7 @@ func TestCloseEndsLinger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 3 {
-		if !s.Enqueue(ev("KA-1", "v1", fmt.Sprint(i), time.Time{})) {
-			t.Fatalf("page view %d dropped", i)
-		}
-	}
-	lingering(s)
+	enqueueLingering(t, s, 3)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -172,12 +199,7 @@ func TestCloseEndsLinger(t *testing.T) {
 // after the erasure.
 func TestEraseWaitsForLingeringPageViews(t *testing.T) {
 	s := openTest(t, Options{Linger: time.Hour})
-	for i := range 3 {
-		if !s.Enqueue(ev("KA-1", "v1", fmt.Sprint(i), time.Time{})) {
-			t.Fatalf("page view %d dropped", i)
-		}
-	}
-	lingering(s)
+	enqueueLingering(t, s, 3)
 	n, err := s.EraseVisitor("KA-1", "v1")
 	if err != nil || n != 3 {
 		t.Fatalf("EraseVisitor = %d, %v; want the 3 page views", n, err)

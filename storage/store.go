@@ -137,8 +137,16 @@ type Store struct {
 	senders atomic.Int64
 
 	queue chan *job
-	quit  chan struct{}
-	wg    sync.WaitGroup
+	// wake tells a lingering writer to look at the queue again: a prompt
+	// job or a full batch's worth of events is in it. Page views are not
+	// announced, so that a steady trickle of them costs no goroutine
+	// wake-up each (see gather).
+	wake chan struct{}
+	// held is how many events the lingering writer holds, 0 when it does
+	// not linger: with those queued, a batch is full and Enqueue nudges.
+	held atomic.Int64
+	quit chan struct{}
+	wg   sync.WaitGroup
 
 	// orderMu serialises the read-merge-write of orders (PutOrder).
 	orderMu sync.Mutex
@@ -184,6 +192,7 @@ func Open(opts Options) (*Store, error) {
 		maxBatch:  opts.MaxBatch,
 		linger:    opts.Linger,
 		queue:     make(chan *job, opts.QueueSize),
+		wake:      make(chan struct{}, 1),
 		inflight:  make(chan struct{}, maxInFlight),
 		quit:      make(chan struct{}),
 	}
