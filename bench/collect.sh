@@ -14,11 +14,15 @@
 #
 # Usage, from the repository root:
 #
-#	bench/collect.sh                          # DURATION=10s ROUNDS=2
-#	DURATION=5s ROUNDS=1 bench/collect.sh     # quick check
+#	bench/collect.sh                          # DURATION=10s PAGE_DURATION=30s ROUNDS=2
+#	DURATION=5s PAGE_DURATION=10s ROUNDS=1 bench/collect.sh     # quick check
 #
 # Environment:
-#	DURATION   wrk duration of each measured run (default 10s)
+#	DURATION   wrk duration of each measured collect run (default 10s)
+#	PAGE_DURATION
+#	           wrk duration of each measured page run (default 30s): long
+#	           enough that a recorded run fills and flushes several of
+#	           Badger's memtables, whose cost a short run leaves out
 #	ROUNDS     rounds, each runs every configuration once, alternated; medians
 #	           are reported (default 2)
 #	WARMUP     wrk warm-up before each measured run (default 2s)
@@ -34,6 +38,7 @@
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
+PAGE_DURATION=${PAGE_DURATION:-30s}
 ROUNDS=${ROUNDS:-2}
 WARMUP=${WARMUP:-2s}
 CONNS=${CONNS:-16}
@@ -196,6 +201,9 @@ collect_run() {
 	local st kb
 	st=$(stored addtocart) && [[ -n $st ]] || die "collect $variant: cannot count the store"
 	kb=$(du -sk "$STORE" | awk '{print $1}')
+	# tables Badger wrote: memtables flushed, and what compaction made of them
+	local sst
+	sst=$(find "$STORE" -name '*.sst' | wc -l)
 	local rps p99 reqs sock n204 non204 w204 wnon
 	read -r rps p99 reqs sock < <(wrk_parse "$out")
 	[[ -n $rps && -n $sock ]] || die "collect $variant: cannot parse $out"
@@ -246,7 +254,7 @@ page_run() {
 	wrk "${wrk_args[@]}" -d"$WARMUP" "$url" >/dev/null
 	local c0 c1
 	c0=$(cpu_ticks)
-	wrk "${wrk_args[@]}" -d"$DURATION" "$url" >"$out" || die "wrk failed: $(cat "$out")"
+	wrk "${wrk_args[@]}" -d"$PAGE_DURATION" "$url" >"$out" || die "wrk failed: $(cat "$out")"
 	c1=$(cpu_ticks)
 	local m_rec m_drop m_bot
 	m_rec=$(metric caddy_katalys_events_recorded_total 'type="pageview"')
@@ -256,6 +264,9 @@ page_run() {
 	local st kb
 	st=$(stored pageview) && [[ -n $st ]] || die "page $config: cannot count the store"
 	kb=$(du -sk "$STORE" | awk '{print $1}')
+	# tables Badger wrote: memtables flushed, and what compaction made of them
+	local sst
+	sst=$(find "$STORE" -name '*.sst' | wc -l)
 	local rps p99 reqs sock non2xx
 	read -r rps p99 reqs sock < <(wrk_parse "$out")
 	[[ -n $rps && -n $sock ]] || die "page $config: cannot parse $out"
@@ -273,15 +284,15 @@ page_run() {
 	fi
 	local cpu
 	cpu=$(cpu_us $((c1 - c0)) "$reqs")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-		"$config" "$round" "$rps" "$p99" "$reqs" "$non2xx" "$sock" "$st" "$m_rec" "$m_drop" "$m_bot" "$kb" "$cpu" >>"$PAGES"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+		"$config" "$round" "$rps" "$p99" "$reqs" "$non2xx" "$sock" "$st" "$m_rec" "$m_drop" "$m_bot" "$kb" "$cpu" "$sst" >>"$PAGES"
 	local warn=
 	[[ $sock -gt 0 ]] && warn="  WARNING: $sock socket errors"
 	log "$(printf '  round %d  page %-10s  %8.0f req/s  p99 %8.2f ms  Caddy CPU %s us/request  page views stored %d, dropped %d%s' \
 		"$round" "$config" "$rps" "$p99" "$cpu" "$st" "$m_drop" "$warn")"
 }
 
-log "measuring: wrk -t$THREADS -c$CONNS -d$DURATION --latency, warm-up $WARMUP, $ROUNDS round(s)"
+log "measuring: wrk -t$THREADS -c$CONNS --latency, -d$DURATION (collect) and -d$PAGE_DURATION (pages), warm-up $WARMUP, $ROUNDS round(s)"
 for round in $(seq "$ROUNDS"); do
 	collect_run one "$round"
 	collect_run batch "$round"
@@ -334,11 +345,11 @@ PTABLE="$WORK/pages.md"
 
 RAW="$WORK/raw.md"
 {
-	echo "| round | run | req/s | p99 | Caddy CPU/request | requests (measured) | events stored | store size | socket errors |"
-	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| round | run | req/s | p99 | Caddy CPU/request | requests (measured) | events stored | store size | store tables (.sst) | socket errors |"
+	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	awk -F'\t' -v b="$BATCH" '{l = ($1 == "one") ? "collect, 1 event" : "collect, " b " events"
-		printf "| %s | %s | %.0f | %.2f ms | %s µs | %d | %d | %.1f MiB | %d |\n", $2, l, $4, $5, $15, $6, $10, $13 / 1024, $9}' "$COLLECT"
-	awk -F'\t' '{printf "| %s | page, %s | %.0f | %.2f ms | %s µs | %d | %d | %.1f MiB | %d |\n", $2, $1, $3, $4, $13, $5, $8, $12 / 1024, $7}' "$PAGES"
+		printf "| %s | %s | %.0f | %.2f ms | %s µs | %d | %d | %.1f MiB | | %d |\n", $2, l, $4, $5, $15, $6, $10, $13 / 1024, $9}' "$COLLECT"
+	awk -F'\t' '{printf "| %s | page, %s | %.0f | %.2f ms | %s µs | %d | %d | %.1f MiB | %d | %d |\n", $2, $1, $3, $4, $13, $5, $8, $12 / 1024, $14, $7}' "$PAGES"
 } >"$RAW"
 
 DROPS=$(psum recorded 10)
@@ -351,10 +362,10 @@ SECTION="$WORK/section.md"
 cat >"$SECTION" <<EOF
 ## Behaviour recording: the collect endpoint, and pages recorded or not
 
-Written by \`bench/collect.sh\` on $DATE. Do not edit by hand: rerun the script: \`bench/collect.sh\` (10 s per run, 2 rounds: about 2.5 minutes) or \`DURATION=5s ROUNDS=1 bench/collect.sh\` (about 1 minute), from the repository root, with Go, curl and wrk. Other variables: \`WARMUP\` (default \`2s\`), \`CONNS\` (default 16), \`KEEP=1\` (keep the temporary directory: Caddyfiles, logs, stores, wrk output), \`CADDY_BIN\`. It exits non-zero when a check fails.
+Written by \`bench/collect.sh\` on $DATE. Do not edit by hand: rerun the script: \`bench/collect.sh\` (10 s per collect run, 30 s per page run, 2 rounds: about 4 minutes) or \`DURATION=5s PAGE_DURATION=10s ROUNDS=1 bench/collect.sh\` (about 1 minute), from the repository root, with Go, curl and wrk. Other variables: \`WARMUP\` (default \`2s\`), \`CONNS\` (default 16), \`KEEP=1\` (keep the temporary directory: Caddyfiles, logs, stores, wrk output), \`CADDY_BIN\`. It exits non-zero when a check fails.
 
 $(run_facts "stores on $FS_TYPE (a 204 means the events were synced to disk; page views are committed without a sync)")
-- Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\`, after a $WARMUP warm-up. Each run has a fresh Caddy process and a fresh store directory to itself; $ROUNDS round(s), each running the four configurations in turn (collect one, collect batch, page recorded, page not recorded), medians shown.
+- Load: \`wrk -t$THREADS -c$CONNS --latency\`, \`-d$DURATION\` for collect runs and \`-d$PAGE_DURATION\` for page runs, after a $WARMUP warm-up. Each run has a fresh Caddy process and a fresh store directory to itself; $ROUNDS round(s), each running the four configurations in turn (collect one, collect batch, page recorded, page not recorded), medians shown.
 - Site: \`encode gzip\` + \`katalys $SITE_ID\` + \`reverse_proxy\` to \`bench/upstream\`, the global option \`katalys { storage <temp dir>; bucket $SITE_ID }\`, and the admin endpoint on 127.0.0.1 to read the katalys metrics at \`/metrics\` before Caddy stops. After it stops, \`bench/storecount\` opens the store (\`storage.Open\`) and counts the bucket's events (\`Events\`).
 - Every request sends a browser User-Agent (\`$BROWSER_UA\`) except the "not recorded" page runs.
 ${BUSY:+
@@ -378,7 +389,7 @@ $DROPLINE
 
 $LOGLINE
 
-How to read it: page views are queued without waiting (\`Store.Enqueue\`) and written by one goroutine in group commits, so the page's own latency carries only the visit's classification, two cookies and a channel send; but the writes themselves (Badger's memtable, value log and WAL sync, in the Caddy process, so counted in its CPU/request) take CPU from the same $NPROC CPUs that wrk, Caddy and the upstream share, and with every CPU busy, requests/s follow CPU per request. Collect requests wait for their commit: each connection has one request waiting at a time, so requests/s are bound by the commit latency and the number of connections (\`CONNS\`), which sets how many requests one group commit can gather.
+How to read it: page views are queued without waiting (\`Store.Enqueue\`) and written by one goroutine in group commits, so the page's own latency carries only the visit's classification, two cookies and a channel send; but the writes themselves (Badger's memtable, value log and WAL sync, in the Caddy process, so counted in its CPU/request) take CPU from the same $NPROC CPUs that wrk, Caddy and the upstream share, and with every CPU busy, requests/s follow CPU per request. Page runs last $PAGE_DURATION so that a recorded run fills several of Badger's 16 MiB memtables: each is flushed to a table on disk, and tables are later compacted, work that a run too short to fill one would leave out ("store tables" in the runs below). Collect requests wait for their commit: each connection has one request waiting at a time, so requests/s are bound by the commit latency and the number of connections (\`CONNS\`), which sets how many requests one group commit can gather.
 
 <details><summary>Every run</summary>
 
