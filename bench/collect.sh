@@ -75,7 +75,7 @@ make_workdir katalys-collect
 
 # --- build
 build_all storecount
-"$CADDY" list-modules | grep -qx 'http.handlers.katalys' || die "this Caddy has no http.handlers.katalys module"
+"$CADDY" list-modules | grep -x 'http.handlers.katalys' >/dev/null || die "this Caddy has no http.handlers.katalys module"
 
 machine_facts
 FS_TYPE=$(df -PT "$WORK" 2>/dev/null | awk 'NR==2{print $2}' || echo unknown)
@@ -235,8 +235,8 @@ collect_run() {
 page_check() {
 	local ua=$1 want_cookie=$2 hdr="$WORK/check.hdr" body="$WORK/check.body"
 	curl -sS --max-time 30 -D "$hdr" -o "$body" -A "$ua" "http://127.0.0.1:$PORT/plain/$PAGE" || die "page check ($ua): request failed"
-	head -n1 "$hdr" | grep -q ' 200' || die "page check ($ua): status $(head -n1 "$hdr")"
-	! tr -d '\r' <"$hdr" | grep -qi '^content-encoding:' || die "page check ($ua): Content-Encoding for an identity client"
+	head -n1 "$hdr" | grep ' 200' >/dev/null || die "page check ($ua): status $(head -n1 "$hdr")"
+	! tr -d '\r' <"$hdr" | grep -i '^content-encoding:' >/dev/null || die "page check ($ua): Content-Encoding for an identity client"
 	"$WORK/upstream" -verify "$PAGE" -body "$body" -want 1 -marker "$MARKER" || die "page check ($ua): body check failed"
 	local cookies
 	cookies=$({ tr -d '\r' <"$hdr" | grep -ci '^set-cookie: *_katalys_vid=' || true; })

@@ -69,7 +69,7 @@ make_workdir katalys-bench
 # shellcheck disable=SC2119 # no tool beyond the upstream
 build_all
 if [[ " $CONFIGS " == *" katalys "* ]]; then
-	"$CADDY" list-modules | grep -qx 'http.handlers.katalys' ||
+	"$CADDY" list-modules | grep -x 'http.handlers.katalys' >/dev/null ||
 		die "this Caddy has no http.handlers.katalys module"
 fi
 
@@ -131,7 +131,7 @@ check() {
 	local args=(-sS --max-time 30 -D "$hdr" -o "$body")
 	[[ $enc == gzip ]] && args+=(-H 'Accept-Encoding: gzip')
 	curl "${args[@]}" "http://127.0.0.1:$PORT/$(page_path "$size" "$enc")" || die "$config $size $enc: request failed"
-	head -n1 "$hdr" | grep -q ' 200' || die "$config $size $enc: status $(head -n1 "$hdr")"
+	head -n1 "$hdr" | grep ' 200' >/dev/null || die "$config $size $enc: status $(head -n1 "$hdr")"
 	local ce
 	ce=$(tr -d '\r' <"$hdr" | awk -F': *' 'tolower($1)=="content-encoding"{print tolower($2)}')
 	if [[ $enc == gzip ]]; then
