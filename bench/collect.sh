@@ -67,7 +67,7 @@ trap 'log "FAIL: bench/collect.sh line $LINENO: \"$BASH_COMMAND\" exited $?"' ER
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, got '$ROUNDS'"
 [[ $CONNS =~ ^[1-9][0-9]*$ ]] || die "CONNS must be a positive integer, got '$CONNS'"
 
-CMD=$(command_line bench/collect.sh CONNS 16)
+CMD=$(command_line bench/collect.sh CONNS 16 PAGE_DURATION "") # PAGE_DURATION always shown: its default changed
 
 # --- tools and a temp dir
 need_tools curl go awk
