@@ -208,3 +208,23 @@ func TestEraseWaitsForLingeringPageViews(t *testing.T) {
 		t.Errorf("after the erasure: %d events of the visitor, want none", len(got))
 	}
 }
+
+// TestLingerSmallQueue: a queue smaller than a batch that fills while the
+// writer lingers ends the wait, so a Write sent behind the page views is
+// queued and committed at once rather than after the linger time.
+func TestLingerSmallQueue(t *testing.T) {
+	s := openTest(t, Options{Linger: time.Hour, QueueSize: 4})
+	enqueueLingering(t, s, 1)
+	for i := range 20 {
+		s.Enqueue(ev("KA-1", "v1", fmt.Sprint("more", i), time.Time{})) // a full queue drops some
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Write(ctx, []Event{ev("KA-1", "v1", "collect", time.Time{})}); err != nil {
+		t.Fatalf("Write behind a full queue of page views: %v", err)
+	}
+	st := s.Stats()
+	if st.Committed+st.Dropped != 22 || st.Committed < 5 {
+		t.Errorf("Stats = %+v, want the Write and at least a queue's worth of the 21 page views committed, the rest dropped", st)
+	}
+}

@@ -49,6 +49,8 @@ type Options struct {
 	Dir string
 	// QueueSize bounds the queue in front of the writer, counted in
 	// submissions (one per Enqueue, one per Write call). Default 65536.
+	// A queue that fills ends the writer's linger, so one smaller than
+	// MaxBatch works but caps the batches of page views at its size.
 	QueueSize int
 	// MaxBatch is the most events the writer gathers into one group
 	// commit. Default 4096.
@@ -142,8 +144,9 @@ type Store struct {
 	// announced, so that a steady trickle of them costs no goroutine
 	// wake-up each (see gather).
 	wake chan struct{}
-	// held is how many events the lingering writer holds, 0 when it does
-	// not linger: with those queued, a batch is full and Enqueue nudges.
+	// held is how many events the writer holds while it lingers, and 0
+	// otherwise (it may lag the batch by a fill): Enqueue nudges once what
+	// is queued completes a batch (batchQueued).
 	held atomic.Int64
 	quit chan struct{}
 	wg   sync.WaitGroup
@@ -297,7 +300,8 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closing.Store(true)
 		// A Write may be waiting for room in the queue; the writer is
-		// still draining it, so the wait is short.
+		// still draining it (a full queue ends its linger), so the wait
+		// is short.
 		for s.senders.Load() != 0 {
 			time.Sleep(time.Millisecond)
 		}

@@ -29,8 +29,8 @@ type job struct {
 	one  [1]record // the record of an Enqueue, so that recs needs no allocation of its own
 	done chan error
 	// prompt asks the writer not to linger over the batch holding this job
-	// (see Options.Linger): a Write waits for it, or it is a click, which
-	// the attribution of an order placed right after must find.
+	// (see Options.Linger): a Write or a barrier waits for it, or it is a
+	// click, which the attribution of an order placed right after must find.
 	prompt bool
 }
 
@@ -53,12 +53,13 @@ func (s *Store) Enqueue(ev Event) bool {
 	select {
 	case s.queue <- j:
 		s.enqueued.Add(1)
-		if j.prompt || int64(len(s.queue)) >= int64(s.maxBatch)-s.held.Load() {
+		if j.prompt || s.batchQueued(s.held.Load()) {
 			s.nudge()
 		}
 		return true
 	default:
 		s.dropped.Add(1)
+		s.nudge() // the queue is full: a lingering writer must empty it
 		return false
 	}
 }
@@ -112,7 +113,8 @@ func (j *job) wait(ctx context.Context) error {
 }
 
 // submit puts j in the queue, waiting for room. Close waits for it before
-// it stops the writer, and the writer keeps making room until then.
+// it stops the writer, and the writer keeps making room until then: a
+// full queue ends its linger (see batchQueued).
 func (s *Store) submit(ctx context.Context, j *job) error {
 	if !s.enter() {
 		return ErrClosed
@@ -236,19 +238,31 @@ func (s *Store) gather(batch *[]*job, t *time.Timer) {
 	defer s.held.Store(0)
 	for {
 		s.held.Store(int64(n))
-		select {
-		case <-s.wake:
-		case <-t.C:
-			s.fill(batch)
-			return
-		case <-s.quit:
-			s.fill(batch)
-			return
+		// What was queued before held was set was weighed against its old
+		// value by Enqueue: look again before waiting.
+		if !s.batchQueued(int64(n)) {
+			select {
+			case <-s.wake:
+			case <-t.C:
+				s.fill(batch)
+				return
+			case <-s.quit:
+				s.fill(batch)
+				return
+			}
 		}
 		if n, prompt = s.fill(batch); n >= s.maxBatch || prompt {
 			return
 		}
 	}
+}
+
+// batchQueued reports whether the queue holds enough to end a linger over
+// held events: the rest of a full batch, or as much as the queue holds (a
+// queue smaller than a batch must not fill up while the writer waits,
+// dropping page views and keeping a Write from being queued at all).
+func (s *Store) batchQueued(held int64) bool {
+	return int64(len(s.queue)) >= min(int64(s.maxBatch)-held, int64(cap(s.queue)))
 }
 
 // fill adds queued jobs to the batch, without waiting, until it holds
