@@ -219,7 +219,8 @@ func (s *Store) write() (closed bool) {
 //
 // While it lingers it does not receive from the queue: page views pile up
 // there without waking the writer, and are taken when the wait ends. Only
-// a nudge on s.wake (a prompt job, or a full batch queued) ends it early.
+// a nudge on s.wake (a prompt job, a full batch queued, a full queue)
+// ends it early.
 // At a few thousand page views a second, a wake-up per event cost more
 // CPU than committing the event (BenchmarkEnqueueCPU).
 func (s *Store) gather(batch *[]*job, t *time.Timer) {
