@@ -332,6 +332,10 @@ unrec_p99=$(pcol unrecorded 4)
 rec_cpu=$(pcol recorded 13)
 unrec_cpu=$(pcol unrecorded 13)
 PRATIO=$(ratio "$rec_rps" "$unrec_rps")
+# the ratio within each round (its two runs back to back), beside the ratio
+# of the medians above: the machine's speed drifts between rounds
+ROUND_RATIOS=$(awk -F'\t' '{rps[$2 "," $1] = $3; r[$2] = 1} END {for (k in r) if (rps[k ",unrecorded"] > 0) printf "%d %.2f\n", k, rps[k ",recorded"] / rps[k ",unrecorded"]}' "$PAGES" | sort -n | awk '{print $2}')
+ROUND_LINE="Recorded / not recorded within each round: $(echo $ROUND_RATIOS | sed 's/ /, /g') (median $(echo "$ROUND_RATIOS" | median))."
 PTABLE="$WORK/pages.md"
 {
 	echo "| 100 KB identity page | req/s | p99 | Caddy CPU/request | page views stored | events dropped | pages not recorded (bot) |"
@@ -385,6 +389,8 @@ $(cat "$PTABLE")
 
 Bar from the issue: recording keeps **≥ $PAGE_BAR** of the throughput without it (here: **$PRATIO**, $(bar "$PRATIO" "$PAGE_BAR")).
 
+$ROUND_LINE
+
 $DROPLINE
 
 $LOGLINE
@@ -408,6 +414,7 @@ log ""
 log "$(cat "$PTABLE")"
 log ""
 log "recorded/not recorded ratio $PRATIO (bar >= $PAGE_BAR: $(bar "$PRATIO" "$PAGE_BAR"))"
+log "$ROUND_LINE"
 log "$DROPLINE"
 log "$LOGLINE"
 log "wrote the section into $DOC"
