@@ -201,9 +201,6 @@ collect_run() {
 	local st kb
 	st=$(stored addtocart) && [[ -n $st ]] || die "collect $variant: cannot count the store"
 	kb=$(du -sk "$STORE" | awk '{print $1}')
-	# tables Badger wrote: memtables flushed, and what compaction made of them
-	local sst
-	sst=$(find "$STORE" -name '*.sst' | wc -l)
 	local rps p99 reqs sock n204 non204 w204 wnon
 	read -r rps p99 reqs sock < <(wrk_parse "$out")
 	[[ -n $rps && -n $sock ]] || die "collect $variant: cannot parse $out"

@@ -230,8 +230,8 @@ func (s *Store) gather(batch *[]*job, t *time.Timer) {
 	case <-s.wake:
 	default:
 	}
-	n, prompt := s.fill(batch)
-	if t == nil || s.linger <= 0 || n >= s.maxBatch || prompt || anyPrompt(*batch) {
+	n, _ := s.fill(batch)
+	if t == nil || s.linger <= 0 || n >= s.maxBatch || anyPrompt(*batch) {
 		return
 	}
 	t.Reset(s.linger)
@@ -252,6 +252,7 @@ func (s *Store) gather(batch *[]*job, t *time.Timer) {
 				return
 			}
 		}
+		var prompt bool
 		if n, prompt = s.fill(batch); n >= s.maxBatch || prompt {
 			return
 		}
