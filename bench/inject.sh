@@ -13,8 +13,8 @@
 #	ROUNDS     baseline/katalys rounds, alternated ABAB; medians are reported (default 2)
 #	WARMUP     wrk warm-up before each measured run (default 2s)
 #	CADDY_BIN  use this Caddy binary instead of building ./cmd/caddy
-#	CONFIGS    configurations to run (default "baseline katalys"); with only one,
-#	           docs/benchmarks.md is not touched
+#	CONFIGS    configurations to run (default "baseline chunked katalys"); without
+#	           both baseline and katalys, docs/benchmarks.md is not touched
 #	KEEP=1     keep the temporary directory (binaries, Caddyfiles, logs, wrk output)
 #
 # What runs, all on 127.0.0.1 (free ports picked at start):
@@ -22,7 +22,10 @@
 #     1 MiB and 50 MiB from memory, pre-gzipped when the request accepts gzip;
 #   - one Caddy process per measured run, alone: `encode gzip` + `reverse_proxy`,
 #     plus `katalys KA-7Q2M9X4B1Z` for the katalys configuration. Peak RSS is the
-#     process's VmHWM after the run;
+#     process's VmHWM after the run. The chunked configuration (identity rows
+#     only) is the baseline with `header -Content-Length`: plain reverse_proxy
+#     whose responses go out chunked, as every page katalys modifies must
+#     (DESIGN §4.1), so that katalys's own work shows apart from that;
 #   - wrk -t1 -c16 --latency, identity client and gzip client.
 # Each measured run is preceded by a check of the response (snippet exactly
 # once with katalys, never without, body equal to the upstream page otherwise,
@@ -33,7 +36,7 @@ set -euo pipefail
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-2}
 WARMUP=${WARMUP:-2s}
-CONFIGS=${CONFIGS:-baseline katalys}
+CONFIGS=${CONFIGS:-baseline chunked katalys}
 KEEP=${KEEP:-0}
 THREADS=1
 CONNS=16
@@ -93,6 +96,7 @@ start_caddy() {
 		printf '{\n\tadmin off\n\tauto_https off\n\tdefault_bind 127.0.0.1\n\tpersist_config off\n'
 		printf '\tlog {\n\t\tlevel WARN\n\t}\n}\n\nhttp://:%s {\n\tencode gzip\n' "$PORT"
 		if [[ $config == katalys ]]; then printf '\tkatalys %s\n' "$SITE_ID"; fi
+		if [[ $config == chunked ]]; then printf '\theader -Content-Length\n'; fi
 		printf '\treverse_proxy %s\n}\n' "$UPSTREAM"
 	} >"$WORK/$config.Caddyfile"
 	echo "=== start $(date -u +%T) port $PORT" >>"$CADDY_LOG"
@@ -124,7 +128,9 @@ page_path() {
 # check CONFIG SIZE ENC: fetches the page once through the running Caddy and
 # checks it: status 200; the gzip client gets a gzip body that decodes, the
 # identity client an unencoded one; katalys: the upstream page with the snippet
-# inserted exactly once, before </body>; baseline: the upstream page unchanged.
+# inserted exactly once, before </body>; baseline and chunked: the upstream page
+# unchanged. Identity responses of katalys and chunked go out chunked, the
+# baseline's with the upstream's Content-Length.
 check() {
 	local config=$1 size=$2 enc=$3 want=0 hdr="$WORK/check.hdr" body="$WORK/check.body" plain="$WORK/check.plain"
 	[[ $config == katalys ]] && want=1
@@ -140,6 +146,12 @@ check() {
 	else
 		[[ -z $ce ]] || die "$config $size $enc: Content-Encoding '$ce' for an identity client"
 		cp "$body" "$plain"
+		local framing
+		framing=$(tr -d '\r' <"$hdr" | awk -F': *' 'tolower($1)=="content-length"{print "length"} tolower($1)=="transfer-encoding"{print tolower($2)}')
+		case $config in
+		baseline) [[ $framing == length ]] || die "$config $size $enc: framing '$framing', want Content-Length" ;;
+		*) [[ $framing == chunked ]] || die "$config $size $enc: framing '$framing', want chunked" ;;
+		esac
 	fi
 	local n
 	n=$({ grep -o -F "$MARKER" "$plain" || true; } | wc -l)
@@ -198,6 +210,7 @@ for round in $(seq "$ROUNDS"); do
 	for size in "${SIZES[@]}"; do
 		for enc in "${ENCS[@]}"; do
 			for config in $CONFIGS; do
+				[[ $config == chunked && $enc != identity ]] && continue # a reference for the identity rows
 				measure "$config" "$size" "$enc" "$round"
 			done
 		done
@@ -208,6 +221,7 @@ done
 MEM="$WORK/mem.tsv" # config idle_hwm_kb hwm_kb bytes seconds
 : >"$MEM"
 for config in $CONFIGS; do
+	[[ $config == chunked ]] && continue # not a configuration the memory check is about
 	start_caddy "$config"
 	idle=$(hwm_kb)
 	want=0
@@ -234,6 +248,12 @@ scan_caddy_logs
 col() { # col CONFIG SIZE ENC FIELD -> median over rounds
 	awk -F'\t' -v c="$1" -v s="$2" -v e="$3" -v f="$4" '$1 == c && $2 == s && $3 == e {print $f}' "$RESULTS" | median
 }
+# round_ratios A B: the req/s ratio A / B at 100 KB identity within each round, comma-separated
+round_ratios() {
+	awk -F'\t' -v a="$1" -v b="$2" '$2 == "100k" && $3 == "identity" && ($1 == a || $1 == b) {v[$4 "," $1] = $5; r[$4] = 1}
+		END {for (k in r) if (v[k "," b] > 0 && v[k "," a] != "") printf "%d %.2f\n", k, v[k "," a] / v[k "," b]}' "$RESULTS" |
+		sort -n | awk '{printf "%s%s", (NR > 1 ? ", " : ""), $2}'
+}
 label() { case $1 in 10k) echo "10 KB" ;; 100k) echo "100 KB" ;; 1m) echo "1 MB" ;; 50m) echo "50 MB" ;; esac; }
 mib() { awk -v k="$1" 'BEGIN{printf "%.1f", k / 1024}'; }
 
@@ -245,8 +265,8 @@ fi
 
 TABLE="$WORK/table.md"
 {
-	echo "| page | client encoding | baseline req/s | katalys req/s | ratio | baseline p99 | katalys p99 | p99 ratio | RSS ratio |"
-	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| page | client encoding | baseline req/s | katalys req/s | ratio | baseline p99 | katalys p99 | p99 ratio | RSS ratio | chunked req/s (ratio to baseline) | katalys / chunked |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for size in "${SIZES[@]}"; do
 		for enc in "${ENCS[@]}"; do
 			brps=$(col baseline "$size" "$enc" 5)
@@ -255,9 +275,15 @@ TABLE="$WORK/table.md"
 			kp99=$(col katalys "$size" "$enc" 6)
 			bhwm=$(col baseline "$size" "$enc" 7)
 			khwm=$(col katalys "$size" "$enc" 7)
-			printf '| %s | %s | %.0f | %.0f | %s | %.2f ms | %.2f ms | %s | %s (%s / %s MiB) |\n' \
+			crps=$(col chunked "$size" "$enc" 5)
+			cref="–" kref="–"
+			if [[ $crps != nan ]]; then
+				cref=$(printf '%.0f (%s)' "$crps" "$(ratio "$crps" "$brps")")
+				kref=$(ratio "$krps" "$crps")
+			fi
+			printf '| %s | %s | %.0f | %.0f | %s | %.2f ms | %.2f ms | %s | %s (%s / %s MiB) | %s | %s |\n' \
 				"$(label "$size")" "$enc" "$brps" "$krps" "$(ratio "$krps" "$brps")" "$bp99" "$kp99" \
-				"$(ratio "$kp99" "$bp99")" "$(ratio "$khwm" "$bhwm")" "$(mib "$khwm")" "$(mib "$bhwm")"
+				"$(ratio "$kp99" "$bp99")" "$(ratio "$khwm" "$bhwm")" "$(mib "$khwm")" "$(mib "$bhwm")" "$cref" "$kref"
 		done
 	done
 } >"$TABLE"
@@ -272,6 +298,13 @@ RAW="$WORK/raw.md"
 
 r100i=$(ratio "$(col katalys 100k identity 5)" "$(col baseline 100k identity 5)")
 r100g=$(ratio "$(col katalys 100k gzip 5)" "$(col baseline 100k gzip 5)")
+REFLINE=
+if [[ " $CONFIGS " == *" chunked "* ]]; then
+	REFLINE=$(printf 'The chunked reference is the baseline with `header -Content-Length`: plain `reverse_proxy` whose responses go out chunked, as every page katalys modifies must (DESIGN §4.1: the page grows, so `Content-Length` goes; the injector streams, so it cannot know the new length before it sends the header). At 100 KB identity it reaches **%s** of the baseline by itself, so that is as far as any injector can go on this machine; katalys reaches **%s** of it. Per round (100 KB identity), chunked / baseline: %s; katalys / chunked: %s.' \
+		"$(ratio "$(col chunked 100k identity 5)" "$(col baseline 100k identity 5)")" \
+		"$(ratio "$(col katalys 100k identity 5)" "$(col chunked 100k identity 5)")" \
+		"$(round_ratios chunked baseline)" "$(round_ratios katalys chunked)")
+fi
 
 read -r _ bidle bpeak _ _ < <(awk -F'\t' '$1 == "baseline"' "$MEM")
 read -r _ kidle kpeak kbytes ksecs < <(awk -F'\t' '$1 == "katalys"' "$MEM")
@@ -299,7 +332,7 @@ cat >"$SECTION" <<EOF
 Written by \`bench/inject.sh\` on $DATE. Do not edit by hand: rerun the script.
 
 $(run_facts)
-- Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\`, after a $WARMUP warm-up; the gzip client adds \`-H 'Accept-Encoding: gzip'\`. Each run has a fresh Caddy process to itself; baseline and katalys runs alternate (ABAB), $ROUNDS round(s), medians shown.
+- Load: \`wrk -t$THREADS -c$CONNS -d$DURATION --latency\`, after a $WARMUP warm-up; the gzip client adds \`-H 'Accept-Encoding: gzip'\`. Each run has a fresh Caddy process to itself; the configurations ($CONFIGS) take turns for each page and client encoding, $ROUNDS round(s), medians shown.
 - Sites: both \`encode gzip\` + \`reverse_proxy\` to \`bench/upstream\`; katalys adds \`katalys $SITE_ID\`. Upstream pages are WooCommerce-style listings of exactly 10 KiB, 100 KiB and 1 MiB, \`text/html; charset=utf-8\` with \`Content-Length\`, gzipped (level 6, built once) when the request accepts gzip.
 - Checked before every run: the katalys response holds the snippet exactly once, right before \`</body>\`, and is otherwise the upstream page; the baseline response is the upstream page unchanged; gzip responses decode.
 - RSS ratio: peak RSS (VmHWM) of the katalys process over the baseline process, each after its run.
@@ -309,7 +342,9 @@ $BUSY
 Bars from the issue: katalys reaches **≥ 0.9** of plain \`reverse_proxy\` at 100 KB with an identity client (here: **$r100i**, $(bar "$r100i" 0.9)), and **≥ 0.4** with a gzip upstream and a gzip client (here at 100 KB: **$r100g**, $(bar "$r100g" 0.4)). For scale: replace-response reaches 0.57 of plain \`reverse_proxy\` at 100 KB (0.46 streaming), nginx \`sub_filter\` 0.69.
 
 $(cat "$TABLE")
-
+${REFLINE:+
+$REFLINE
+}
 $MEMLINE
 
 $LOGLINE
