@@ -300,7 +300,7 @@ r100i=$(ratio "$(col katalys 100k identity 5)" "$(col baseline 100k identity 5)"
 r100g=$(ratio "$(col katalys 100k gzip 5)" "$(col baseline 100k gzip 5)")
 REFLINE=
 if [[ " $CONFIGS " == *" chunked "* ]]; then
-	REFLINE=$(printf 'The chunked reference is the baseline with `header -Content-Length`: plain `reverse_proxy` whose responses go out chunked, as every page katalys modifies must (DESIGN §4.1: the page grows, so `Content-Length` goes; the injector streams, so it cannot know the new length before it sends the header). At 100 KB identity it reaches **%s** of the baseline by itself, so that is as far as any injector can go on this machine; katalys reaches **%s** of it. Per round (100 KB identity), chunked / baseline: %s; katalys / chunked: %s.' \
+	REFLINE=$(printf 'The chunked reference is the baseline with `header -Content-Length`: plain `reverse_proxy` whose responses go out chunked, as every page katalys modifies must (DESIGN §4.1: the page grows, so `Content-Length` goes; the injector streams, so it cannot know the new length before it sends the header). At 100 KB identity it reaches **%s** of the baseline: the most a streaming injector could reach in this run, whatever its scan costs; katalys reaches **%s** of the reference. Per round (100 KB identity), chunked / baseline: %s; katalys / chunked: %s.' \
 		"$(ratio "$(col chunked 100k identity 5)" "$(col baseline 100k identity 5)")" \
 		"$(ratio "$(col katalys 100k identity 5)" "$(col chunked 100k identity 5)")" \
 		"$(round_ratios chunked baseline)" "$(round_ratios katalys chunked)")

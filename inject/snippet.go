@@ -139,11 +139,24 @@ func jsString(s string) string {
 	return b.String()
 }
 
+// indexHostPath is strings.Index(s, sub) for sub a host and a path
+// ("db.revoffers.com/js/"), with the host matched in either case, as URL
+// hosts are, and the path as it is.
+func indexHostPath(s, sub string) int {
+	host := strings.IndexByte(sub, '/')
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+host], sub[:host]) && s[i+host:i+len(sub)] == sub[host:] {
+			return i
+		}
+	}
+	return -1
+}
+
 // KatalysScriptSiteID reports whether src loads the Katalys Tracking Script
 // and, if so, the site id it names (the file name without .js).
 func KatalysScriptSiteID(src string) (siteID string, ok bool) {
 	for _, h := range scriptHosts {
-		i := strings.Index(src, h)
+		i := indexHostPath(src, h)
 		if i < 0 {
 			continue
 		}

@@ -54,6 +54,8 @@ func TestKatalysScriptSiteID(t *testing.T) {
 		{"https://db.revoffers.com/js/_default.js", "_default", true},
 		{"https://db.revoffers.com/_track.js", "", false},
 		{"/assets/app.js", "", false},
+		{"https://DB.RevOffers.COM/js/KA-1.js", "KA-1", true}, // hosts are case-insensitive
+		{"https://db.revoffers.com/JS/KA-1.js", "", false},    // paths are not
 	}
 	for _, tt := range tests {
 		id, ok := KatalysScriptSiteID(tt.src)

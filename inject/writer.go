@@ -52,13 +52,14 @@ type Writer struct {
 	snippet []byte
 
 	st        state
-	name      [8]byte // lower-cased tag name read so far
+	name      [9]byte // lower-cased tag name read so far
 	nameLen   int     // may exceed len(name): the name is longer than any we look for
 	endTag    bool    // the tag being read is an end tag
 	raw       string  // the raw-text element we are in ("script", "style", …)
 	rawPos    int     // bytes of raw matched after "</"
 	dashes    int     // trailing '-' seen in a comment, capped at 2
 	bang      bool    // "--!" seen in a comment
+	opening   bool    // nothing but '-' read since "<!--": a '>' ends "<!-->" and "<!--->"
 	tag       []byte  // the <script …> start tag being read, to find its src
 	capturing bool    // tag is being filled
 	pending   []byte  // held bytes that may start "</body" or "</html"
@@ -235,7 +236,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		case sMarkupDecl1:
 			if c == '-' {
 				w.st = sComment
-				w.dashes, w.bang = 2, false // "<!-->" ends at once
+				w.dashes, w.bang, w.opening = 0, false, true
 			} else {
 				w.st = sBogus
 				i--
@@ -251,6 +252,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 			i += j
 			w.st = sText
 		case sRaw:
+			if w.raw == "plaintext" {
+				i = len(p) // no end tag ends it: the rest of the page is text
+				continue
+			}
 			j := bytes.IndexByte(p[i:], '<')
 			if j < 0 {
 				i = len(p)
@@ -499,7 +504,7 @@ func (w *Writer) rawTextName() string {
 	return ""
 }
 
-var rawTextElements = []string{"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript"}
+var rawTextElements = []string{"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"}
 
 // mayBeRawText reports whether a tag name has the first letter and the
 // length of one of rawTextElements: a cheap filter before comparing.
@@ -513,6 +518,8 @@ func mayBeRawText(name []byte) bool {
 		return len(name) == 6
 	case 'n':
 		return len(name) == 7 || len(name) == 8
+	case 'p':
+		return len(name) == 9
 	}
 	return false
 }
@@ -573,8 +580,8 @@ func scriptSrc(tag []byte) (string, bool) {
 		return "", false // most script tags: no tokenizer needed
 	}
 	z := html.NewTokenizer(bytes.NewReader(tag))
-	if z.Next() != html.StartTagToken {
-		return "", false
+	if tt := z.Next(); tt != html.StartTagToken && tt != html.SelfClosingTagToken {
+		return "", false // <script … /> is a start tag in HTML: the '/' is ignored
 	}
 	for {
 		key, val, more := z.TagAttr()
@@ -818,11 +825,11 @@ func (w *Writer) scanComment(b []byte) int {
 		}
 		w.commentTail(b[i : i+j])
 		i += j + 1
-		if w.dashes >= 2 || w.bang {
+		if w.dashes >= 2 || w.bang || w.opening {
 			w.st = sText
 			return i
 		}
-		w.dashes, w.bang = 0, false
+		w.dashes, w.bang, w.opening = 0, false, false
 	}
 }
 
@@ -830,6 +837,9 @@ func (w *Writer) scanComment(b []byte) int {
 // Only its last three bytes can matter, unless it is shorter and the state
 // carried from before still does.
 func (w *Writer) commentTail(seg []byte) {
+	if w.opening && len(bytes.Trim(seg, "-")) > 0 {
+		w.opening = false
+	}
 	if len(seg) >= 3 {
 		w.dashes, w.bang = 0, false
 		seg = seg[len(seg)-3:]

@@ -51,6 +51,9 @@ func TestWriterPlacesSnippet(t *testing.T) {
 		{"comment with dashes", "<body><!-- a -- </body> --->x</body>", "<body><!-- a -- </body> --->x<S></body>", BeforeBody},
 		{"comment bang end", "<body><!-- </body> --!>x</body>", "<body><!-- </body> --!>x<S></body>", BeforeBody},
 		{"empty comment", "<body><!-->x</body>", "<body><!-->x<S></body>", BeforeBody},
+		{"empty comment with a dash", "<body><!--->x</body>", "<body><!--->x<S></body>", BeforeBody},
+		{"bang opening a comment", "<body><!--!><p>old</p></body>--></body>", "<body><!--!><p>old</p></body>--><S></body>", BeforeBody},
+		{"dash bang opening a comment", "<body><!---!></body>--></body>", "<body><!---!></body>--><S></body>", BeforeBody},
 		{"in script", "<body><script>if(a</body>b){'</body>'}</script></body>", "<body><script>if(a</body>b){'</body>'}</script><S></body>", BeforeBody},
 		{"script end tag case", "<body><script>x</SCRIPT >y</body>", "<body><script>x</SCRIPT >y<S></body>", BeforeBody},
 		{"script lookalike end", "<body><script>x</scripts></body></script></body>", "<body><script>x</scripts></body></script><S></body>", BeforeBody},
@@ -67,6 +70,7 @@ func TestWriterPlacesSnippet(t *testing.T) {
 		{"bodyx is not body", "<body></bodyx></body>", "<body></bodyx><S></body>", BeforeBody},
 		{"html fallback", "<html><body>x</html>", "<html><body>x<S></html>", BeforeHTML},
 		{"end fallback", "<p>fragment", "<p>fragment<S>", AtEnd},
+		{"plaintext runs to the end", "<body><plaintext></body></plaintext></body>", "<body><plaintext></body></plaintext></body><S>", AtEnd},
 		{"empty", "", "<S>", AtEnd},
 		{"truncated marker at end", "<body>x</bod", "<body>x</bod<S>", AtEnd},
 	}
@@ -89,6 +93,8 @@ func TestWriterLeavesKatalysPagesAlone(t *testing.T) {
 		{"katalys host", `<body><script async src='https://js.katalys.com/js/KA-ABC.js?v=2'></script></body>`, "KA-ABC"},
 		{"domain id", `<body><SCRIPT TYPE="text/javascript" SRC=//db.revoffers.com/js/shop.example.com.js></SCRIPT></body>`, "shop.example.com"},
 		{"entity in src", `<body><script src="https://db.revoffers.com/js/KA-1.js?a=1&amp;b=2"></script></body>`, "KA-1"},
+		{"self-closing tag", `<head><script src="https://db.revoffers.com/js/KA-1.js" async /></script></head><body></body>`, "KA-1"},
+		{"host in capitals", `<head><script src="https://DB.RevOffers.com/js/KA-1.js" async></script></head><body></body>`, "KA-1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,6 +217,7 @@ func TestWriterMatchesHTMLTokenizer(t *testing.T) {
 // does or does not open a value, and where the tag really ends.
 func TestWriterAttributeForms(t *testing.T) {
 	for _, tag := range []string{
+		`<!--!></body>-->`, `<!---!></body>-->`, `<!--->`, `<!-- --!></body>-->`,
 		`<a b="</body>">`, `<a b='</body>'>`, `<a b=c>`, `<a b>`, `<a b/>`, `<a/b="</body>">`,
 		`<a b = "</body>">`, `<a b= '</body>'>`, `<a b ="</body>">`,
 		`<a ="</body>">`, `<a b=c="</body>">`, `<a b="x"="</body>">`, `<a b="x"c="</body>">`,

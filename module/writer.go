@@ -390,8 +390,10 @@ func (w *responseWriter) commit() error {
 }
 
 // sendHeader writes the header on, just before the first body bytes. A
-// page passed on unchanged (it loads the Katalys script already) keeps the
-// upstream's header; otherwise the header is fixed for the new body.
+// page found to load the Katalys script already by then (in its first
+// write, typically the <head>) keeps the upstream's header; otherwise the
+// header is fixed for the new body, even if the script turns up later and
+// the body passes unchanged after all (README: the page keeps its body).
 func (w *responseWriter) sendHeader() {
 	hdr := w.Header()
 	if w.coding != "" || !w.inj.Result().Existing {
