@@ -191,7 +191,7 @@ func katalysOrder(obj jslit.Object) *Order {
 	// The legacy plugin's "56.40 USD" is its only currency signal.
 	if wc := katalysText(obj.Get("sale_amount_with_currency")); wc != "" {
 		if o.Total == nil {
-			if v, ok := ParseMoney(wc); ok {
+			if v, ok := DataMoney(wc); ok {
 				o.Total = Money(v)
 			}
 		}
@@ -394,7 +394,7 @@ func katalysUnrendered(s string) bool {
 }
 
 // katalysMoney reads an amount: a number as is, a string through
-// ParseMoney ("176.40", "1,234.50", "56.40 USD").
+// DataMoney ("176.40", "45.500", "1,234.50", "56.40 USD").
 func katalysMoney(v jslit.Value) *float64 {
 	switch t := v.(type) {
 	case jslit.Number:
@@ -406,7 +406,7 @@ func katalysMoney(v jslit.Value) *float64 {
 		if katalysUnrendered(s) {
 			return nil
 		}
-		if f, ok := ParseMoney(s); ok {
+		if f, ok := DataMoney(s); ok {
 			return Money(f)
 		}
 	}

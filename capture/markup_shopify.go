@@ -41,8 +41,8 @@ func readShopifyDOM(p *Page, at int) *Order {
 			o.Currency = Currency(textOf(c, nil))
 		}
 	}
-	o.Total = shopifyCents(w, "data-checkout-payment-due-target", o.Currency)
-	o.Subtotal = shopifyCents(w, "data-checkout-subtotal-price-target", o.Currency)
+	o.Total = shopifyCents(w, "data-checkout-payment-due-target")
+	o.Subtotal = shopifyCents(w, "data-checkout-subtotal-price-target")
 	seekEach(w, "total-line--reduction", byTagClass("tr", "total-line--reduction"), func(_ mtoken, in []byte) bool {
 		var d Discount
 		if c, _, ok := findElem(in, func(t mtoken) bool {
@@ -50,7 +50,7 @@ func readShopifyDOM(p *Page, at int) *Order {
 		}); ok {
 			d.Code = textOf(c, nil)
 		}
-		d.Amount = shopifyCents(in, "data-checkout-discount-amount-target", o.Currency)
+		d.Amount = shopifyCents(in, "data-checkout-discount-amount-target")
 		if d.Code != "" || d.Amount != nil {
 			o.Discounts = append(o.Discounts, d)
 		}
@@ -74,8 +74,10 @@ func readShopifyDOM(p *Page, at int) *Order {
 }
 
 // shopifyCents reads the first data-checkout-*-target attribute named name
-// in b as minor units of currency.
-func shopifyCents(b []byte, name, currency string) *float64 {
+// in b as hundredths of currency. Shopify prints every currency so, the
+// zero-decimal ones too (¥1,000 is "100000"), and so do its clones for VND
+// (orders.md §7.1).
+func shopifyCents(b []byte, name string) *float64 {
 	i := bytes.Index(b, []byte(name+"="))
 	if i < 0 {
 		return nil
@@ -96,5 +98,5 @@ func shopifyCents(b []byte, name, currency string) *float64 {
 	if err != nil {
 		return nil
 	}
-	return Money(Minor(float64(n), currency))
+	return Money(round6(float64(n) / 100))
 }

@@ -283,3 +283,29 @@ func TestSpreeAccountViewIsNoOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestShopifyCentsInEveryCurrency: Shopify's data-checkout-*-target
+// attributes hold hundredths whatever the currency, zero-decimal ones
+// included, and so do its clones for VND (orders.md §7.1).
+func TestShopifyCentsInEveryCurrency(t *testing.T) {
+	raw, err := os.ReadFile("testdata/markup/shopify_gbp.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		currency, due string
+		total         float64
+	}{
+		{"GBP", "123456", 1234.56},
+		{"VND", "360000000", 3600000},
+		{"JPY", "1193000", 11930},
+	} {
+		page := bytes.ReplaceAll(raw, []byte(`"GBP"`), []byte(`"`+tt.currency+`"`))
+		page = bytes.ReplaceAll(page, []byte(">GBP"), []byte(">"+tt.currency))
+		page = bytes.ReplaceAll(page, []byte(`data-checkout-payment-due-target="123456"`), []byte(`data-checkout-payment-due-target="`+tt.due+`"`))
+		o := fromMarkup(NewPage(page))
+		if o == nil || o.Currency != tt.currency || !near(mkMoney(o.Total), tt.total) {
+			t.Errorf("%s %s: got %+v, want total %v", tt.currency, tt.due, o, tt.total)
+		}
+	}
+}

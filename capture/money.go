@@ -49,6 +49,42 @@ func ParseMoney(s string) (v float64, ok bool) {
 	return round6(f), true
 }
 
+// DataMoney reads an amount that a program printed for another program:
+// a value in JSON or JavaScript, or in a data attribute. A plain decimal
+// number there ("45.500", "-3.5", "1250"), with or without an ISO code
+// after it ("56.400 KWD"), is that number whatever the digits after its
+// point: only text meant for people groups thousands with a '.' or ','.
+// Anything else is read as ParseMoney reads text ("1,234.50", "€ 9,90").
+func DataMoney(s string) (float64, bool) {
+	num := strings.TrimSpace(s)
+	if i := strings.LastIndexByte(num, ' '); i > 0 && Currency(num[i+1:]) != "" {
+		num = strings.TrimSpace(num[:i])
+	}
+	if plainDecimal(num) {
+		if f, err := strconv.ParseFloat(num, 64); err == nil {
+			return round6(f), true
+		}
+	}
+	return ParseMoney(s)
+}
+
+// plainDecimal reports whether s is digits with an optional leading '-'
+// and at most one '.' between digits.
+func plainDecimal(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	intPart, frac, dot := strings.Cut(s, ".")
+	return allDigits(intPart) && (!dot || allDigits(frac))
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }
 
 // isSeparator reports whether r may sit between the digits of one amount.

@@ -38,6 +38,35 @@ func TestParseMoney(t *testing.T) {
 	}
 }
 
+// TestDataMoney: a program's plain decimal is read as a number, three
+// digits after the point or not (45.500 KWD is not 45,500); anything else
+// as ParseMoney reads text.
+func TestDataMoney(t *testing.T) {
+	tests := []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"45.500", 45.5, true},
+		{"22.750", 22.75, true},
+		{"-3.125", -3.125, true},
+		{"1250", 1250, true},
+		{" 56.400 KWD", 56.4, true},
+		{"1,250", 1250, true},
+		{"1,234.50", 1234.5, true},
+		{"1.234,56 €", 1234.56, true},
+		{"56.40 USD", 56.4, true},
+		{"", 0, false},
+		{"n/a", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := DataMoney(tt.in)
+		if ok != tt.ok || (ok && got != tt.want) {
+			t.Errorf("DataMoney(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
 func TestMinor(t *testing.T) {
 	tests := []struct {
 		v        float64
