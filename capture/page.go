@@ -113,13 +113,15 @@ func (p *Page) scan(i int) {
 
 // addScript reads the script element whose start tag begins at raw[open]
 // and returns the index just past its body (at its end tag, or the end of
-// raw).
+// raw). A script with no end tag is left out: a browser does not run a
+// script cut off by the end of the page, and a page kept only up to the
+// capture limit may have cut it in the middle of an amount.
 func (p *Page) addScript(raw []byte, open int) int {
 	tagEnd := endOfTag(raw, open+len("<script"))
 	if tagEnd < 0 {
 		return len(raw)
 	}
-	bodyEnd := len(raw)
+	bodyEnd := -1
 	for k := tagEnd; k < len(raw); {
 		j := bytes.IndexByte(raw[k:], '<')
 		if j < 0 {
@@ -131,6 +133,9 @@ func (p *Page) addScript(raw []byte, open int) int {
 			break
 		}
 		k++
+	}
+	if bodyEnd < 0 {
+		return len(raw)
 	}
 	s := scriptTag(raw[open:tagEnd])
 	s.Text = raw[tagEnd:bodyEnd]
