@@ -300,6 +300,8 @@ func TestAnalyticsGtagQuirks(t *testing.T) {
 		{"user data via set object", `gtag('set', {user_data: {email: 'a.b@example.com'}}); gtag('event','purchase',{transaction_id:'Q3'});`, "Q3|||||gtag", "a.b@example.com"},
 		{"params and user data by name", `var ud = {email: 'c.d@example.net'}; var purchaseData = {transaction_id: 'V1', value: 9}; gtag('set', 'user_data', ud); gtag('event', 'purchase', purchaseData);`, "V1|9||||gtag", "c.d@example.net"},
 		{"spree items without commas", "gtag('event', 'purchase', {\"transaction_id\": 'R1', \"value\": '138.2', \"items\": [\n{\"id\": 'A', \"name\": 'Men&#39;s Crew', \"quantity\": '2', \"price\": '45.0'}\n{\"id\": 'B', \"name\": 'Cap', \"quantity\": '1', \"price\": '48.2'}\n]});", "R1|138.2|||A,B|gtag", ""},
+		{"decimal comma printed unquoted", `gtag('event','purchase',{transaction_id:'1047',value:49,90,currency:'EUR'});`, "1047|49.9|EUR|||gtag", ""},
+		{"thousands comma printed unquoted", `gtag('event','purchase',{transaction_id:'1048',value:1,234.56,currency:'USD'});`, "1048|1234.56|USD|||gtag", ""},
 		{"placeholder email refused", `gtag('set','user_data',{email:'{{ customer.email }}'}); gtag('event','purchase',{transaction_id:'Q4'});`, "Q4|||||gtag", ""},
 	}
 	for _, tt := range tests {

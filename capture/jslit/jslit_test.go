@@ -114,6 +114,12 @@ func TestParseBroken(t *testing.T) {
 		{"unterminated object", `{a: 1, b: {c: 2`, Object{{"a", Number("1")}, {"b", Object{{"c", Number("2")}}}}},
 		{"semicolon as separator", `{a: 1; b: 2}`, Object{{"a", Number("1")}, {"b", Number("2")}}},
 		{"unbalanced closer", `{a: [1, 2}, b: 3}`, Object{{"a", Array{Number("1"), Number("2")}}}},
+		{"decimal comma", `{value:49,90,currency:'EUR'}`, Object{{"value", String("49,90")}, {"currency", String("EUR")}}},
+		{"thousands comma", `{value: 1,234.56}`, Object{{"value", String("1,234.56")}}},
+		{"thousands dot, decimal comma", `{value:1.234,56, b: 2}`, Object{{"value", String("1.234,56")}, {"b", Number("2")}}},
+		{"two thousands commas", `{value:1,234,567.89}`, Object{{"value", String("1,234,567.89")}}},
+		{"a string is no number", `{a:'1',234}`, Object{{"a", String("1")}}},
+		{"a number after a space is no tail", `{a: 1, 2, b: 3}`, Object{{"a", Number("1")}, {"b", Number("3")}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,13 +45,14 @@ type parser struct {
 	buf                    []byte   // scratch for decoding strings
 	members                []Member // scratch stack of the objects being read
 	values                 []Value  // scratch stack of the arrays being read
+	tailEnd                int      // end of the last number tail joined (see numberTail); 0: none
 }
 
 // newParser returns a parser for s from the pool, allowed limit steps.
 func newParser(s string, limit int) *parser {
 	p := parserPool.Get().(*parser)
 	p.s, p.err, p.work, p.limit = s, nil, 0, limit
-	p.noRegexFrom, p.noRegexTo = 0, 0
+	p.noRegexFrom, p.noRegexTo, p.tailEnd = 0, 0, 0
 	return p
 }
 
@@ -316,11 +317,54 @@ func (p *parser) object(i, depth int) (Value, int) {
 			end := p.skipExpr(k)
 			p.members = append(p.members, Member{Key: key, Value: Expr(trimExpr(s[i:end]))})
 			i = end
+		case p.numberTail(base, i, j, ident):
+			// "value: 49,90" or "value: 1,234.56": an amount printed with
+			// its locale's comma, which JavaScript would read as two
+			// numbers (a syntax error here). The previous member keeps it
+			// whole, as the text a money reader can read.
+			last := &p.members[len(p.members)-1]
+			last.Value = String(numberText(last.Value) + "," + key)
+			p.fail(k, "comma in a number")
+			p.tailEnd = j
+			i = k
 		default:
 			p.fail(k, "bad member")
 			i = p.recover(k)
 		}
 	}
+}
+
+// numberTail reports whether the key s[i:j] of an object member with no
+// value is the rest of the number the member before it ended with: digits
+// right after "<number>," (no space), or after a tail joined already
+// ("1,234,567.89"), and nothing after them but the end of the member.
+func (p *parser) numberTail(base, i, j int, ident bool) bool {
+	s := p.s
+	if ident || len(p.members) == base || i == 0 || s[i-1] != ',' || !isDigit(s[i]) {
+		return false
+	}
+	switch p.members[len(p.members)-1].Value.(type) {
+	case Number:
+	case String:
+		if p.tailEnd != i-1 {
+			return false
+		}
+	default:
+		return false
+	}
+	k := p.space(j)
+	return k >= len(s) || s[k] == ',' || s[k] == '}'
+}
+
+// numberText is the text of a Number, or of a String numberTail made.
+func numberText(v Value) string {
+	switch t := v.(type) {
+	case Number:
+		return string(t)
+	case String:
+		return string(t)
+	}
+	return ""
 }
 
 // recover skips from i to the ',' or closing bracket that ends the broken
