@@ -23,6 +23,10 @@ var scriptHosts = []string{"db.revoffers.com/js/", "js.katalys.com/js/"}
 type Snippet struct {
 	// HTML is the markup to insert.
 	HTML []byte
+	// XHTML is the same markup written as well-formed XML (async="async"),
+	// for pages served as application/xhtml+xml: a browser parses those as
+	// XML, where a bare attribute is an error that blanks the page.
+	XHTML []byte
 	// Inline is the text of the inline script element, which a CSP hash
 	// source must match.
 	Inline string
@@ -52,19 +56,33 @@ func NewThankYouSnippet(siteID, scriptSrc, nonce string) Snippet {
 // script loads async, so it is usually not there yet); it gives up after
 // a minute, or at once when the page has finished loading without a data
 // block. The block is removed when pushed, so the order is pushed once.
+// It has no '<' and no '&' (nested ifs stand for &&), so that it is text
+// as it is in XHTML as well as in HTML.
 const convertLoader = `(function(){var n=0;function t(){var e=document.getElementById("katalys-convert"),q=window._revoffers_track;` +
-	`if(e&&q&&typeof q.push=="function"){e.parentNode.removeChild(e);q.push(JSON.parse(e.textContent));return}` +
-	`if(++n<600&&(e||document.readyState!="complete"))setTimeout(t,100)}t()})();`
+	`if(e)if(q)if(typeof q.push=="function"){e.parentNode.removeChild(e);q.push(JSON.parse(e.textContent));return}` +
+	`if(600>++n)if(e||document.readyState!="complete")setTimeout(t,100)}t()})();`
 
 // ConvertHTML is the data block that convertLoader pushes: payload is the
 // JSON object of the convert call. A data block, unlike an inline script,
-// is not subject to CSP script-src, and '<' is escaped so the payload can
-// never end the element.
+// is not subject to CSP script-src. '<', '>' and '&' are escaped (JSON has
+// them only in strings, where \u escapes mean the same), so the payload can
+// never end the element, and is text as it is in XHTML too.
 func ConvertHTML(payload []byte) []byte {
 	var b bytes.Buffer
 	b.Grow(len(payload) + 80)
 	b.WriteString(`<script type="application/json" id="katalys-convert">`)
-	b.Write(bytes.ReplaceAll(payload, []byte("<"), []byte(`\u003c`)))
+	for _, c := range payload {
+		switch c {
+		case '<':
+			b.WriteString(`\u003c`)
+		case '>':
+			b.WriteString(`\u003e`)
+		case '&':
+			b.WriteString(`\u0026`)
+		default:
+			b.WriteByte(c)
+		}
+	}
 	b.WriteString(`</script>`)
 	return b.Bytes()
 }
@@ -90,7 +108,9 @@ func newSnippet(siteID, scriptSrc, nonce, extra string) Snippet {
 	b.WriteString(` src="`)
 	b.WriteString(html.EscapeString(src))
 	b.WriteString(`" async></script>`)
-	return Snippet{HTML: []byte(b.String()), Inline: inline, ScriptSrc: src}
+	markup := b.String()
+	xhtml := strings.TrimSuffix(markup, ` async></script>`) + ` async="async"></script>`
+	return Snippet{HTML: []byte(markup), XHTML: []byte(xhtml), Inline: inline, ScriptSrc: src}
 }
 
 // Hash is the CSP hash source ('sha256-…') that allows the inline script.

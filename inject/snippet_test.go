@@ -1,8 +1,11 @@
 package inject
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/xml"
+	"io"
 	"strings"
 	"testing"
 )
@@ -81,8 +84,34 @@ func TestThankYouSnippetCarriesTheConvertLoader(t *testing.T) {
 
 func TestConvertHTMLCannotEndTheElement(t *testing.T) {
 	got := string(ConvertHTML([]byte(`{"order_id":"</script><script>alert(1)</script>"}`)))
-	want := `<script type="application/json" id="katalys-convert">{"order_id":"\u003c/script>\u003cscript>alert(1)\u003c/script>"}</script>`
+	want := `<script type="application/json" id="katalys-convert">{"order_id":"\u003c/script\u003e\u003cscript\u003ealert(1)\u003c/script\u003e"}</script>`
 	if got != want {
 		t.Errorf("ConvertHTML\n got  %s\n want %s", got, want)
+	}
+}
+
+// TestXHTMLSnippetIsWellFormedXML: on a page a browser parses as XML, the
+// snippet, the convert loader and the convert data block must all be
+// well-formed, or the browser shows a parse error instead of the page.
+func TestXHTMLSnippetIsWellFormedXML(t *testing.T) {
+	block := ConvertHTML([]byte(`{"order_id":"A&B <1> ]]>","line_item_1_title":"Shirt & Tie"}`))
+	for _, s := range []Snippet{
+		NewSnippet("KA-1", "", ""),
+		NewSnippet(`x"&<y`, "https://example.com/t.js?a=1&b={site_id}", `n"1`),
+		NewThankYouSnippet("KA-1", "", "abc"),
+	} {
+		page := `<html xmlns="http://www.w3.org/1999/xhtml"><body>` + string(s.XHTML) + string(block) + `</body></html>`
+		d := xml.NewDecoder(strings.NewReader(page))
+		d.Strict = true
+		for {
+			if _, err := d.Token(); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("not well-formed XML: %v\n%s", err, page)
+			}
+		}
+		if !bytes.Equal(bytes.Replace(s.XHTML, []byte(` async="async">`), []byte(` async>`), 1), s.HTML) {
+			t.Errorf("XHTML differs from HTML other than in async:\n%s\n%s", s.XHTML, s.HTML)
+		}
 	}
 }

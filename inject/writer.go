@@ -60,6 +60,7 @@ type Writer struct {
 	dashes    int     // trailing '-' seen in a comment, capped at 2
 	bang      bool    // "--!" seen in a comment
 	opening   bool    // nothing but '-' read since "<!--": a '>' ends "<!-->" and "<!--->"
+	xml       bool    // read as XML (ReadAsXML)
 	tag       []byte  // the <script …> start tag being read, to find its src
 	capturing bool    // tag is being filled
 	pending   []byte  // held bytes that may start "</body" or "</html"
@@ -97,6 +98,13 @@ type ScriptSpan struct {
 // the Writer tells script bodies from markup anyway.
 func (w *Writer) RecordScripts() { w.recording = true }
 
+// ReadAsXML makes the Writer read the page as an XML parser does, for a
+// page served as application/xhtml+xml: no element holds raw text (a
+// <script> or a <style> is markup like any other, and may be
+// self-closing), and a CDATA section runs to "]]>". Call it before the
+// first Write.
+func (w *Writer) ReadAsXML() { w.xml = true }
+
 // Scripts returns the script elements read so far, in page order, and the
 // offset up to which the page was read: the Writer stops reading where the
 // snippet goes (or after a Katalys script tag, on a page it leaves alone),
@@ -105,6 +113,9 @@ func (w *Writer) RecordScripts() { w.recording = true }
 // the last complete one ended, for the reader to scan on from there. A
 // span whose start tag was too long to keep has a nil Tag.
 func (w *Writer) Scripts() (spans []ScriptSpan, upTo int64) {
+	if w.xml {
+		return nil, 0 // read as XML, a script is markup: none were kept
+	}
 	upTo = w.base
 	if w.done {
 		upTo = w.lexedTo
@@ -227,12 +238,26 @@ func (w *Writer) Write(p []byte) (int, error) {
 				return n, w.passRest(p)
 			}
 		case sMarkupDecl:
-			if c == '-' {
+			switch {
+			case c == '-':
 				w.st = sMarkupDecl1
-			} else {
+			case c == '[' && w.xml:
+				w.st, w.rawPos = sCDATAOpen, 0
+			default:
 				w.st = sBogus
 				i--
 			}
+		case sCDATAOpen:
+			if c != cdataOpen[w.rawPos] {
+				w.st = sBogus
+				i--
+				continue
+			}
+			if w.rawPos++; w.rawPos == len(cdataOpen) {
+				w.st, w.dashes = sCDATA, 0
+			}
+		case sCDATA:
+			i += w.scanCDATA(p[i:]) - 1
 		case sMarkupDecl1:
 			if c == '-' {
 				w.st = sComment
@@ -547,7 +572,7 @@ func (w *Writer) endOfTag() bool {
 			return true
 		}
 	}
-	if raw := w.rawTextName(); raw != "" {
+	if raw := w.rawTextName(); raw != "" && !w.xml {
 		w.raw = raw
 		w.st = sRaw
 		if w.recording && raw == "script" {
@@ -658,6 +683,8 @@ const (
 	sRaw                        // in raw text (script, style, textarea …)
 	sRawLt                      // after '<' in raw text
 	sRawEnd                     // after "</" in raw text, matching the element name
+	sCDATAOpen                  // after "<![" in XML, matching "CDATA["
+	sCDATA                      // in an XML CDATA section, up to "]]>"
 )
 
 // byteClass sorts the bytes that matter inside a tag; 0 is any other byte.
@@ -831,6 +858,27 @@ func (w *Writer) scanComment(b []byte) int {
 		}
 		w.dashes, w.bang, w.opening = 0, false, false
 	}
+}
+
+// cdataOpen is what follows "<![" to open a CDATA section.
+const cdataOpen = "CDATA["
+
+// scanCDATA reads CDATA text from the start of b up to and including the
+// "]]>" that ends the section, and returns how many bytes it consumed;
+// w.dashes counts the ']' just before, across writes.
+func (w *Writer) scanCDATA(b []byte) int {
+	for i, c := range b {
+		switch {
+		case c == ']':
+			w.dashes = min(w.dashes+1, 2)
+		case c == '>' && w.dashes == 2:
+			w.st, w.dashes = sText, 0
+			return i + 1
+		default:
+			w.dashes = 0
+		}
+	}
+	return len(b)
 }
 
 // commentTail updates the comment-end state with seg, text with no '>'.

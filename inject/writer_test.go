@@ -397,3 +397,36 @@ func TestWriterAfter(t *testing.T) {
 		t.Errorf("page with the Katalys script changed: %q", out.String())
 	}
 }
+
+// TestWriterReadsXHTMLAsXML: read as XML, a script is markup (and may be
+// self-closing), and a CDATA section hides a </body>; cut anywhere, the
+// output is the same.
+func TestWriterReadsXHTMLAsXML(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`<html><head><script src="/a.js"/></head><body><p>x</p></body></html>`,
+			`<html><head><script src="/a.js"/></head><body><p>x</p><S></body></html>`},
+		{"<body><script>//<![CDATA[\nif (a </body> b) {}\n//]]></script></body>",
+			"<body><script>//<![CDATA[\nif (a </body> b) {}\n//]]></script><S></body>"},
+		{"<body><![CDATA[ ]] ]> </body> ]]]></body>", "<body><![CDATA[ ]] ]> </body> ]]]><S></body>"},
+		{"<body><![CDAT </body>", "<body><![CDAT </body><S>"}, // not CDATA: a bogus comment up to the first '>'
+		{`<body><style>p{}</style></body>`, `<body><style>p{}</style><S></body>`},
+	}
+	for _, tt := range tests {
+		for cut := 1; cut <= len(tt.in); cut++ {
+			var out bytes.Buffer
+			w := NewWriter(&out, []byte(snip))
+			w.ReadAsXML()
+			for b := []byte(tt.in); len(b) > 0; b = b[min(cut, len(b)):] {
+				if _, err := w.Write(b[:min(cut, len(b))]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != tt.want {
+				t.Fatalf("%q cut every %d:\n got  %q\n want %q", tt.in, cut, out.String(), tt.want)
+			}
+		}
+	}
+}

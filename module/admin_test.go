@@ -54,7 +54,9 @@ func startedApp(t *testing.T, buckets []Bucket) *App {
 
 func provisionedApp(t *testing.T, buckets []Bucket) *App {
 	t.Helper()
-	raw, err := json.Marshal(&App{Storage: t.TempDir(), Buckets: buckets})
+	// Delivery off: no test reaches beyond loopback (the default target
+	// is Katalys itself).
+	raw, err := json.Marshal(&App{Storage: t.TempDir(), Buckets: buckets, Deliver: DeliverOff})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,7 @@ type responseWriter struct {
 	mode     mode
 	status   int
 	coding   string         // content coding being decoded, "" for identity
+	xhtml    bool           // the page is application/xhtml+xml: XML snippet, read as XML
 	inj      *inject.Writer // modeInject, modeDecode
 	out      coalescer      // between the injector and the inner writer
 	dec      *decoder       // modeProbe, modeDecode once body bytes came
@@ -371,7 +372,11 @@ func (w *responseWriter) commit() error {
 		w.mode = modeDecode
 	}
 	w.raw = nil
+	w.xhtml = isXHTML(w.Header())
 	w.inj = inject.NewWriter(&w.out, w.snippetHTML(w.Header()))
+	if w.xhtml {
+		w.inj.ReadAsXML()
+	}
 	if w.order != nil {
 		w.inj.RecordScripts()
 		w.order.inj = w.inj
@@ -429,9 +434,9 @@ func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 	}
 	if len(hdr[csp]) == 0 && len(hdr[cspReportOnly]) == 0 {
 		if w.converts() {
-			return w.h.snippets.thankYou(w.site.bucket).HTML
+			return w.markup(w.h.snippets.thankYou(w.site.bucket))
 		}
-		return w.site.snippet.HTML
+		return w.markup(w.site.snippet)
 	}
 	nonce := ""
 	for _, key := range [...]string{csp, cspReportOnly} {
@@ -453,7 +458,22 @@ func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 		}
 		w.csp[key] = values
 	}
+	return w.markup(s)
+}
+
+// markup is s as the page is written: XML for an XHTML page.
+func (w *responseWriter) markup(s inject.Snippet) []byte {
+	if w.xhtml {
+		return s.XHTML
+	}
 	return s.HTML
+}
+
+// isXHTML reports whether hdr makes the response an XHTML page, which a
+// browser parses as XML.
+func isXHTML(hdr http.Header) bool {
+	mediaType, _, _ := mime.ParseMediaType(hdr.Get("Content-Type"))
+	return mediaType == "application/xhtml+xml"
 }
 
 // converts reports whether the page may get a convert call: a thank-you

@@ -130,6 +130,12 @@ func equalHeader(a, b http.Header) bool {
 }
 
 // TestInjected: a page gets the snippet once, and the header fix-ups.
+// xhtmlPage is a page as an XML parser reads it: a self-closing script
+// (markup, not the start of script text) and a </body> in a CDATA section.
+const xhtmlPage = `<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+	`<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Shop</title><script src="/a.js"/>` +
+	"<script>//<![CDATA[\nif (a </body> b) {}\n//]]></script></head><body><p>x</p></body></html>\n"
+
 func TestInjected(t *testing.T) {
 	h := provision(t, testApp, "shop.example.com", "")
 	big := bigPage(200 << 10)
@@ -148,8 +154,8 @@ func TestInjected(t *testing.T) {
 			up:   upstream{status: 200, header: header("Content-Type", "text/html", "Etag", `W/"abc"`), body: []byte(page)},
 			want: withSnippet(page, "KA-1")},
 		{name: "xhtml", place: placeBeforeBody,
-			up:   upstream{status: 200, header: header("Content-Type", "application/xhtml+xml"), body: []byte(page)},
-			want: withSnippet(page, "KA-1")},
+			up:   upstream{status: 200, header: header("Content-Type", "application/xhtml+xml"), body: []byte(xhtmlPage)},
+			want: withHTML(xhtmlPage, string(inject.NewSnippet("KA-1", "", "").XHTML))},
 		{name: "implicit 200", place: placeBeforeBody,
 			up:   upstream{header: htmlHeader, body: []byte(page)},
 			want: withSnippet(page, "KA-1")},
