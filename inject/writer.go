@@ -61,6 +61,7 @@ type Writer struct {
 	bang      bool    // "--!" seen in a comment
 	opening   bool    // nothing but '-' read since "<!--": a '>' ends "<!-->" and "<!--->"
 	xml       bool    // read as XML (ReadAsXML)
+	esc       uint8   // in a script: escNone, escEscaped ("<!--" seen) or escDouble
 	tag       []byte  // the <script …> start tag being read, to find its src
 	capturing bool    // tag is being filled
 	pending   []byte  // held bytes that may start "</body" or "</html"
@@ -281,6 +282,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 				i = len(p) // no end tag ends it: the rest of the page is text
 				continue
 			}
+			if w.esc != escNone {
+				i += w.scanEscaped(p[i:]) - 1
+				continue
+			}
 			j := bytes.IndexByte(p[i:], '<')
 			if j < 0 {
 				i = len(p)
@@ -289,16 +294,55 @@ func (w *Writer) Write(p []byte) (int, error) {
 			i += j
 			w.st = sRawLt
 		case sRawLt:
-			if c == '/' {
+			switch {
+			case c == '/':
 				w.st = sRawEnd
 				w.rawPos = 0
-			} else {
+			case c == '!' && w.raw == "script" && w.esc == escNone:
+				w.st, w.rawPos = sScriptBang, 0
+			case isLetter(c) && w.esc == escEscaped:
+				w.st, w.rawPos = sScriptDouble, 0
+				i--
+			default:
 				w.st = sRaw
 				i--
 			}
+		case sScriptBang:
+			// "<!--" in script data: the script is escaped (HTML §13.2.5.20 on).
+			if c != '-' {
+				w.st = sRaw
+				i--
+				continue
+			}
+			if w.rawPos++; w.rawPos == 2 {
+				w.st, w.esc, w.dashes = sRaw, escEscaped, 2
+			}
+		case sScriptDouble:
+			// "<script" in an escaped script: until "</script", an end
+			// tag of its own does not end the element.
+			if w.rawPos == len("script") {
+				if isMarkerDelim(c) {
+					w.esc = escDouble
+				}
+				w.st, w.dashes = sRaw, 0
+				i--
+				continue
+			}
+			if c|0x20 != "script"[w.rawPos] {
+				w.st, w.dashes = sRaw, 0
+				i--
+				continue
+			}
+			w.rawPos++
 		case sRawEnd:
 			if w.rawPos == len(w.raw) {
+				if isMarkerDelim(c) && w.esc == escDouble {
+					w.st, w.esc, w.dashes = sRaw, escEscaped, 0 // the inner script's end
+					i--
+					continue
+				}
 				if isMarkerDelim(c) {
+					w.esc = escNone
 					if w.open >= 0 {
 						w.endScript(w.base + int64(i) - int64(2+len(w.raw)))
 					}
@@ -683,6 +727,8 @@ const (
 	sRaw                        // in raw text (script, style, textarea …)
 	sRawLt                      // after '<' in raw text
 	sRawEnd                     // after "</" in raw text, matching the element name
+	sScriptBang                 // after "<!" in script data, matching "--"
+	sScriptDouble               // after '<' and a letter in an escaped script, matching "script"
 	sCDATAOpen                  // after "<![" in XML, matching "CDATA["
 	sCDATA                      // in an XML CDATA section, up to "]]>"
 )
@@ -858,6 +904,36 @@ func (w *Writer) scanComment(b []byte) int {
 		}
 		w.dashes, w.bang, w.opening = 0, false, false
 	}
+}
+
+// How a script's text is escaped, as the HTML tokenizer tracks it: after
+// "<!--" (escaped) a "<script" starts a nested one (double escaped), whose
+// "</script" only ends the nesting; "-->" ends both.
+const (
+	escNone uint8 = iota
+	escEscaped
+	escDouble
+)
+
+// scanEscaped reads escaped script text from the start of b up to a '<'
+// (left for sRawLt) or through a "-->" that ends the escaping, and returns
+// how many bytes it consumed. w.dashes counts the '-' just before.
+func (w *Writer) scanEscaped(b []byte) int {
+	for i, c := range b {
+		switch {
+		case c == '-':
+			w.dashes = min(w.dashes+1, 2)
+		case c == '>' && w.dashes == 2:
+			w.esc, w.dashes = escNone, 0
+			return i + 1
+		case c == '<':
+			w.st, w.dashes = sRawLt, 0
+			return i + 1
+		default:
+			w.dashes = 0
+		}
+	}
+	return len(b)
 }
 
 // cdataOpen is what follows "<![" to open a CDATA section.

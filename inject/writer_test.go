@@ -430,3 +430,25 @@ func TestWriterReadsXHTMLAsXML(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterEscapedScripts: after "<!--" in a script, a "<script" nests
+// and its "</script" does not end the element (the tokenizer's script
+// data escaped states), so the </body> in the script after it is text.
+func TestWriterEscapedScripts(t *testing.T) {
+	for _, page := range []string{
+		"<body><script><!--\ndocument.write(\"<script src=/ads.js></script>\");\nvar tpl = \"</body>\";\n//--></script></body>",
+		"<body><script><!-- x --> </body> </script></body>",
+		"<body><script><!--></script></body>",
+		"<body><script><!---></script></body>",
+		"<body><script><!-- <script> </script> --></script></body>",
+		"<body><script><!-- <script> </script> </body> </script></body>",
+		"<body><script><!-- <scripts> </script></body>",
+		"<body><SCRIPT><!-- <SCRIPT/> </SCRIPT\t> </body> </script> --></script></body>",
+		"<body><script><!-- <script> --> </body> </script></body>",
+		"<body><script><!- <script> </script></body>",
+		"<body><script>a<!--b--c<script>d</script>e</body>f</script>g</body>",
+		"<body><style><!-- <style> </style></body>",
+	} {
+		t.Run(page, func(t *testing.T) { checkAgainstTokenizer(t, page) })
+	}
+}
