@@ -54,10 +54,15 @@ func (o *Order) Missing() Field {
 // platform prints from its order record; then the analytics payloads
 // (dataLayer: GTM4WP, GA4, UA, classic GTM; gtag); schema.org Order data;
 // the ad pixels, which carry a few fields at most; the visible markup,
-// and last an email address printed in the page's text. DESIGN lists Shopify.checkout after schema.org; it comes earlier
-// here because it is the platform's own record, as the reference on
-// storefront order markup advises (orders.md §16), and no page carries
-// both with different values.
+// and last an email address printed in the page's text. DESIGN lists
+// Shopify.checkout after the analytics payloads and schema.org; it comes
+// earlier here because it is the platform's own record, as the reference
+// on storefront order markup advises (orders.md §16). When a page carries
+// both with different ids (Shopify's internal order_id beside a GA4
+// transaction_id holding the order name), the platform's id wins; it is
+// also the one printed on every view of the page, where a purchase event
+// often is printed on the first view only, so a reload of the page keeps
+// the order's id (docs/design-decisions.md).
 var sources = []source{
 	{"katalys", fromKatalys, fAll},
 	{"shopify", fromShopify, fAll},

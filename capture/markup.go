@@ -22,8 +22,10 @@ import (
 //   - the region of the platform found is read with a small allocation-free
 //     HTML lexer (markupLexer) over a bounded window, never the whole page.
 
-// markupWindow bounds the bytes read after a marker.
-const markupWindow = 64 << 10
+// markupWindow bounds the bytes read after a marker: enough for the order
+// table of a large order (400 WooCommerce lines with variation data run
+// to 220 KB), still a quarter of what a thank-you page may be read to.
+const markupWindow = 512 << 10
 
 // Indexes of markupNeedles.
 const (

@@ -309,3 +309,24 @@ func TestShopifyCentsInEveryCurrency(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkupLargeOrder: the order table of a large order is read whole,
+// its last lines and the totals below them included.
+func TestMarkupLargeOrder(t *testing.T) {
+	raw, err := os.ReadFile("testdata/markup/woocommerce_classic_eur.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(raw)
+	i := strings.Index(page, `<tr class="woocommerce-table__line-item`)
+	j := i + strings.Index(page[i:], "</tr>") + len("</tr>")
+	const lines = 400
+	big := page[:i] + strings.Repeat(page[i:j]+"\n", lines-1) + page[i:]
+	o := fromMarkup(NewPage([]byte(big)))
+	if o == nil {
+		t.Fatal("no order")
+	}
+	if len(o.Items) != lines+1 || mkMoney(o.Subtotal) != 1258.70 {
+		t.Errorf("%d items and subtotal %v of a %d-byte page; want %d items and 1258.70", len(o.Items), mkMoney(o.Subtotal), len(big), lines+1)
+	}
+}
