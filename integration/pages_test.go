@@ -1,7 +1,10 @@
 package integration
 
 import (
+	"bytes"
+	"encoding/xml"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -85,7 +88,9 @@ func TestInjectIdentity(t *testing.T) {
 		want        string
 	}{
 		{"text/html before </body>", "/products/trailhead", "text/html; charset=utf-8", product, wantInjected(t, product, snippet)},
-		{"application/xhtml+xml", "/xhtml", "application/xhtml+xml", xhtml, wantInjected(t, xhtml, snippet)},
+		// Parsed as XML by browsers: the snippet is written as XML.
+		{"application/xhtml+xml", "/xhtml", "application/xhtml+xml", xhtml,
+			wantInjected(t, xhtml, strings.Replace(snippet, ` async>`, ` async="async">`, 1))},
 		{"no </body>: before </html>", "/legacy", "text/html", noBodyClose, insertAt(noBodyClose, strings.LastIndex(noBodyClose, "</html>"), snippet)},
 		{"neither: at the end", "/fragment", "text/html", fragment, fragment + snippet},
 	}
@@ -106,7 +111,11 @@ func TestInjectIdentity(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			res := fetchInjected(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d%s", port, c.path)))
-			checkInjected(t, c.name, decodeBody(t, res.header.Get("Content-Encoding"), res.body), c.want)
+			body := decodeBody(t, res.header.Get("Content-Encoding"), res.body)
+			checkInjected(t, c.name, body, c.want)
+			if c.contentType == "application/xhtml+xml" {
+				checkWellFormedXML(t, body)
+			}
 			checkModifiedHeaders(t, c.name, res.header, res.body, fmt.Sprintf(`"page-%d-v1"`, i))
 			if cl := res.header.Get("Content-Length"); cl == strconv.Itoa(len(c.page)) {
 				t.Errorf("Content-Length %s is the upstream's", cl)
@@ -303,6 +312,23 @@ func checkSameAsUpstream(t testing.TB, via, direct result) {
 	for _, k := range []string{"Content-Length", "Content-Encoding", "ETag"} {
 		if len(direct.header.Values(k)) == 0 && len(via.header.Values(k)) > 0 {
 			t.Errorf("header %s = %q added; upstream sent none", k, via.header.Values(k))
+		}
+	}
+}
+
+// checkWellFormedXML fails t unless body parses as XML, as a browser
+// parses an application/xhtml+xml page: an error there blanks the page.
+func checkWellFormedXML(t *testing.T, body []byte) {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.Strict = true
+	for {
+		_, err := d.Token()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("the XHTML page is not well-formed XML: %v\n%s", err, body)
 		}
 	}
 }
