@@ -68,14 +68,33 @@ func candidates(o Order, touches []Touch, window time.Duration) ([]Candidate, in
 		slices.SortStableFunc(cands, byTime)
 	}
 	n, words := 0, phrasing{d: window}
+	var clicks map[string]bool // transaction ids of the counting clicks so far
 	for i := range cands {
 		cands[i].Reason = reason(o.Time, cands[i].Touch, &words)
-		if cands[i].Reason == reasonInWindow {
-			n++
+		if cands[i].Reason != reasonInWindow {
+			continue
 		}
+		// A transaction_id names one click (katalys.md §3.1): the same id
+		// again is the landing reloaded or revisited, not another click,
+		// so it neither adds a share nor moves the last touch.
+		if id := cands[i].TransactionID; id != "" {
+			if clicks[id] {
+				cands[i].Reason = reasonRepeat
+				continue
+			}
+			if clicks == nil {
+				clicks = make(map[string]bool)
+			}
+			clicks[id] = true
+		}
+		n++
 	}
 	return cands, n
 }
+
+// reasonRepeat is why a touch with the transaction_id of an earlier one
+// does not count.
+const reasonRepeat = "the same click again (its transaction_id was seen earlier): a reload, not a new click"
 
 // reason says whether t counts for an order placed at placed, and if not,
 // why not.
@@ -158,6 +177,9 @@ func orderStatus(o Order, refundWindow time.Duration) (Status, string) {
 // reversal decides a refunded, cancelled or rejected order: Rejected within
 // the refund window (or when the change has no time), Approved after it.
 func reversal(o Order, refundWindow time.Duration) (Status, string) {
+	if !o.ReversedAt.IsZero() && o.ReversedAt.Before(o.StatusTime) && o.ReversedAs != "" {
+		o.Status, o.StatusTime = o.ReversedAs, o.ReversedAt // reversed since the run's first change
+	}
 	if o.StatusTime.IsZero() {
 		return Rejected, reversalUnknownTimeClause(o.Status, refundWindow)
 	}

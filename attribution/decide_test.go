@@ -347,6 +347,31 @@ func TestDecideLinearSumsToOne(t *testing.T) {
 	}
 }
 
+// TestDecideReloadedLanding: the same transaction_id again (the landing
+// reloaded) is one click: linear splits between clicks, not page loads,
+// and a reload does not make a click the last touch again.
+func TestDecideReloadedLanding(t *testing.T) {
+	a, b := click("A", 48*time.Hour), click("B", 24*time.Hour)
+	aAgain, aLater := click("A", 47*time.Hour), click("A", time.Hour)
+	linear := Decide(order("", 0), []Touch{a, aAgain, b, aLater}, Rules{Model: Linear}, decidedAt)
+	shares := map[string]float64{}
+	for _, c := range linear.Why.Candidates {
+		shares[c.TransactionID] += c.Credit
+	}
+	if shares["A"] != 0.5 || shares["B"] != 0.5 {
+		t.Errorf("linear shares %v, want A 0.5 and B 0.5", shares)
+	}
+	last := Decide(order("", 0), []Touch{a, b, aLater}, Rules{}, decidedAt)
+	if last.TransactionID != "B" {
+		t.Errorf("last touch credits %q, want B: A's landing reloaded is no new click", last.TransactionID)
+	}
+	for _, c := range last.Why.Candidates {
+		if c.Time.Equal(aLater.Time) && c.Reason != reasonRepeat {
+			t.Errorf("the reload's reason is %q", c.Reason)
+		}
+	}
+}
+
 func TestDecideDeterministic(t *testing.T) {
 	touches := []Touch{
 		click("a", 10*day), click("b", 3*day), utmLanding(day), click("c", 40*day), click("d", -day),

@@ -63,6 +63,13 @@ type Order struct {
 	// (Order* constants, or "" for none) and StatusTime when it changed.
 	Status     string
 	StatusTime time.Time
+	// ReversedAt and ReversedAs are when and how a run of reversals
+	// (refunded, cancelled, rejected) that the current status ends began,
+	// when the store reported more than one in a row ("refunded" on day 3,
+	// "cancelled" on day 70): the order was reversed from then on. Zero:
+	// StatusTime and Status tell.
+	ReversedAt time.Time
+	ReversedAs string
 	// PrintedStatus is the status the order's page printed, as printed
 	// ("processing", "on-hold"); it decides, read by PageStatus, while the
 	// store has reported none.

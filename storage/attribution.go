@@ -41,7 +41,7 @@ type currentRecord struct {
 // ForAttribution is what attribution.Decide needs to know of o: with the
 // status the store reported (SetOrderStatus), the one its page printed.
 func (o Order) ForAttribution() attribution.Order {
-	return attribution.Order{
+	ao := attribution.Order{
 		ID:            o.ID,
 		Time:          o.Time,
 		Visitor:       o.Visitor,
@@ -50,6 +50,25 @@ func (o Order) ForAttribution() attribution.Order {
 		StatusTime:    o.StatusTime,
 		PrintedStatus: o.Order.Status,
 	}
+	ao.ReversedAt, ao.ReversedAs = reversedSince(o.StatusHistory)
+	return ao
+}
+
+// reversedSince returns the first change of the run of reversals
+// (refunded, cancelled, rejected) that ends history, or zero values when
+// its last change is none.
+func reversedSince(history []StatusChange) (time.Time, string) {
+	var at time.Time
+	var as string
+	for i := len(history) - 1; i >= 0; i-- {
+		switch history[i].Status {
+		case attribution.OrderRefunded, attribution.OrderCancelled, attribution.OrderRejected:
+			at, as = history[i].Time, history[i].Status
+			continue
+		}
+		break
+	}
+	return at, as
 }
 
 // VisitorTouches returns the clicks (events of Type "click") of visitor in
@@ -591,20 +610,23 @@ var errStopped = errors.New("stopped")
 
 // orderFacts is the part of a stored Order that attribution needs.
 type orderFacts struct {
-	ID         string    `json:"order_id"`
-	Total      *float64  `json:"total"`
-	Time       time.Time `json:"time"`
-	Visitor    string    `json:"visitor"`
-	Status     string    `json:"status"`
-	StatusTime time.Time `json:"status_time"`
-	Printed    string    `json:"order_status"` // the status its page printed
+	ID         string         `json:"order_id"`
+	Total      *float64       `json:"total"`
+	Time       time.Time      `json:"time"`
+	Visitor    string         `json:"visitor"`
+	Status     string         `json:"status"`
+	StatusTime time.Time      `json:"status_time"`
+	History    []StatusChange `json:"status_history"`
+	Printed    string         `json:"order_status"` // the status its page printed
 }
 
 func (f *orderFacts) order() attribution.Order {
-	return attribution.Order{
+	o := attribution.Order{
 		ID: f.ID, Time: f.Time, Visitor: f.Visitor, Total: f.Total,
 		Status: f.Status, StatusTime: f.StatusTime, PrintedStatus: f.Printed,
 	}
+	o.ReversedAt, o.ReversedAs = reversedSince(f.History)
+	return o
 }
 
 // orderJob is an order to decide: its stored value and that of its current

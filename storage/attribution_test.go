@@ -520,3 +520,42 @@ func TestPageStatusDecides(t *testing.T) {
 	}
 	check("reported", map[string]attribution.Status{"hold": attribution.Approved, "paid": attribution.Pending, "none": attribution.Approved})
 }
+
+// TestAttributeOrderReversedInTime: a refund within the refund window
+// rejects the order for good when the store then also reports it
+// cancelled, past the window (Magento: canceled, then closed); and both
+// decisions go through the store's own reading of the order (AttributeOrder
+// and Reattribute).
+func TestAttributeOrderReversedInTime(t *testing.T) {
+	s := openTest(t, Options{})
+	write(t, s, click("KA-1", "v1", "c1", base))
+	o := order("KA-1", "1001", 80)
+	o.Visitor, o.Time = "v1", base.Add(time.Hour)
+	putOrders(t, s, o)
+	rules := attribution.Rules{RefundWindow: 60 * 24 * time.Hour}
+	day := func(d int) time.Time { return o.Time.Add(time.Duration(d) * 24 * time.Hour) }
+	for _, st := range []struct {
+		status string
+		at     time.Time
+		want   attribution.Status
+	}{
+		{attribution.OrderRefunded, day(3), attribution.Rejected},
+		{attribution.OrderCancelled, day(70), attribution.Rejected},
+		{attribution.OrderPaid, day(80), attribution.Approved}, // reinstated: no longer reversed
+		{attribution.OrderCancelled, day(90), attribution.Approved},
+	} {
+		if _, err := s.SetOrderStatus("KA-1", "1001", st.status, st.at); err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.AttributeOrder("KA-1", "1001", rules, st.at)
+		if err != nil || res.Status != st.want {
+			t.Fatalf("%s on %s: %s (%s), %v; want %s", st.status, st.at.Format(time.DateOnly), res.Status, res.Why.Rule, err, st.want)
+		}
+		if _, err := s.Reattribute("KA-1", rules, st.at); err != nil {
+			t.Fatal(err)
+		}
+		if rec, _, _ := s.GetAttribution("KA-1", "1001"); rec.Current.Status != st.want {
+			t.Fatalf("%s on %s, re-attributed: %s (%s); want %s", st.status, st.at.Format(time.DateOnly), rec.Current.Status, rec.Current.Why.Rule, st.want)
+		}
+	}
+}
