@@ -488,7 +488,9 @@ func (p *prefixIter) valueAt(id []byte) ([]byte, error) {
 // the results in batches, synced once at the end. Decoding and deciding
 // run on other goroutines than the order scan. Order
 // writes and status changes wait for the second pass, so none of them is
-// overwritten by a result decided from an older copy.
+// overwritten by a result decided from an older copy; and the orders
+// placed during the first pass are decided with their visitor's clicks
+// read again (clickSnapshot), not with the first pass's older copy.
 func (s *Store) Reattribute(bucket string, rules attribution.Rules, now time.Time) (n int, err error) {
 	return s.reattribute(bucket, rules, now, false)
 }
@@ -504,12 +506,16 @@ func (s *Store) reattribute(bucket string, rules attribution.Rules, now time.Tim
 		return 0, ErrClosed
 	}
 	defer s.leave()
-	touches, err := s.bucketClicks(bucket)
+	clicks := &clickSnapshot{s: s, bucket: bucket, recent: time.Now().Add(-clickSettle)}
+	clicks.touches, err = s.bucketClicks(bucket)
 	if err != nil {
 		return 0, fmt.Errorf("re-attributing %s: %w", bucket, err)
 	}
+	if afterClickPass != nil {
+		afterClickPass()
+	}
 	s.orderMu.Lock()
-	n, err = s.redecide(bucket, touches, rules, now, dry)
+	n, err = s.redecide(bucket, clicks, rules, now, dry)
 	s.orderMu.Unlock()
 	if err == nil && !dry {
 		err = s.sync()
@@ -519,6 +525,36 @@ func (s *Store) reattribute(bucket string, rules attribution.Rules, now time.Tim
 		return 0, fmt.Errorf("re-attributing %s: %w", bucket, err)
 	}
 	return n, nil
+}
+
+// afterClickPass, when set (by tests), runs between Reattribute's two
+// passes: where a live capture can slip in.
+var afterClickPass func()
+
+// clickSettle bounds how long after its time a click may reach the store:
+// the writer's queue and linger take milliseconds, a stalled disk seconds.
+const clickSettle = 10 * time.Minute
+
+// clickSnapshot is the clicks Reattribute decides with: every visitor's,
+// read in one pass before the order lock is taken (bucketClicks). A click
+// that reaches the store during that pass may be missing from it, and an
+// order placed meanwhile may already have been decided with that click by
+// AttributeOrder; so the orders placed since recent (when the pass began,
+// less clickSettle) are decided with their visitor's clicks read again,
+// under the lock, rather than with an older copy.
+type clickSnapshot struct {
+	s       *Store
+	bucket  string
+	recent  time.Time
+	touches map[string][]attribution.Touch
+}
+
+// of returns the clicks to decide order f with.
+func (c *clickSnapshot) of(f *orderFacts) ([]attribution.Touch, error) {
+	if f.Visitor == "" || f.Time.Before(c.recent) {
+		return c.touches[f.Visitor], nil
+	}
+	return c.s.VisitorTouches(c.bucket, f.Visitor, time.Time{}, time.Time{})
 }
 
 // chunkSize is how many values the scans of Reattribute hand over at once.
@@ -640,7 +676,7 @@ type orderJob struct {
 // orders and their current attributions side by side (both are keyed by
 // order id under their prefix, so both iterate in the same order), workers
 // decode, decide and encode, and this goroutine writes.
-func (s *Store) redecide(bucket string, touches map[string][]attribution.Touch, rules attribution.Rules, now time.Time, dry bool) (n int, err error) {
+func (s *Store) redecide(bucket string, clicks *clickSnapshot, rules attribution.Rules, now time.Time, dry bool) (n int, err error) {
 	p := newPipe()
 	jobs := make(chan []orderJob, 4)
 	results := make(chan decided, 4)
@@ -657,7 +693,7 @@ func (s *Store) redecide(bucket string, touches map[string][]attribution.Touch, 
 				if p.failed() {
 					continue // drain jobs so that the scan ends
 				}
-				changes, err := decideChunk(bucket, chunk, touches, rules, now, dry)
+				changes, err := decideChunk(bucket, chunk, clicks, rules, now, dry)
 				if err != nil {
 					p.fail(err)
 					continue
@@ -755,7 +791,7 @@ type decided struct {
 
 // decideChunk decides the orders of chunk and returns the changes that
 // store the results.
-func decideChunk(bucket string, chunk []orderJob, touches map[string][]attribution.Touch, rules attribution.Rules, now time.Time, dry bool) ([]change, error) {
+func decideChunk(bucket string, chunk []orderJob, clicks *clickSnapshot, rules attribution.Rules, now time.Time, dry bool) ([]change, error) {
 	out := make([]change, 0, len(chunk)*2)
 	for _, j := range chunk {
 		var f orderFacts
@@ -770,7 +806,11 @@ func decideChunk(bucket string, chunk []orderJob, touches map[string][]attributi
 			}
 			prev = head.record()
 		}
-		res := attribution.Decide(f.order(), touches[f.Visitor], rules, now)
+		touches, err := clicks.of(&f)
+		if err != nil {
+			return nil, fmt.Errorf("reading the clicks of order %q: %w", f.ID, err)
+		}
+		res := attribution.Decide(f.order(), touches, rules, now)
 		if dry {
 			continue
 		}

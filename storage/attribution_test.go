@@ -559,3 +559,30 @@ func TestAttributeOrderReversedInTime(t *testing.T) {
 		}
 	}
 }
+
+// TestReattributeOrderPlacedDuringClickPass: an order placed, and rightly
+// credited to a click, while Reattribute was reading the clicks is not
+// decided again with the clicks as read before that click came.
+func TestReattributeOrderPlacedDuringClickPass(t *testing.T) {
+	s := openTest(t, Options{})
+	write(t, s, click("KA-1", "v0", "c0", base))
+	rules := attribution.Rules{}
+	now := time.Now()
+	afterClickPass = func() {
+		write(t, s, click("KA-1", "buyer", "c-buyer", now.Add(-time.Minute)))
+		o := order("KA-1", "live", 50)
+		o.Visitor, o.Time = "buyer", now
+		putOrders(t, s, o)
+		if res, err := s.AttributeOrder("KA-1", "live", rules, now); err != nil || res.TransactionID != "c-buyer" {
+			t.Errorf("live decision: %s via %q, %v", res.Status, res.TransactionID, err)
+		}
+	}
+	t.Cleanup(func() { afterClickPass = nil })
+	if _, err := s.Reattribute("KA-1", rules, now); err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err := s.GetAttribution("KA-1", "live")
+	if err != nil || rec.Current.Status != attribution.Approved || rec.Current.TransactionID != "c-buyer" {
+		t.Errorf("after Reattribute: %s via %q (%s), %v; want approved via c-buyer", rec.Current.Status, rec.Current.TransactionID, rec.Current.Why.Rule, err)
+	}
+}
