@@ -278,9 +278,35 @@ func (s *Store) attributeLocked(bucket, orderID string, rules attribution.Rules,
 		if touches, err = s.VisitorTouches(bucket, o.Visitor, time.Time{}, o.Time.Add(time.Second)); err != nil {
 			return attribution.Result{}, err
 		}
+	} else {
+		var rec *currentRecord
+		err := s.db.View(func(txn *badger.Txn) (err error) {
+			rec, err = getCurrent(txn, bucket, orderID)
+			return err
+		})
+		if err != nil {
+			return attribution.Result{}, err
+		}
+		touches = consideredTouches(rec)
 	}
 	res := attribution.Decide(o.ForAttribution(), touches, rules, now)
 	return res, s.putAttribution(bucket, res)
+}
+
+// consideredTouches are the clicks the current decision rec considered:
+// what an order whose visitor was erased (EraseVisitor keeps the clicks'
+// ids in its attribution) is decided with again when its status changes,
+// so that a refund still rejects it rather than making it organic. None
+// when rec is nil.
+func consideredTouches(rec *currentRecord) []attribution.Touch {
+	if rec == nil {
+		return nil
+	}
+	touches := make([]attribution.Touch, len(rec.Current.Why.Candidates))
+	for i, c := range rec.Current.Why.Candidates {
+		touches[i] = c.Touch
+	}
+	return touches
 }
 
 // getCurrent reads the current record of an order; nil when there is none.
@@ -806,8 +832,15 @@ func decideChunk(bucket string, chunk []orderJob, clicks *clickSnapshot, rules a
 			}
 			prev = head.record()
 		}
-		touches, err := clicks.of(&f)
-		if err != nil {
+		var touches []attribution.Touch
+		var err error
+		if f.Visitor == "" && j.current != nil {
+			var rec currentRecord // decoded whole: the clicks it considered
+			if err := json.Unmarshal(j.current, &rec); err != nil {
+				return nil, fmt.Errorf("decoding the attribution of order %q: %w", f.ID, err)
+			}
+			touches = consideredTouches(&rec)
+		} else if touches, err = clicks.of(&f); err != nil {
 			return nil, fmt.Errorf("reading the clicks of order %q: %w", f.ID, err)
 		}
 		res := attribution.Decide(f.order(), touches, rules, now)

@@ -586,3 +586,53 @@ func TestReattributeOrderPlacedDuringClickPass(t *testing.T) {
 		t.Errorf("after Reattribute: %s via %q (%s), %v; want approved via c-buyer", rec.Current.Status, rec.Current.TransactionID, rec.Current.Why.Rule, err)
 	}
 }
+
+// TestStatusAfterErasure: once a visitor is erased, a status change of
+// their credited order is decided with the clicks its attribution kept, so
+// a refund still rejects it and a payment keeps its credit; by
+// AttributeOrder and by Reattribute alike.
+func TestStatusAfterErasure(t *testing.T) {
+	s := openTest(t, Options{})
+	write(t, s, click("KA-1", "v1", "c1", base))
+	for _, id := range []string{"A", "B"} {
+		o := order("KA-1", id, 80)
+		o.Visitor, o.Time = "v1", base.Add(time.Hour)
+		putOrders(t, s, o)
+	}
+	rules := attribution.Rules{}
+	now := base.Add(2 * time.Hour)
+	for _, id := range []string{"A", "B"} {
+		if res, err := s.AttributeOrder("KA-1", id, rules, now); err != nil || res.Status != attribution.Approved {
+			t.Fatalf("order %s: %s, %v", id, res.Status, err)
+		}
+	}
+	if _, err := s.EraseVisitor("KA-1", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	later := base.Add(48 * time.Hour)
+	for id, st := range map[string]string{"A": attribution.OrderRefunded, "B": attribution.OrderPaid} {
+		if _, err := s.SetOrderStatus("KA-1", id, st, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]attribution.Status{"A": attribution.Rejected, "B": attribution.Approved}
+	check := func(how string) {
+		t.Helper()
+		for id, w := range want {
+			rec, _, err := s.GetAttribution("KA-1", id)
+			if err != nil || rec.Current.Status != w || rec.Current.TransactionID != "c1" {
+				t.Errorf("%s, order %s: %s via %q (%s), %v; want %s via c1", how, id, rec.Current.Status, rec.Current.TransactionID, rec.Current.Why.Rule, err, w)
+			}
+		}
+	}
+	for id := range want {
+		if _, err := s.AttributeOrder("KA-1", id, rules, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("AttributeOrder")
+	if _, err := s.Reattribute("KA-1", rules, later); err != nil {
+		t.Fatal(err)
+	}
+	check("Reattribute")
+}
