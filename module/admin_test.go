@@ -45,7 +45,7 @@ func startedApp(t *testing.T, buckets []Bucket) *App {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := app.Stop(); err != nil {
+		if err := unload(app); err != nil {
 			t.Error(err)
 		}
 	})
@@ -56,19 +56,7 @@ func provisionedApp(t *testing.T, buckets []Bucket) *App {
 	t.Helper()
 	// Delivery off: no test reaches beyond loopback (the default target
 	// is Katalys itself).
-	raw, err := json.Marshal(&App{Storage: t.TempDir(), Buckets: buckets, Deliver: DeliverOff})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, err := caddy.ProvisionContext(&caddy.Config{AppsRaw: caddy.ModuleMap{"katalys": raw}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := ctx.App("katalys")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v.(*App)
+	return appWith(t, t.TempDir(), DeliverOff, buckets)
 }
 
 // adminFor is the admin API serving app.
@@ -241,7 +229,7 @@ func startApp(t *testing.T, app *App) func() {
 		t.Fatal(err)
 	}
 	return func() {
-		if err := app.Stop(); err != nil {
+		if err := unload(app); err != nil {
 			t.Error(err)
 		}
 	}
@@ -566,4 +554,85 @@ func freeAddress(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// appWith provisions a katalys app on dir with buckets and the given
+// deliver option, as a config of this process would.
+func appWith(t *testing.T, dir, deliver string, buckets []Bucket) *App {
+	t.Helper()
+	raw, err := json.Marshal(&App{Storage: dir, Buckets: buckets, Deliver: deliver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := caddy.ProvisionContext(&caddy.Config{AppsRaw: caddy.ModuleMap{"katalys": raw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := ctx.App("katalys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.(*App)
+}
+
+// TestReloadTurnsDeliveryOn: a reload from "deliver off" to a target, on
+// the store the first config opened, makes the orders captured after it
+// wait in the outbox for the target; and one back to "off" stops that.
+func TestReloadTurnsDeliveryOn(t *testing.T) {
+	dir := t.TempDir()
+	off := appWith(t, dir, DeliverOff, adminBuckets)
+	if err := off.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// A collector that is never reached: the order only has to wait for it.
+	on := appWith(t, dir, "http://127.0.0.1:9/collect", adminBuckets)
+	if err := on.Start(); err != nil { // the reload: the new config starts first
+		t.Fatal(err)
+	}
+	if err := unload(off); err != nil {
+		t.Fatal(err)
+	}
+	st := on.Store()
+	if _, _, err := st.PutOrder(storage.Order{Bucket: "KA-1", Order: capture.Order{ID: "B-2", Total: capture.Money(5)}}); err != nil {
+		t.Fatal(err)
+	}
+	if pending, _ := st.OutboxCounts(); pending != 1 {
+		t.Errorf("after the reload to a target: %d outbox entries, want 1 for order B-2", pending)
+	}
+	back := appWith(t, dir, DeliverOff, adminBuckets)
+	if err := back.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unload(back) })
+	if err := unload(on); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.PutOrder(storage.Order{Bucket: "KA-1", Order: capture.Order{ID: "C-3"}}); err != nil {
+		t.Fatal(err)
+	}
+	if pending, _ := st.OutboxCounts(); pending != 1 {
+		t.Errorf("after the reload back to off: %d outbox entries, want B-2's alone", pending)
+	}
+}
+
+// TestStopKeepsTheStoreUntilCleanup: Caddy stops a config's apps in
+// random order and cleans up after all of them; between the two the http
+// servers still serve, so the store must still take orders.
+func TestStopKeepsTheStoreUntilCleanup(t *testing.T) {
+	app := appWith(t, t.TempDir(), DeliverOff, adminBuckets)
+	if err := app.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := app.Store().PutOrder(storage.Order{Bucket: "KA-1", Order: capture.Order{ID: "late"}}); err != nil {
+		t.Errorf("an order captured after Stop, before Cleanup: %v", err)
+	}
+	if err := app.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := app.Store().PutOrder(storage.Order{Bucket: "KA-1", Order: capture.Order{ID: "later"}}); err == nil {
+		t.Error("the store still took an order after Cleanup")
+	}
 }

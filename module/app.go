@@ -407,6 +407,7 @@ func (a *App) Start() error {
 		retention[b.ID] = a.retention(b.ID)
 	}
 	p.retention.Store(&retention)
+	p.SetOutbox(a.delivers()) // this config's, also on a reload
 	a.startDelivery(p.Store)
 	return nil
 }
@@ -458,11 +459,19 @@ func (a *App) acquire() error {
 	return nil
 }
 
-// Stop lets go of the store; the last config to let go closes it.
-func (a *App) Stop() error { return a.release() }
+// Stop stops this config's delivery loop. It keeps the store: apps stop
+// in random order, and the http app's servers go on serving after this
+// one stopped (shutdown_delay, then the grace period of the requests in
+// flight), so a thank-you page served then must still find the store
+// open, or its order would be lost. Cleanup lets go of it.
+func (a *App) Stop() error {
+	a.stopDelivery()
+	return nil
+}
 
-// Cleanup lets go of the store if Stop did not (a config whose start
-// failed after this app started).
+// Cleanup lets go of the store; the last config to let go closes it.
+// Caddy calls it once every app of the config has stopped (and when a
+// config fails to start after this app started).
 func (a *App) Cleanup() error { return a.release() }
 
 // release drops this app's reference of the store, exactly once.

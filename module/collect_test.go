@@ -45,7 +45,7 @@ func startedHandler(t *testing.T, buckets []Bucket, siteID, endpoint string) (*H
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := h.app.Stop(); err != nil {
+		if err := unload(h.app); err != nil {
 			t.Error(err)
 		}
 	})
@@ -272,7 +272,7 @@ func TestCollectConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if err := app.Stop(); err != nil {
+	if err := unload(app); err != nil {
 		t.Fatal(err)
 	}
 	if err := app.Store().Write(t.Context(), []storage.Event{{Bucket: "KA-1", Time: time.Now(), Type: "late"}}); err == nil {
@@ -323,7 +323,7 @@ func TestPageRecorded(t *testing.T) {
 	}
 	// Enqueue is asynchronous: stop (drains the queue), then read.
 	dir := app.Storage
-	if err := app.Stop(); err != nil {
+	if err := unload(app); err != nil {
 		t.Fatal(err)
 	}
 	st, err := storage.Open(storage.Options{Dir: dir})
@@ -445,7 +445,7 @@ func TestAppStoreShared(t *testing.T) {
 	if n, _ := stores.References("badger:" + dir); n != 2 {
 		t.Fatalf("%d references after a failed config, want 2", n)
 	}
-	if err := a.Stop(); err != nil {
+	if err := unload(a); err != nil {
 		t.Fatal(err)
 	}
 	_ = a.Cleanup() // after Stop: must not release again
@@ -482,7 +482,7 @@ func TestAppStartWithBrokenStore(t *testing.T) {
 	if got := testutil.ToFloat64(metrics.storeErrors) - before; got != 1 {
 		t.Errorf("store_open_errors_total grew by %v, want 1", got)
 	}
-	if err := a.Stop(); err != nil {
+	if err := unload(a); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Cleanup(); err != nil {

@@ -3,6 +3,7 @@ package module
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -316,4 +317,10 @@ func (s *statusRecorder) WriteHeader(code int) {
 	if code >= 200 {
 		s.ResponseRecorder.WriteHeader(code)
 	}
+}
+
+// unload does to app what Caddy does when it unloads app's config: Stop,
+// then (once every app stopped) Cleanup.
+func unload(app *App) error {
+	return errors.Join(app.Stop(), app.Cleanup())
 }

@@ -87,7 +87,7 @@ func (s *Store) PutOrder(o Order) (stored Order, created bool, err error) {
 			return err // a reload that adds nothing writes nothing
 		}
 		changed = true
-		if created && s.outbox {
+		if created && s.outbox.Load() {
 			if err := s.addOutboxEntry(txn, delivery.KindOrder, o.Bucket, o.ID, ""); err != nil {
 				return err
 			}

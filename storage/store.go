@@ -153,9 +153,10 @@ type Store struct {
 
 	// orderMu serialises the read-merge-write of orders (PutOrder).
 	orderMu sync.Mutex
-	// outbox is Options.Outbox; outboxMu serialises the changes of
-	// existing outbox entries and dead letters (outbox.go).
-	outbox   bool
+	// outbox is Options.Outbox, or what SetOutbox set since; outboxMu
+	// serialises the changes of existing outbox entries and dead letters
+	// (outbox.go).
+	outbox   atomic.Bool
 	outboxMu sync.Mutex
 	// outboxFloor is a seq no outbox entry lies below (see Due).
 	outboxFloor atomic.Uint64
@@ -190,7 +191,6 @@ func Open(opts Options) (*Store, error) {
 		logger:    opts.Logger,
 		retention: opts.Retention,
 		instance:  opts.Instance,
-		outbox:    opts.Outbox,
 		instHash:  hashString(opts.Instance),
 		maxBatch:  opts.MaxBatch,
 		linger:    opts.Linger,
@@ -202,6 +202,7 @@ func Open(opts Options) (*Store, error) {
 	// Seeding the sequence with the clock keeps keys unique across restarts
 	// of the same instance even for events stamped with the same time.
 	s.seq.Store(uint64(time.Now().UnixNano()))
+	s.outbox.Store(opts.Outbox)
 	s.commit = s.commitBatch
 	s.syncs = newSyncGroup(db.Sync)
 	s.wg.Add(2)
@@ -281,6 +282,14 @@ func checkSchema(db *badger.DB) error {
 		return nil
 	})
 }
+
+// SetOutbox turns the writing of delivery entries (Options.Outbox) on or
+// off from the next order or status change on. A store is opened once per
+// process and outlives configs (caddy.UsagePool), so a reload that turns
+// delivery on or off must change it on the open store: with the setting
+// of the config that opened it, a reload from "deliver off" to a target
+// would store every later order with no entry for the target to get.
+func (s *Store) SetOutbox(on bool) { s.outbox.Store(on) }
 
 // Stats returns a snapshot of the counters.
 func (s *Store) Stats() Stats {
