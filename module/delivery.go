@@ -63,7 +63,7 @@ func (a *App) startDelivery(st *storage.Store) {
 	}
 	loop := &delivery.Loop{
 		Outbox:      st,
-		Payloads:    pacedPayloads{Payloads: storePayloads{st}, limiter: rate.NewLimiter(rate.Limit(a.deliverRate()), 1)},
+		Payloads:    pacedPayloads{Payloads: storePayloads{st: st, rules: a.Rules}, limiter: rate.NewLimiter(rate.Limit(a.deliverRate()), 1)},
 		Sender:      &delivery.Sender{Endpoint: endpoint, Timeout: timeout},
 		Concurrency: conc,
 		OnResult:    a.deliveryResult,
@@ -163,8 +163,15 @@ func (p pacedPayloads) Payload(e delivery.Entry) (map[string]any, error) {
 }
 
 // storePayloads builds delivery payloads from what the store holds of an
-// order: the order and its current attribution.
-type storePayloads struct{ st *storage.Store }
+// order: the order and its current attribution. An order is stored (with
+// its outbox entry) before it is attributed, so its first delivery can
+// come in between, or after a crash in between; an order found with no
+// attribution yet is attributed then, under rules, so that its conversion
+// never goes out without the transaction_id it has earned.
+type storePayloads struct {
+	st    *storage.Store
+	rules func(bucket string) attribution.Rules
+}
 
 func (p storePayloads) Payload(e delivery.Entry) (map[string]any, error) {
 	o, ok, err := p.st.GetOrder(e.Bucket, e.OrderID)
@@ -179,6 +186,12 @@ func (p storePayloads) Payload(e delivery.Entry) (map[string]any, error) {
 		return nil, err
 	} else if ok {
 		res = &rec.Current
+	} else if p.rules != nil {
+		decided, err := attributeOrder(p.st, p.rules(e.Bucket), o, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		res = &decided
 	}
 	return delivery.OrderPayload(e.Bucket, deliveryFacts(o), res, e.Kind, e.Status), nil
 }

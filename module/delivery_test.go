@@ -1,0 +1,42 @@
+package module
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/storeedge/caddy-katalys/capture"
+	"github.com/storeedge/caddy-katalys/delivery"
+	"github.com/storeedge/caddy-katalys/storage"
+)
+
+// TestPayloadAttributesAnUnattributedOrder: an order's outbox entry is
+// committed with the order, before the order is attributed; a delivery
+// that comes in between (or after a crash in between) attributes it
+// first, so the conversion carries the transaction_id it has earned.
+func TestPayloadAttributesAnUnattributedOrder(t *testing.T) {
+	app := startedApp(t, adminBuckets)
+	st := app.Store()
+	at := time.Now().Add(-time.Hour)
+	click := storage.Event{Bucket: "KA-1", Time: at, Type: "click", Visitor: "v1",
+		Fields: map[string]string{"transaction_id": "TX-1", "offer_id": "of-1", "publisher_id": "pub-7"}}
+	if err := st.Write(context.Background(), []storage.Event{click}); err != nil {
+		t.Fatal(err)
+	}
+	o := storage.Order{Bucket: "KA-1", Visitor: "v1", Time: at.Add(time.Minute),
+		Order: capture.Order{ID: "1042", Total: capture.Money(20)}}
+	if _, _, err := st.PutOrder(o); err != nil {
+		t.Fatal(err)
+	}
+	p := storePayloads{st: st, rules: app.Rules}
+	payload, err := p.Payload(delivery.Entry{Bucket: "KA-1", OrderID: "1042", Kind: delivery.KindOrder})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if payload["transaction_id"] != "TX-1" {
+		t.Errorf("payload %v: transaction_id %v, want TX-1", payload, payload["transaction_id"])
+	}
+	if rec, ok, err := st.GetAttribution("KA-1", "1042"); err != nil || !ok || rec.Current.TransactionID != "TX-1" {
+		t.Errorf("stored attribution %+v (found %v, %v), want the decision the payload carries", rec.Current, ok, err)
+	}
+}
