@@ -166,7 +166,7 @@ func TestLoopDeliversOrderPayload(t *testing.T) {
 		"line_item_3_sku": "MUG-01", "line_item_3_title": "Mug", "line_item_3_price": 80.0, "line_item_3_qty": 1.0,
 		"order_status": "paid", "order_time": 1741944413.0,
 		"client_ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/136.0",
-		"transaction_id": "102a9f3c4d5e6f708192a3b4c5d6e7", "publisher_id": "1605", "offer_id": "72",
+		"transaction_id": "102a9f3c4d5e6f708192a3b4c5d6e7", "publisher_id": "1605", "aff_id": "1605", "offer_id": "72",
 	}
 	for k, v := range want {
 		if p[k] != v {

@@ -80,7 +80,7 @@ type OrderItem struct {
 // schema. Entries with nothing to say are skipped, so the numbering has no
 // gaps.
 //
-// transaction_id, publisher_id and offer_id are sent only when res credits
+// transaction_id, publisher_id (also as aff_id) and offer_id are sent only when res credits
 // the order to a click (status approved or pending, with a transaction id
 // or a publisher id): an organic or rejected order carries none.
 func OrderPayload(bucket string, o OrderFacts, res *attribution.Result, kind, status string) map[string]any {
@@ -152,6 +152,10 @@ func OrderPayload(bucket string, o OrderFacts, res *attribution.Result, kind, st
 	if credited(res) {
 		str("transaction_id", res.TransactionID)
 		str("publisher_id", res.PublisherID)
+		// The landing's publisher_id "is stored and sent back as aff_id",
+		// and a report without a transaction_id needs offer_id and aff_id
+		// (katalys.md §3.1, §4.1).
+		str("aff_id", res.PublisherID)
 		str("offer_id", res.OfferID)
 	}
 	return p

@@ -77,6 +77,7 @@ func TestOrderPayload(t *testing.T) {
 		"user_agent":        "Mozilla/5.0 (X11; Linux x86_64) Firefox/136.0",
 		"transaction_id":    "102a9f3c4d5e6f708192a3b4c5d6e7",
 		"publisher_id":      "1605",
+		"aff_id":            "1605", // katalys.md §3.1: publisher_id is sent back as aff_id
 		"offer_id":          "72",
 	}
 	without := func(m map[string]any, keys ...string) map[string]any {
@@ -112,10 +113,10 @@ func TestOrderPayload(t *testing.T) {
 		{"attributed order, every field", anOrder, approved(), KindOrder, "", full},
 		{"pending attribution still carries the click", anOrder, pending, KindOrder, "", full},
 		{"publisher and offer without a click id", anOrder, affOnly, KindOrder, "", without(full, "transaction_id")},
-		{"organic order: no click keys", anOrder, organic, KindOrder, "", without(full, "transaction_id", "publisher_id", "offer_id")},
-		{"not attributed yet: no click keys", anOrder, nil, KindOrder, "", without(full, "transaction_id", "publisher_id", "offer_id")},
+		{"organic order: no click keys", anOrder, organic, KindOrder, "", without(full, "transaction_id", "publisher_id", "aff_id", "offer_id")},
+		{"not attributed yet: no click keys", anOrder, nil, KindOrder, "", without(full, "transaction_id", "publisher_id", "aff_id", "offer_id")},
 		{"status change: offline_conv, the new status", anOrder, rejected, KindStatus, "refunded",
-			with(without(full, "transaction_id", "publisher_id", "offer_id"), "action", "offline_conv", "order_status", "refunded")},
+			with(without(full, "transaction_id", "publisher_id", "aff_id", "offer_id"), "action", "offline_conv", "order_status", "refunded")},
 		{"status change keeps the click while credited", anOrder, approved(), KindStatus, "fulfilled",
 			with(full, "action", "offline_conv", "order_status", "fulfilled")},
 		{"bare order: USD, absent values left out", func() OrderFacts {

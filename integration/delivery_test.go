@@ -133,7 +133,7 @@ func TestDeliveryToCollector(t *testing.T) {
 		"site_id": siteA, "action": "convert", "action_type": "online-sale", "order_id": "AM-41982",
 		"sale_amount": 90.9, "subtotal_amount": 90.0, "currency": "EUR", "email_address": "camille.roussel@example.org",
 		"discount_1_code": "MAREE10", "client_ip": "127.0.0.1", "user_agent": ua,
-		"transaction_id": "TX-DEL-1", "publisher_id": "PUB-7",
+		"transaction_id": "TX-DEL-1", "publisher_id": "PUB-7", "aff_id": "PUB-7",
 	}
 	for k, v := range want {
 		if p[k] != v {
