@@ -63,6 +63,7 @@ type Loop struct {
 type done struct {
 	id, order string
 	retryAt   time.Time // zero unless the entry was set to be retried
+	holdUntil time.Time // the answer's Retry-After, for every send; zero for none
 	failed    bool      // the Outbox failed recording the outcome
 }
 
@@ -95,6 +96,11 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 		}
 		if r.failed {
 			pauseUntil = l.now().Add(l.errorDelay())
+		}
+		// A Retry-After is Katalys asking the sender to wait, not this
+		// entry alone: nothing is sent until then.
+		if r.holdUntil.After(pauseUntil) {
+			pauseUntil = r.holdUntil
 		}
 	}
 
@@ -187,6 +193,9 @@ func (l *Loop) deliver(ctx context.Context, e Entry, key string) done {
 	case o.Retry:
 		attempts := e.Attempts + 1
 		d.retryAt = now.Add(Backoff(attempts, o.RetryAfter, l.Rand))
+		if o.RetryAfter > 0 {
+			d.holdUntil = now.Add(o.RetryAfter)
+		}
 		err = l.Outbox.Retry(e.ID, attempts, d.retryAt, o.Reason())
 	default:
 		body := o.Body

@@ -270,6 +270,39 @@ func TestLoopHonoursRetryAfter(t *testing.T) {
 	}
 }
 
+// TestLoopRetryAfterHoldsEverySend: a Retry-After asks the sender to
+// wait, so the other orders' entries wait too rather than each getting a
+// 429 of its own.
+func TestLoopRetryAfterHoldsEverySend(t *testing.T) {
+	var clock *fakeClock
+	c := newCollector(t, nil)
+	c.answer = func(n int, _ map[string]any, w http.ResponseWriter, _ *http.Request) {
+		c.note(n, clock.Now())
+		if n == 0 {
+			w.Header().Set("Retry-After", "120")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}
+	out := &memOutbox{}
+	out.add(orderEntry("001", "A"), orderEntry("002", "B"), orderEntry("003", "C"))
+	clock = newFakeClock()
+	l := &Loop{Now: clock.Now, After: clock.After, Concurrency: 1}
+	l.Sender = &Sender{Endpoint: c.URL, Now: clock.Now}
+	r := run(t, l, out, c)
+	if res := r.until(3); len(res) != 4 {
+		t.Fatalf("outcomes = %+v, want the 429 and three deliveries", res)
+	}
+	got := c.received()
+	first := got[0].Note.(time.Time)
+	for _, g := range got[1:] {
+		if at := g.Note.(time.Time); at.Sub(first) < 2*time.Minute {
+			t.Errorf("a send %s after the 429, want none before its Retry-After (2m)", at.Sub(first))
+		}
+	}
+}
+
 // TestLoopDeadLetters: a 400 is not retried; the entry lands in the dead
 // letters with the status and the body.
 func TestLoopDeadLetters(t *testing.T) {
