@@ -224,12 +224,9 @@ func onlyClosingTags(tail []byte) bool {
 }
 
 // withPrefix applies the handler's order_prefix to an order id that lacks
-// it, so that stores sharing a bucket never collide; but not to the order
-// of a page that reports it to Katalys itself (its own convert call): that
-// report carries the id as printed, and delivering the order under another
-// id would make Katalys count it twice.
+// it, so that stores sharing a bucket never collide.
 func (h *Handler) withPrefix(o capture.Order) capture.Order {
-	if h.OrderPrefix != "" && o.ID != "" && !o.Convert && !strings.HasPrefix(o.ID, h.OrderPrefix) {
+	if h.OrderPrefix != "" && o.ID != "" && !strings.HasPrefix(o.ID, h.OrderPrefix) {
 		o.ID = h.OrderPrefix + o.ID
 	}
 	return o

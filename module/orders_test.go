@@ -3,7 +3,6 @@ package module
 import (
 	"encoding/json"
 	"errors"
-	"github.com/storeedge/caddy-katalys/capture"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -212,23 +211,5 @@ func TestOrderKeptWhenThePageIsCutShort(t *testing.T) {
 	}
 	if got := counter(t, orders) - before; got != 1 {
 		t.Errorf("thank-you pages with an order: +%v, want +1 (the order read before the failure)", got)
-	}
-}
-
-// TestPrefixSparesPagesThatReportTheirOrder: order_prefix goes in front of
-// a captured id, unless the page reports the order to Katalys itself.
-func TestPrefixSparesPagesThatReportTheirOrder(t *testing.T) {
-	h := &Handler{OrderPrefix: "EU-"}
-	for _, tt := range []struct {
-		o    capture.Order
-		want string
-	}{
-		{capture.Order{ID: "1042"}, "EU-1042"},
-		{capture.Order{ID: "EU-1042"}, "EU-1042"},
-		{capture.Order{ID: "1042", Convert: true}, "1042"},
-	} {
-		if got := h.withPrefix(tt.o).ID; got != tt.want {
-			t.Errorf("withPrefix(%+v) = %q, want %q", tt.o, got, tt.want)
-		}
 	}
 }
