@@ -181,17 +181,17 @@ func katalysAction(obj jslit.Object) string {
 func katalysOrder(obj jslit.Object) *Order {
 	o := &Order{Source: "katalys"}
 	o.ID = katalysText(obj.Get("order_id"))
-	o.Total = katalysMoney(obj.Get("sale_amount"))
-	o.Subtotal = katalysMoney(obj.Get("subtotal_amount"))
+	o.Currency = Currency(katalysText(obj.Get("currency")))
+	o.Total = katalysMoney(obj.Get("sale_amount"), o.Currency)
+	o.Subtotal = katalysMoney(obj.Get("subtotal_amount"), o.Currency)
 	// order_value (WordPress plugin) is NOT the total: it is the subtotal
 	// before discounts, or the sale amount when there is none (fixture 11:
 	// 189.0 against a total of 205.77). Nor is it read as the Subtotal: the
 	// page does not call it that, and which of the two it holds is unknown.
-	o.Currency = Currency(katalysText(obj.Get("currency")))
 	// The legacy plugin's "56.40 USD" is its only currency signal.
 	if wc := katalysText(obj.Get("sale_amount_with_currency")); wc != "" {
 		if o.Total == nil {
-			if v, ok := DataMoney(wc); ok {
+			if v, ok := DataMoney(wc, o.Currency); ok {
 				o.Total = Money(v)
 			}
 		}
@@ -204,12 +204,13 @@ func katalysOrder(obj jslit.Object) *Order {
 	o.Email = Email(katalysText(obj.Get("email_address")))
 	o.Time = katalysText(obj.Get("order_time"))
 	o.Status = katalysText(obj.Get("order_status"))
-	o.Discounts, o.Items = katalysLists(obj)
+	o.Discounts, o.Items = katalysLists(obj, o.Currency)
 	return o
 }
 
-// katalysLists reads the numbered discount_N_* and line_item_N_* keys.
-func katalysLists(obj jslit.Object) ([]Discount, []Item) {
+// katalysLists reads the numbered discount_N_* and line_item_N_* keys of an
+// order in currency.
+func katalysLists(obj jslit.Object, currency string) ([]Discount, []Item) {
 	type line struct {
 		n          int
 		sku, title string
@@ -250,7 +251,7 @@ func katalysLists(obj jslit.Object) ([]Discount, []Item) {
 			case "title", "name":
 				lineAt(n).title = katalysText(m.Value)
 			case "price":
-				lineAt(n).price = katalysMoney(m.Value)
+				lineAt(n).price = katalysMoney(m.Value, currency)
 			case "qty", "quantity":
 				if q, ok := jslit.Int(m.Value); ok {
 					l := lineAt(n)
@@ -264,7 +265,7 @@ func katalysLists(obj jslit.Object) ([]Discount, []Item) {
 			case "code":
 				discAt(n).code = katalysText(m.Value)
 			case "amount", "amt":
-				discAt(n).amount = katalysMoney(m.Value)
+				discAt(n).amount = katalysMoney(m.Value, currency)
 			}
 		}
 	}
@@ -393,9 +394,10 @@ func katalysUnrendered(s string) bool {
 		strings.Contains(s, "<?") || strings.Contains(s, "${")
 }
 
-// katalysMoney reads an amount: a number as is, a string through
-// DataMoney ("176.40", "45.500", "1,234.50", "56.40 USD").
-func katalysMoney(v jslit.Value) *float64 {
+// katalysMoney reads an amount of an order in currency: a number as is, a
+// string through DataMoney ("176.40", "1,234.50", "56.40 USD", and
+// "45.500" as 45.5 in KWD).
+func katalysMoney(v jslit.Value, currency string) *float64 {
 	switch t := v.(type) {
 	case jslit.Number:
 		if f, ok := jslit.Float(t); ok {
@@ -406,7 +408,7 @@ func katalysMoney(v jslit.Value) *float64 {
 		if katalysUnrendered(s) {
 			return nil
 		}
-		if f, ok := DataMoney(s); ok {
+		if f, ok := DataMoney(s, currency); ok {
 			return Money(f)
 		}
 	}

@@ -50,17 +50,22 @@ func ParseMoney(s string) (v float64, ok bool) {
 }
 
 // DataMoney reads an amount that a program printed for another program:
-// a value in JSON or JavaScript, or in a data attribute. A plain decimal
-// number there ("45.500", "-3.5", "1250"), with or without an ISO code
-// after it ("56.400 KWD"), is that number whatever the digits after its
-// point: only text meant for people groups thousands with a '.' or ','.
-// Anything else is read as ParseMoney reads text ("1,234.50", "€ 9,90").
-func DataMoney(s string) (float64, bool) {
+// a value in JSON or JavaScript, or in a data attribute, of an order in
+// currency ("" when unknown; an ISO code after the number, as in
+// "56.400 KWD", counts too). It reads as ParseMoney does, except that a
+// plain decimal with three digits after its point ("45.500") is that
+// decimal in a currency with three decimals (KWD, BHD, …): there a program
+// prints 45.5 so, while in others "15.990" is ParseMoney's 15,990 (CLP,
+// IDR and VND amounts grouped with a dot).
+func DataMoney(s, currency string) (float64, bool) {
 	num := strings.TrimSpace(s)
 	if i := strings.LastIndexByte(num, ' '); i > 0 && Currency(num[i+1:]) != "" {
+		if currency == "" {
+			currency = Currency(num[i+1:])
+		}
 		num = strings.TrimSpace(num[:i])
 	}
-	if plainDecimal(num) {
+	if _, frac, _ := strings.Cut(num, "."); len(frac) == 3 && plainDecimal(num) && CurrencyDigits(currency) == 3 {
 		if f, err := strconv.ParseFloat(num, 64); err == nil {
 			return round6(f), true
 		}

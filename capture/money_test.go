@@ -38,31 +38,32 @@ func TestParseMoney(t *testing.T) {
 	}
 }
 
-// TestDataMoney: a program's plain decimal is read as a number, three
-// digits after the point or not (45.500 KWD is not 45,500); anything else
-// as ParseMoney reads text.
+// TestDataMoney: a program's "45.500" is 45.5 in a currency with three
+// decimals and 45,500 elsewhere (a dot grouping CLP, IDR or VND); the
+// rest reads as ParseMoney reads it.
 func TestDataMoney(t *testing.T) {
 	tests := []struct {
-		in   string
-		want float64
-		ok   bool
+		in, currency string
+		want         float64
+		ok           bool
 	}{
-		{"45.500", 45.5, true},
-		{"22.750", 22.75, true},
-		{"-3.125", -3.125, true},
-		{"1250", 1250, true},
-		{" 56.400 KWD", 56.4, true},
-		{"1,250", 1250, true},
-		{"1,234.50", 1234.5, true},
-		{"1.234,56 €", 1234.56, true},
-		{"56.40 USD", 56.4, true},
-		{"", 0, false},
-		{"n/a", 0, false},
+		{"45.500", "KWD", 45.5, true},
+		{"22.750", "bhd", 22.75, true},
+		{" 56.400 KWD", "", 56.4, true},
+		{"15.990", "CLP", 15990, true},
+		{"150.000", "", 150000, true},
+		{"45.500", "USD", 45500, true},
+		{"45.50", "KWD", 45.5, true},
+		{"1250", "KWD", 1250, true},
+		{"1,234.500", "KWD", 1234.5, true}, // not a plain decimal: as ParseMoney reads it
+		{"56.40 USD", "", 56.4, true},
+		{"", "KWD", 0, false},
+		{"n/a", "", 0, false},
 	}
 	for _, tt := range tests {
-		got, ok := DataMoney(tt.in)
+		got, ok := DataMoney(tt.in, tt.currency)
 		if ok != tt.ok || (ok && got != tt.want) {
-			t.Errorf("DataMoney(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+			t.Errorf("DataMoney(%q, %q) = %v, %v; want %v, %v", tt.in, tt.currency, got, ok, tt.want, tt.ok)
 		}
 	}
 }

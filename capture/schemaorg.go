@@ -863,7 +863,7 @@ func jvMoney(v any) *float64 {
 		}
 		return Money(f)
 	case string:
-		if f, ok := DataMoney(t); ok {
+		if f, ok := DataMoney(t, ""); ok {
 			return Money(f)
 		}
 	case float64:

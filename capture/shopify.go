@@ -80,19 +80,19 @@ func shopifyOrder(c jslit.Object) *Order {
 	pm := jslit.Path(c, "total_price_set", "presentment_money")
 	if cur := Currency(katalysText(jslit.Path(pm, "currency_code"))); cur != "" && (o.Currency == "" || cur == o.Currency) {
 		o.Currency = cur
-		o.Total = katalysMoney(jslit.Path(pm, "amount"))
+		o.Total = katalysMoney(jslit.Path(pm, "amount"), o.Currency)
 	}
 	if o.Total == nil {
-		o.Total = katalysMoney(c.Get("total_price"))
+		o.Total = katalysMoney(c.Get("total_price"), o.Currency)
 	}
 	// subtotal_price is after discounts (line 19.50 with 17.55 off gives
 	// "1.95"): it is what the page calls the subtotal.
-	o.Subtotal = katalysMoney(c.Get("subtotal_price"))
+	o.Subtotal = katalysMoney(c.Get("subtotal_price"), o.Currency)
 	o.Email = Email(katalysText(c.Get("email")))
 
 	if d, ok := c.Get("discount").(jslit.Object); ok {
 		code := katalysText(d.Get("code"))
-		amount := katalysMoney(d.Get("amount"))
+		amount := katalysMoney(d.Get("amount"), o.Currency)
 		if code != "" || amount != nil {
 			o.Discounts = append(o.Discounts, Discount{Code: code, Amount: amount})
 		}
@@ -111,7 +111,7 @@ func shopifyOrder(c jslit.Object) *Order {
 			SKU: katalysText(lo.Get("sku")),
 			// title is the product; variant_title ("Smoke") is kept apart.
 			Name:  katalysText(lo.Get("title")),
-			Price: katalysMoney(lo.Get("price")), // unit price; line_price is price × quantity
+			Price: katalysMoney(lo.Get("price"), o.Currency), // unit price; line_price is price × quantity
 		}
 		if it.SKU == "" && it.Name == "" {
 			continue
