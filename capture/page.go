@@ -113,9 +113,11 @@ func (p *Page) scan(i int) {
 
 // addScript reads the script element whose start tag begins at raw[open]
 // and returns the index just past its body (at its end tag, or the end of
-// raw). A script with no end tag is left out: a browser does not run a
-// script cut off by the end of the page, and a page kept only up to the
-// capture limit may have cut it in the middle of an amount.
+// raw). A script with no end tag is a page kept only up to the capture
+// limit, cut inside the script: its text is kept up to the last ',', ';'
+// or bracket before the cut, so that what was printed whole before it
+// (an order id, a total before a long items list) is still read, and a
+// value cut in the middle ("value:12" of 1234.56) is not.
 func (p *Page) addScript(raw []byte, open int) int {
 	tagEnd := endOfTag(raw, open+len("<script"))
 	if tagEnd < 0 {
@@ -134,11 +136,13 @@ func (p *Page) addScript(raw []byte, open int) int {
 		}
 		k++
 	}
-	if bodyEnd < 0 {
-		return len(raw)
-	}
 	s := scriptTag(raw[open:tagEnd])
-	s.Text = raw[tagEnd:bodyEnd]
+	if bodyEnd < 0 {
+		bodyEnd = len(raw)
+		s.Text = raw[tagEnd : tagEnd+bytes.LastIndexAny(raw[tagEnd:], ",;{}[]")+1]
+	} else {
+		s.Text = raw[tagEnd:bodyEnd]
+	}
 	if len(bytes.TrimSpace(s.Text)) > 0 {
 		p.Scripts = append(p.Scripts, s)
 	}

@@ -57,7 +57,6 @@ func tokenizerScripts(page []byte) []Script {
 func TestNewPageMatchesTokenizer(t *testing.T) {
 	pages := map[string][]byte{
 		"comment":     []byte(`<p><!-- <script>fake()</script> --><script>real()</script>`),
-		"unclosed":    []byte(`<script>a()</script><script>dataLayer.push({event:"purchase",ecommerce:{value:12`),
 		"upper":       []byte(`<SCRIPT type="Application/LD+JSON">{"a":1}</SCRIPT><script>b()</script>`),
 		"attrs":       []byte(`<script data-x="a>b" id='__NEXT_DATA__' type="application/json">{}</script>`),
 		"src":         []byte(`<script src="/x.js"></script><script async>c()</script>`),
@@ -162,7 +161,23 @@ func TestNewPageScriptsRescans(t *testing.T) {
 	}
 	cut := page[:second+5]
 	got = NewPageScripts(cut, known, len(cut)).Scripts
-	if len(got) != 1 || string(got[0].Text) != "a()" {
-		t.Fatalf("cut page: scripts = %+v; want the first only: the second, cut off, is left out", got)
+	if len(got) != 2 || string(got[1].Text) != "{" {
+		t.Fatalf("cut page: scripts = %+v; want the second script up to its last bracket before the cut", got)
+	}
+}
+
+// TestCutScriptLosesOnlyItsCutValue: on a page cut at the capture limit
+// inside a script, what the script printed whole before the cut is read,
+// and the value the cut went through is not (an id with no total and no
+// items is no order).
+func TestCutScriptLosesOnlyItsCutValue(t *testing.T) {
+	script := `<html><body><script>dataLayer.push({event:"purchase",ecommerce:{transaction_id:"10482",currency:"GBP",value:1234.56,items:[{item_id:"A",item_name:"Linen shirt",price:1234.56,quantity:1}]}});</script></body></html>`
+	cutAfter := func(s string) []byte { return []byte(script[:strings.Index(script, s)+len(s)]) }
+	if o, ok := NewPage(cutAfter(`value:12`)).Order(); ok {
+		t.Errorf("cut inside the total: order %q with total %v, want none", o.ID, mkMoney(o.Total))
+	}
+	o, ok := NewPage(cutAfter(`item_name:"Lin`)).Order()
+	if !ok || o.ID != "10482" || mkMoney(o.Total) != 1234.56 {
+		t.Errorf("cut inside the items: order %q total %v (found %v), want 10482 and 1234.56", o.ID, mkMoney(o.Total), ok)
 	}
 }
