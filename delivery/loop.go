@@ -59,6 +59,13 @@ type Loop struct {
 	ErrorDelay time.Duration
 }
 
+// MaxLoopHold bounds how long one Retry-After holds every delivery: the
+// entry it answered waits as long as it asks (up to MaxRetryAfter), but a
+// day-long answer from a proxy in maintenance must not stop every
+// conversion for a day; the others try again after this, one at a time,
+// and a new Retry-After holds them again.
+const MaxLoopHold = 5 * time.Minute
+
 // done is what a send reports back to Run.
 type done struct {
 	id, order string
@@ -194,7 +201,7 @@ func (l *Loop) deliver(ctx context.Context, e Entry, key string) done {
 		attempts := e.Attempts + 1
 		d.retryAt = now.Add(Backoff(attempts, o.RetryAfter, l.Rand))
 		if o.RetryAfter > 0 {
-			d.holdUntil = now.Add(o.RetryAfter)
+			d.holdUntil = now.Add(min(o.RetryAfter, MaxLoopHold))
 		}
 		err = l.Outbox.Retry(e.ID, attempts, d.retryAt, o.Reason())
 	default:
