@@ -636,3 +636,29 @@ func TestStopKeepsTheStoreUntilCleanup(t *testing.T) {
 		t.Error("the store still took an order after Cleanup")
 	}
 }
+
+// TestFailedReloadKeepsTheRunningSettings: a reload whose new config fails
+// after this app started (another app's error) is unloaded while the old
+// config runs on; the old config's delivery setting applies again.
+func TestFailedReloadKeepsTheRunningSettings(t *testing.T) {
+	dir := t.TempDir()
+	running := appWith(t, dir, "http://127.0.0.1:9/collect", adminBuckets)
+	if err := running.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unload(running) })
+	failed := appWith(t, dir, DeliverOff, adminBuckets)
+	if err := failed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := unload(failed); err != nil { // the reload failed: Caddy unloads the new config
+		t.Fatal(err)
+	}
+	st := running.Store()
+	if _, _, err := st.PutOrder(storage.Order{Bucket: "KA-1", Order: capture.Order{ID: "D-4", Total: capture.Money(5)}}); err != nil {
+		t.Fatal(err)
+	}
+	if pending, _ := st.OutboxCounts(); pending != 1 {
+		t.Errorf("after a failed reload to deliver off: %d outbox entries, want 1: the running config delivers", pending)
+	}
+}

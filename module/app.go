@@ -78,7 +78,7 @@ type appRun struct {
 	// store is the open store once Start ran, nil before and after.
 	store atomic.Pointer[pooledStore]
 	// held tells that this app holds one reference of stores[key]; it is
-	// released exactly once, by Stop or Cleanup, whichever runs first.
+	// released exactly once, by Cleanup.
 	held atomic.Bool
 	// orders counts the captured orders being stored (see goStore);
 	// once draining, orders are stored in the request instead.
@@ -90,12 +90,12 @@ type appRun struct {
 	delivery atomic.Pointer[deliveryRun]
 }
 
-// maxOrderDrain bounds how long Stop waits for orders being stored.
+// maxOrderDrain bounds how long Cleanup waits for orders being stored.
 const maxOrderDrain = 30 * time.Second
 
 // goStore runs store, the storing of a captured order, off the request:
 // a thank-you page must not wait for the disk (the end of its response
-// only goes out when the handler returns). Stop waits for it, so that a
+// only goes out when the handler returns). Cleanup waits for it, so that a
 // clean stop or reload loses no order.
 func (a *App) goStore(store func()) {
 	a.run.ordersMu.Lock()
@@ -265,6 +265,46 @@ var stores = caddy.NewUsagePool()
 type pooledStore struct {
 	*storage.Store
 	retention atomic.Pointer[map[string]time.Duration]
+
+	// The settings of each started config that holds the store, in start
+	// order: the latest applies. A config that goes (its reload done, or
+	// its start failed after this app started) takes its settings with it,
+	// so a failed reload leaves the running config's in force.
+	mu      sync.Mutex
+	configs []heldSettings
+}
+
+// heldSettings are what a config sets on the shared store.
+type heldSettings struct {
+	app       *App
+	retention map[string]time.Duration
+	outbox    bool
+}
+
+// hold applies the settings of app's config, the latest to start.
+func (p *pooledStore) hold(h heldSettings) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.configs = append(slices.DeleteFunc(p.configs, func(c heldSettings) bool { return c.app == h.app }), h)
+	p.applyLatest()
+}
+
+// letGo drops app's settings; those of the latest config still holding
+// the store apply again.
+func (p *pooledStore) letGo(app *App) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.configs = slices.DeleteFunc(p.configs, func(c heldSettings) bool { return c.app == app })
+	p.applyLatest()
+}
+
+func (p *pooledStore) applyLatest() {
+	if len(p.configs) == 0 {
+		return
+	}
+	h := p.configs[len(p.configs)-1]
+	p.retention.Store(&h.retention)
+	p.SetOutbox(h.outbox)
 }
 
 // Destruct closes the store when the last config using it lets go: the
@@ -406,8 +446,7 @@ func (a *App) Start() error {
 	for _, b := range a.Buckets {
 		retention[b.ID] = a.retention(b.ID)
 	}
-	p.retention.Store(&retention)
-	p.SetOutbox(a.delivers()) // this config's, also on a reload
+	p.hold(heldSettings{app: a, retention: retention, outbox: a.delivers()})
 	a.startDelivery(p.Store)
 	return nil
 }
@@ -490,6 +529,9 @@ func (a *App) release() error {
 	}
 	a.drainOrders()
 	a.stopDelivery()
+	if p := a.run.store.Load(); p != nil {
+		p.letGo(a)
+	}
 	if _, err := stores.Delete(a.key); err != nil {
 		return fmt.Errorf("closing katalys storage: %v", err)
 	}
