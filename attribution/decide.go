@@ -142,6 +142,7 @@ func credit(res *Result, o Order, c Candidate) {
 	at := c.Time
 	days := o.Time.Sub(at).Hours() / 24
 	res.PublisherID = c.PublisherID
+	res.AffID = c.AffID
 	res.OfferID = c.OfferID
 	res.TransactionID = c.TransactionID
 	if len(c.Subs) > 0 {

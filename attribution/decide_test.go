@@ -430,3 +430,13 @@ func TestDecideDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestDecideCarriesTheLandingsAffID: a partner link's landing (offer_id
+// and aff_id, no click id) credits the order with both.
+func TestDecideCarriesTheLandingsAffID(t *testing.T) {
+	landing := Touch{Time: placed.Add(-time.Hour), OfferID: "55", AffID: "66"}
+	res := Decide(order("", 0), []Touch{landing}, Rules{}, decidedAt)
+	if res.Status != Approved || res.OfferID != "55" || res.AffID != "66" {
+		t.Errorf("result %s offer %q aff %q, want approved with offer 55 and aff 66", res.Status, res.OfferID, res.AffID)
+	}
+}

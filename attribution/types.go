@@ -96,6 +96,7 @@ type Result struct {
 	Status        Status            `json:"status"`
 	Model         Model             `json:"model"`
 	PublisherID   string            `json:"publisher_id"`
+	AffID         string            `json:"aff_id,omitempty"` // the landing's aff_id, when it had one
 	OfferID       string            `json:"offer_id"`
 	TransactionID string            `json:"transaction_id"`
 	Subs          map[string]string `json:"subs"`

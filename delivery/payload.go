@@ -80,9 +80,10 @@ type OrderItem struct {
 // schema. Entries with nothing to say are skipped, so the numbering has no
 // gaps.
 //
-// transaction_id, publisher_id (also as aff_id) and offer_id are sent only when res credits
-// the order to a click (status approved or pending, with a transaction id
-// or a publisher id): an organic or rejected order carries none.
+// transaction_id, publisher_id, aff_id (the landing's own, else the
+// publisher id) and offer_id are sent only when res credits the order to a
+// click (status approved or pending, with a transaction id, a publisher id,
+// or an aff_id and an offer id): an organic or rejected order carries none.
 func OrderPayload(bucket string, o OrderFacts, res *attribution.Result, kind, status string) map[string]any {
 	p := make(map[string]any, 16+2*len(o.Discounts)+4*len(o.Items))
 	str := func(key, v string) {
@@ -154,8 +155,13 @@ func OrderPayload(bucket string, o OrderFacts, res *attribution.Result, kind, st
 		str("publisher_id", res.PublisherID)
 		// The landing's publisher_id "is stored and sent back as aff_id",
 		// and a report without a transaction_id needs offer_id and aff_id
-		// (katalys.md §3.1, §4.1).
-		str("aff_id", res.PublisherID)
+		// (katalys.md §3.1, §4.1); a landing that had an aff_id of its own
+		// (a partner link's) sends that.
+		aff := res.AffID
+		if strings.TrimSpace(aff) == "" {
+			aff = res.PublisherID
+		}
+		str("aff_id", aff)
 		str("offer_id", res.OfferID)
 	}
 	return p
@@ -169,7 +175,8 @@ func credited(res *attribution.Result) bool {
 	if res.Status != attribution.Approved && res.Status != attribution.Pending {
 		return false
 	}
-	return strings.TrimSpace(res.TransactionID) != "" || strings.TrimSpace(res.PublisherID) != ""
+	return strings.TrimSpace(res.TransactionID) != "" || strings.TrimSpace(res.PublisherID) != "" ||
+		strings.TrimSpace(res.AffID) != "" && strings.TrimSpace(res.OfferID) != ""
 }
 
 func finite(v *float64) bool {

@@ -101,6 +101,8 @@ func TestOrderPayload(t *testing.T) {
 	organic := &attribution.Result{OrderID: "100045", Status: attribution.Organic}
 	affOnly := approved()
 	affOnly.TransactionID = ""
+	partner := approved() // a partner link's landing: offer_id and aff_id, no click id
+	partner.TransactionID, partner.PublisherID, partner.AffID = "", "", "66"
 
 	tests := []struct {
 		name   string
@@ -113,6 +115,8 @@ func TestOrderPayload(t *testing.T) {
 		{"attributed order, every field", anOrder, approved(), KindOrder, "", full},
 		{"pending attribution still carries the click", anOrder, pending, KindOrder, "", full},
 		{"publisher and offer without a click id", anOrder, affOnly, KindOrder, "", without(full, "transaction_id")},
+		{"partner link: its own aff_id with the offer", anOrder, partner, KindOrder, "",
+			with(without(full, "transaction_id", "publisher_id"), "aff_id", "66")},
 		{"organic order: no click keys", anOrder, organic, KindOrder, "", without(full, "transaction_id", "publisher_id", "aff_id", "offer_id")},
 		{"not attributed yet: no click keys", anOrder, nil, KindOrder, "", without(full, "transaction_id", "publisher_id", "aff_id", "offer_id")},
 		{"status change: offline_conv, the new status", anOrder, rejected, KindStatus, "refunded",
