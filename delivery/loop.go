@@ -62,8 +62,8 @@ type Loop struct {
 // MaxLoopHold bounds how long one Retry-After holds every delivery: the
 // entry it answered waits as long as it asks (up to MaxRetryAfter), but a
 // day-long answer from a proxy in maintenance must not stop every
-// conversion for a day; the others try again after this, one at a time,
-// and a new Retry-After holds them again.
+// conversion for a day; the others try again after this (up to
+// Concurrency at once), and a new Retry-After holds them again.
 const MaxLoopHold = 5 * time.Minute
 
 // done is what a send reports back to Run.

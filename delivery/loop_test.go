@@ -303,6 +303,37 @@ func TestLoopRetryAfterHoldsEverySend(t *testing.T) {
 	}
 }
 
+// TestLoopHoldIsBounded: an hour's Retry-After holds the other orders'
+// entries for MaxLoopHold only; the entry it answered waits the hour.
+func TestLoopHoldIsBounded(t *testing.T) {
+	var clock *fakeClock
+	c := newCollector(t, nil)
+	c.answer = func(n int, p map[string]any, w http.ResponseWriter, _ *http.Request) {
+		c.note(n, clock.Now())
+		if n == 0 {
+			w.Header().Set("Retry-After", "3600")
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}
+	out := &memOutbox{}
+	out.add(orderEntry("001", "A"), orderEntry("002", "B"))
+	clock = newFakeClock()
+	l := &Loop{Now: clock.Now, After: clock.After, Concurrency: 1}
+	l.Sender = &Sender{Endpoint: c.URL, Now: clock.Now}
+	r := run(t, l, out, c)
+	r.until(2)
+	got := c.received()
+	first := got[0].Note.(time.Time)
+	if b := got[1].Note.(time.Time).Sub(first); b != MaxLoopHold {
+		t.Errorf("order B sent %s after the Retry-After, want %s", b, MaxLoopHold)
+	}
+	if a := got[2].Note.(time.Time).Sub(first); a < time.Hour {
+		t.Errorf("order A sent again %s after its Retry-After of 1h", a)
+	}
+}
+
 // TestLoopDeadLetters: a 400 is not retried; the entry lands in the dead
 // letters with the status and the body.
 func TestLoopDeadLetters(t *testing.T) {

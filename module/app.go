@@ -527,11 +527,11 @@ func (a *App) release() error {
 	if !a.run.held.Swap(false) {
 		return nil
 	}
+	if p := a.run.store.Load(); p != nil {
+		p.letGo(a) // first: the orders being drained are the running config's
+	}
 	a.drainOrders()
 	a.stopDelivery()
-	if p := a.run.store.Load(); p != nil {
-		p.letGo(a)
-	}
 	if _, err := stores.Delete(a.key); err != nil {
 		return fmt.Errorf("closing katalys storage: %v", err)
 	}
