@@ -182,21 +182,25 @@ func katalysOrder(obj jslit.Object) *Order {
 	o := &Order{Source: "katalys"}
 	o.ID = katalysText(obj.Get("order_id"))
 	o.Currency = Currency(katalysText(obj.Get("currency")))
+	// The legacy plugin's "56.40 USD" is its only currency signal; read
+	// before the amounts, which are read in the order's currency.
+	wc := katalysText(obj.Get("sale_amount_with_currency"))
+	if o.Currency == "" && wc != "" {
+		if o.Currency = CurrencyOf(wc); o.Currency == "" {
+			o.Currency = trailingCode(wc)
+		}
+	}
 	o.Total = katalysMoney(obj.Get("sale_amount"), o.Currency)
 	o.Subtotal = katalysMoney(obj.Get("subtotal_amount"), o.Currency)
 	// order_value (WordPress plugin) is NOT the total: it is the subtotal
 	// before discounts, or the sale amount when there is none (fixture 11:
 	// 189.0 against a total of 205.77). Nor is it read as the Subtotal: the
 	// page does not call it that, and which of the two it holds is unknown.
-	// The legacy plugin's "56.40 USD" is its only currency signal.
-	if wc := katalysText(obj.Get("sale_amount_with_currency")); wc != "" {
+	if wc != "" {
 		if o.Total == nil {
 			if v, ok := DataMoney(wc, o.Currency); ok {
 				o.Total = Money(v)
 			}
-		}
-		if o.Currency == "" {
-			o.Currency = CurrencyOf(wc)
 		}
 	}
 	// No default currency here: Extract applies Katalys's USD default

@@ -59,11 +59,9 @@ func ParseMoney(s string) (v float64, ok bool) {
 // IDR and VND amounts grouped with a dot).
 func DataMoney(s, currency string) (float64, bool) {
 	num := strings.TrimSpace(s)
-	if i := strings.LastIndexByte(num, ' '); i > 0 && Currency(num[i+1:]) != "" {
-		if currency == "" {
-			currency = Currency(num[i+1:])
-		}
-		num = strings.TrimSpace(num[:i])
+	if code := trailingCode(num); code != "" {
+		currency = code // the code printed with the amount says most
+		num = strings.TrimSpace(num[:len(num)-len(code)])
 	}
 	if _, frac, _ := strings.Cut(num, "."); len(frac) == 3 && plainDecimal(num) && CurrencyDigits(currency) == 3 {
 		if f, err := strconv.ParseFloat(num, 64); err == nil {
@@ -71,6 +69,16 @@ func DataMoney(s, currency string) (float64, bool) {
 		}
 	}
 	return ParseMoney(s)
+}
+
+// trailingCode is the ISO currency code that ends s after a space
+// ("56.400 KWD"), or "".
+func trailingCode(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, ' '); i > 0 {
+		return Currency(s[i+1:])
+	}
+	return ""
 }
 
 // plainDecimal reports whether s is digits with an optional leading '-'
