@@ -114,10 +114,12 @@ func (p *Page) scan(i int) {
 // addScript reads the script element whose start tag begins at raw[open]
 // and returns the index just past its body (at its end tag, or the end of
 // raw). A script with no end tag is a page kept only up to the capture
-// limit, cut inside the script: its text is kept up to the last ',', ';'
-// or bracket before the cut, so that what was printed whole before it
-// (an order id, a total before a long items list) is still read, and a
-// value cut in the middle ("value:12" of 1234.56) is not.
+// limit, cut inside the script: its text is kept up to the list the cut
+// went through, if any, and then up to the last ',', ';' or bracket
+// (cutText), so that what was printed whole before it (an order id, a
+// total before a long items list) is still read, and neither a value cut
+// in the middle ("value:12" of 1234.56) nor a list cut short (items
+// without their last lines) is.
 func (p *Page) addScript(raw []byte, open int) int {
 	tagEnd := endOfTag(raw, open+len("<script"))
 	if tagEnd < 0 {
@@ -139,7 +141,7 @@ func (p *Page) addScript(raw []byte, open int) int {
 	s := scriptTag(raw[open:tagEnd])
 	if bodyEnd < 0 {
 		bodyEnd = len(raw)
-		s.Text = raw[tagEnd : tagEnd+bytes.LastIndexAny(raw[tagEnd:], ",;{}[]")+1]
+		s.Text = cutText(raw[tagEnd:])
 	} else {
 		s.Text = raw[tagEnd:bodyEnd]
 	}
@@ -147,6 +149,40 @@ func (p *Page) addScript(raw []byte, open int) int {
 		p.Scripts = append(p.Scripts, s)
 	}
 	return bodyEnd
+}
+
+// cutText is the part of a script's text cut off by the end of the page
+// that can be trusted: up to the outermost list still open at the cut
+// (a list read in part would pass for the whole one), then up to its last
+// separator. Quotes are followed so that brackets in strings do not count;
+// comments and regular expressions are not, which at worst cuts more.
+func cutText(text []byte) []byte {
+	var open []int // offsets of the brackets still open
+	var quote byte
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'' || c == '`':
+			quote = c
+		case c == '[' || c == '{':
+			open = append(open, i)
+		case (c == ']' || c == '}') && len(open) > 0:
+			open = open[:len(open)-1]
+		}
+	}
+	for _, at := range open {
+		if text[at] == '[' {
+			text = text[:at]
+			break
+		}
+	}
+	return text[:bytes.LastIndexAny(text, ",;{}[]")+1]
 }
 
 func isTagEnd(c byte) bool {
