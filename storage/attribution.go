@@ -384,7 +384,7 @@ func historyEntry(r attribution.Result) attribution.Result {
 // and came out the same.
 func sameDecision(a, b attribution.Result) bool {
 	return a.Model == b.Model && a.Window == b.Window && a.RefundWindow == b.RefundWindow &&
-		a.Status == b.Status && a.PublisherID == b.PublisherID && a.OfferID == b.OfferID &&
+		a.Status == b.Status && a.PublisherID == b.PublisherID && a.AffID == b.AffID && a.OfferID == b.OfferID &&
 		a.TransactionID == b.TransactionID && a.Credit == b.Credit && sameTime(a.TouchTime, b.TouchTime)
 }
 
