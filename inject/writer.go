@@ -917,44 +917,48 @@ const (
 
 // scanEscaped reads escaped script text from the start of b up to a '<'
 // (left for sRawLt) or through a "-->" that ends the escaping, and returns
-// how many bytes it consumed. w.dashes counts the '-' just before.
+// how many bytes it consumed.
 func (w *Writer) scanEscaped(b []byte) int {
+	n, end := w.scanToClose(b, '-', true)
+	switch end {
+	case '>':
+		w.esc = escNone
+	case '<':
+		w.st = sRawLt
+	}
+	return n
+}
+
+// scanToClose reads b up to and including the first '>' after two marks
+// ("-->", "]]>"), or the first '<' when lt, and returns how many bytes it
+// consumed and which of the two ended it (0: neither, b ran out).
+// w.dashes counts the marks just before, across writes.
+func (w *Writer) scanToClose(b []byte, mark byte, lt bool) (int, byte) {
 	for i, c := range b {
 		switch {
-		case c == '-':
+		case c == mark:
 			w.dashes = min(w.dashes+1, 2)
-		case c == '>' && w.dashes == 2:
-			w.esc, w.dashes = escNone, 0
-			return i + 1
-		case c == '<':
-			w.st, w.dashes = sRawLt, 0
-			return i + 1
+		case c == '>' && w.dashes == 2, c == '<' && lt:
+			w.dashes = 0
+			return i + 1, c
 		default:
 			w.dashes = 0
 		}
 	}
-	return len(b)
+	return len(b), 0
 }
 
 // cdataOpen is what follows "<![" to open a CDATA section.
 const cdataOpen = "CDATA["
 
 // scanCDATA reads CDATA text from the start of b up to and including the
-// "]]>" that ends the section, and returns how many bytes it consumed;
-// w.dashes counts the ']' just before, across writes.
+// "]]>" that ends the section, and returns how many bytes it consumed.
 func (w *Writer) scanCDATA(b []byte) int {
-	for i, c := range b {
-		switch {
-		case c == ']':
-			w.dashes = min(w.dashes+1, 2)
-		case c == '>' && w.dashes == 2:
-			w.st, w.dashes = sText, 0
-			return i + 1
-		default:
-			w.dashes = 0
-		}
+	n, end := w.scanToClose(b, ']', false)
+	if end == '>' {
+		w.st = sText
 	}
-	return len(b)
+	return n
 }
 
 // commentTail updates the comment-end state with seg, text with no '>'.
