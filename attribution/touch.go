@@ -54,3 +54,13 @@ func (t *Touch) AddParam(key, value string) {
 		t.Subs[key] = value
 	}
 }
+
+// Affiliate names the affiliate t credits: its publisher_id, or, for a
+// partner link's landing that has none, its aff_id (the same party, under
+// the name the partner link gives it; katalys.md §3.1).
+func (t Touch) Affiliate() string {
+	if t.PublisherID != "" {
+		return t.PublisherID
+	}
+	return t.AffID
+}

@@ -108,3 +108,11 @@ type Result struct {
 	RefundWindow  string            `json:"refund_window"` // idem
 	DecidedAt     time.Time         `json:"decided_at"`
 }
+
+// Affiliate names the affiliate r credits, as Touch.Affiliate does.
+func (r Result) Affiliate() string {
+	if r.PublisherID != "" {
+		return r.PublisherID
+	}
+	return r.AffID
+}

@@ -420,11 +420,11 @@ func shares(r attribution.Result) map[string]float64 {
 	out := make(map[string]float64)
 	for _, c := range r.Why.Candidates {
 		if c.Chosen {
-			out[c.PublisherID] += c.Credit
+			out[c.Affiliate()] += c.Credit
 		}
 	}
 	if len(out) == 0 {
-		out[r.PublisherID] = r.Credit
+		out[r.Affiliate()] = r.Credit
 	}
 	return out
 }
@@ -477,7 +477,7 @@ func printAttributions(w io.Writer, lines []reportLine, last int) error {
 		if r.Status != attribution.Organic {
 			credit = strconv.FormatFloat(math.Round(r.Credit*1e4)/1e4, 'f', -1, 64)
 		}
-		tw.row(when(o.Time), o.OrderID, money(o.Total, deref(o.Currency)), string(r.Status), orDash(r.PublisherID),
+		tw.row(when(o.Time), o.OrderID, money(o.Total, deref(o.Currency)), string(r.Status), orDash(r.Affiliate()),
 			orDash(r.OfferID), orDash(r.TransactionID), days, credit, string(r.Model))
 	}
 	if err := tw.Flush(); err != nil {
@@ -515,7 +515,7 @@ func (c cliCall) status(bucket, order, status string) error {
 	tw.row("Status:", deref(v.Order.Status))
 	tw.row("Attribution:", string(r.Status))
 	if r.Status != attribution.Organic {
-		tw.row("Publisher:", fmt.Sprintf("%s (offer %s, click %s)", orDash(r.PublisherID), orDash(r.OfferID), orDash(r.TransactionID)))
+		tw.row("Publisher:", fmt.Sprintf("%s (offer %s, click %s)", orDash(r.Affiliate()), orDash(r.OfferID), orDash(r.TransactionID)))
 	}
 	tw.row("Why:", r.Why.Rule)
 	return tw.Flush()

@@ -62,7 +62,7 @@ type Row struct {
 
 	Status        attribution.Status
 	Model         attribution.Model
-	PublisherID   string
+	PublisherID   string // the affiliate: publisher_id, or a partner link's aff_id
 	OfferID       string
 	TransactionID string     // the click id
 	TouchTime     *time.Time // the credited click
@@ -87,7 +87,7 @@ func ResultRow(r attribution.Result) Row {
 		OrderID:       r.OrderID,
 		Status:        r.Status,
 		Model:         r.Model,
-		PublisherID:   r.PublisherID,
+		PublisherID:   r.Affiliate(),
 		OfferID:       r.OfferID,
 		TransactionID: r.TransactionID,
 		TouchTime:     r.TouchTime,
@@ -106,9 +106,9 @@ func chosenShares(cands []attribution.Candidate) []Share {
 		if !c.Chosen {
 			continue
 		}
-		i := slices.IndexFunc(out, func(s Share) bool { return s.PublisherID == c.PublisherID })
+		i := slices.IndexFunc(out, func(s Share) bool { return s.PublisherID == c.Affiliate() })
 		if i < 0 {
-			out = append(out, Share{PublisherID: c.PublisherID})
+			out = append(out, Share{PublisherID: c.Affiliate()})
 			i = len(out) - 1
 		}
 		out[i].Credit += c.Credit

@@ -638,3 +638,12 @@ func BenchmarkCSV(b *testing.B) {
 		}
 	}
 }
+
+// TestResultRowNamesAPartnerLinksAffiliate: an order credited to a
+// partner link's landing (aff_id, no publisher_id) is that affiliate's.
+func TestResultRowNamesAPartnerLinksAffiliate(t *testing.T) {
+	r := attribution.Result{OrderID: "1", Status: attribution.Approved, OfferID: "55", AffID: "66", Credit: 1}
+	if row := ResultRow(r); row.PublisherID != "66" {
+		t.Errorf("row publisher %q, want the aff_id 66", row.PublisherID)
+	}
+}
