@@ -246,12 +246,12 @@ func appFill(o *Order, m map[string]any) {
 	}
 	cur := Currency(jvStr(appAny(m, "currency", "currency_code", "currencyCode",
 		"presentment_currency", "currencyIso", "currency_iso")))
-	total, tcur := appMoney(m, "total", "grand_total", "grandTotal", "total_price",
+	total, tcur := appMoney(m, cur, "total", "grand_total", "grandTotal", "total_price",
 		"totalPrice", "total_amount", "totalAmount", "totalPaid")
-	subtotal, scur := appMoney(m, "subtotal", "sub_total", "subTotal", "subtotal_price",
+	subtotal, scur := appMoney(m, cur, "subtotal", "sub_total", "subTotal", "subtotal_price",
 		"subtotalPrice", "subtotal_amount", "subtotalAmount")
 	cur = jvOr(jvOr(cur, tcur), scur)
-	cents, _ := appMoney(m, "total_cents", "totalCents", "total_in_cents", "totalInCents")
+	cents, _ := appMoney(m, "", "total_cents", "totalCents", "total_in_cents", "totalInCents")
 	if total == nil && cents != nil {
 		total = Money(Minor(*cents, cur))
 	}
@@ -292,18 +292,19 @@ func appFill(o *Order, m map[string]any) {
 // appMoney reads the first of keys that m has as an amount: a number, a
 // printed string, or a money object ({amount, currencyCode}, {value,
 // currency}, {gross: {amount}}). It also returns the currency the money
-// object names.
-func appMoney(m map[string]any, keys ...string) (*float64, string) {
+// object names. orderCur is the order's currency, where known: a money
+// object's own applies first.
+func appMoney(m map[string]any, orderCur string, keys ...string) (*float64, string) {
 	v := appAny(m, keys...)
 	mm := jvObj(v)
 	if mm == nil {
-		return jvMoney(v), ""
+		return jvMoney(v, orderCur), ""
 	}
 	if g := jvObj(mm["gross"]); g != nil {
 		mm = g
 	}
 	cur := Currency(jvStr(appAny(mm, "currencyCode", "currency_code", "currency")))
-	return jvMoney(appAny(mm, "amount", "value")), cur
+	return jvMoney(appAny(mm, "amount", "value"), jvOr(cur, orderCur)), cur
 }
 
 // appItem reads one order line of an app's order object.
@@ -327,9 +328,9 @@ func appItem(m map[string]any, cur string) (Item, bool) {
 	} else {
 		it.Quantity = 1
 	}
-	it.Price, _ = appMoney(m, "unit_price", "unitPrice", "price", "item_price", "itemPrice")
+	it.Price, _ = appMoney(m, cur, "unit_price", "unitPrice", "price", "item_price", "itemPrice")
 	if it.Price == nil {
-		if c, _ := appMoney(m, "unit_price_cents", "unitPriceCents", "price_cents", "priceCents"); c != nil {
+		if c, _ := appMoney(m, "", "unit_price_cents", "unitPriceCents", "price_cents", "priceCents"); c != nil {
 			it.Price = Money(Minor(*c, cur))
 		}
 	}
@@ -428,7 +429,7 @@ func stripeFill(o *Order, s *stripeSession) {
 	}
 	cur := Currency(s.Currency)
 	minor := func(n json.Number) *float64 {
-		if f := jvMoney(n); f != nil && cur != "" {
+		if f := jvMoney(n, ""); f != nil && cur != "" { // minor units: a plain number
 			return Money(Minor(*f, cur))
 		}
 		return nil
@@ -686,8 +687,8 @@ func mageOrders(t map[string]any) *Order {
 	if o.ID == "" {
 		return nil
 	}
-	o.Total = jvMoney(appAny(ord, "value", "revenue"))
 	o.Currency = Currency(jvStr(t["currency"]))
+	o.Total = jvMoney(appAny(ord, "value", "revenue"), o.Currency)
 	o.Discounts = appCodes(appAny(ord, "coupon"))
 	for _, pr := range jvList(t["products"]) {
 		pm := jvObj(pr)
@@ -697,7 +698,7 @@ func mageOrders(t map[string]any) *Order {
 		it := Item{
 			SKU:      jvStr(appAny(pm, "item_id", "id", "sku")),
 			Name:     Text(jvStr(appAny(pm, "item_name", "name"))),
-			Price:    jvMoney(pm["price"]),
+			Price:    jvMoney(pm["price"], o.Currency),
 			Quantity: 1,
 		}
 		if q, ok := jvInt(pm["quantity"]); ok && q > 0 {

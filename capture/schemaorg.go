@@ -93,7 +93,7 @@ func schemaOrder(m map[string]any) *Order {
 	// The total: price, else totalPaymentDue, else a priceSpecification
 	// that is not a delivery or payment charge.
 	price := jvKey(m, "price")
-	if o.Total = jvMoney(price); o.Total != nil {
+	if o.Total = jvMoney(price, cur); o.Total != nil {
 		if s, ok := price.(string); ok && cur == "" {
 			cur = CurrencyOf(s)
 		}
@@ -115,7 +115,7 @@ func schemaOrder(m map[string]any) *Order {
 		cur = Currency(jvStr(jvKey(m, "discountCurrency")))
 	}
 
-	o.Discounts = schemaDiscounts(m)
+	o.Discounts = schemaDiscounts(m, cur)
 	for _, c := range jvList(jvKey(m, "customer")) {
 		if e := Email(jvStr(jvKey(jvObj(c), "email"))); e != "" {
 			o.Email = e
@@ -126,14 +126,14 @@ func schemaOrder(m map[string]any) *Order {
 	// Lines: acceptedOffer (Gmail) or orderedItem (OrderItem or Product).
 	itemCur := ""
 	for _, off := range jvList(jvKey(m, "acceptedOffer")) {
-		if it, c, ok := schemaOfferItem(jvObj(off), 1); ok {
+		if it, c, ok := schemaOfferItem(jvObj(off), 1, cur); ok {
 			o.Items = append(o.Items, it)
 			itemCur = jvOr(itemCur, c)
 		}
 	}
 	if len(o.Items) == 0 {
 		for _, oi := range jvList(jvKey(m, "orderedItem")) {
-			if it, c, ok := schemaOrderItem(oi); ok {
+			if it, c, ok := schemaOrderItem(oi, cur); ok {
 				o.Items = append(o.Items, it)
 				itemCur = jvOr(itemCur, c)
 			}
@@ -157,21 +157,22 @@ func jvOr(a, b string) string {
 func schemaAmount(v any, cur string) (*float64, string) {
 	m := jvObj(v)
 	if m == nil {
-		amt := jvMoney(v)
+		amt := jvMoney(v, cur)
 		if s, ok := v.(string); ok && amt != nil && cur == "" {
 			cur = CurrencyOf(s)
 		}
 		return amt, cur
 	}
-	amt := jvMoney(jvKey(m, "price"))
+	own := Currency(jvStr(jvKey(m, "priceCurrency")))
+	if own == "" {
+		own = Currency(jvStr(jvKey(m, "currency")))
+	}
+	amt := jvMoney(jvKey(m, "price"), jvOr(own, cur))
 	if amt == nil {
-		amt = jvMoney(jvKey(m, "value"))
+		amt = jvMoney(jvKey(m, "value"), jvOr(own, cur))
 	}
 	if amt != nil && cur == "" {
-		cur = Currency(jvStr(jvKey(m, "priceCurrency")))
-		if cur == "" {
-			cur = Currency(jvStr(jvKey(m, "currency")))
-		}
+		cur = own
 	}
 	return amt, cur
 }
@@ -179,7 +180,7 @@ func schemaAmount(v any, cur string) (*float64, string) {
 // schemaDiscounts reads discountCode (a string, possibly comma-separated,
 // or a list) and discount (an amount; percentages are not amounts). The
 // amount goes with the code when there is exactly one.
-func schemaDiscounts(m map[string]any) []Discount {
+func schemaDiscounts(m map[string]any, cur string) []Discount {
 	var ds []Discount
 	for _, c := range jvList(jvKey(m, "discountCode")) {
 		for code := range strings.SplitSeq(jvStr(c), ",") {
@@ -192,7 +193,7 @@ func schemaDiscounts(m map[string]any) []Discount {
 	if s, ok := dv.(string); ok && strings.Contains(s, "%") {
 		dv = nil
 	}
-	if amt := jvMoney(dv); amt != nil && *amt != 0 {
+	if amt := jvMoney(dv, jvOr(Currency(jvStr(jvKey(m, "discountCurrency"))), cur)); amt != nil && *amt != 0 {
 		*amt = math.Abs(*amt)
 		switch len(ds) {
 		case 0:
@@ -208,7 +209,7 @@ func schemaDiscounts(m map[string]any) []Discount {
 // unit price, else the offer's priceSpecification or the product's own
 // offers) and eligibleQuantity (a QuantitativeValue, a number or a
 // string). qty is the quantity when the offer gives none.
-func schemaOfferItem(off map[string]any, qty int) (Item, string, bool) {
+func schemaOfferItem(off map[string]any, qty int, orderCur string) (Item, string, bool) {
 	if off == nil {
 		return Item{}, "", false
 	}
@@ -219,18 +220,18 @@ func schemaOfferItem(off map[string]any, qty int) (Item, string, bool) {
 			name = jvStr(l[0]) // a bare product name
 		}
 	}
-	it, cur, _ := schemaProduct(prod)
+	it, cur, _ := schemaProduct(prod, orderCur)
 	if it.Name == "" {
 		it.Name = Text(jvOr(name, jvStr(jvKey(off, "name"))))
 	}
 	if it.SKU == "" {
 		it.SKU = jvStr(jvKey(off, "sku"))
 	}
-	if p := jvMoney(jvKey(off, "price")); p != nil {
+	if p := jvMoney(jvKey(off, "price"), jvOr(Currency(jvStr(jvKey(off, "priceCurrency"))), jvOr(cur, orderCur))); p != nil {
 		it.Price = p
 		cur = jvOr(Currency(jvStr(jvKey(off, "priceCurrency"))), cur)
 	} else if spec := jvObj(jvFirst(jvKey(off, "priceSpecification"))); spec != nil {
-		if p, c := schemaAmount(spec, ""); p != nil {
+		if p, c := schemaAmount(spec, ""); p != nil { // a specification names its own currency
 			it.Price, cur = p, jvOr(c, cur)
 		}
 	}
@@ -243,7 +244,7 @@ func schemaOfferItem(off map[string]any, qty int) (Item, string, bool) {
 
 // schemaOrderItem reads an orderedItem: an OrderItem (orderQuantity and a
 // nested orderedItem Product or Offer), or a bare Product or Offer.
-func schemaOrderItem(v any) (Item, string, bool) {
+func schemaOrderItem(v any, orderCur string) (Item, string, bool) {
 	m := jvObj(v)
 	if m == nil {
 		if name := Text(jvStr(v)); name != "" {
@@ -252,10 +253,10 @@ func schemaOrderItem(v any) (Item, string, bool) {
 		return Item{}, "", false
 	}
 	if jvIsType(m, "Offer") {
-		return schemaOfferItem(m, 1)
+		return schemaOfferItem(m, 1, orderCur)
 	}
 	if !jvIsType(m, "OrderItem") {
-		it, cur, ok := schemaProduct(m)
+		it, cur, ok := schemaProduct(m, orderCur)
 		it.Quantity = 1
 		return it, cur, ok
 	}
@@ -268,15 +269,15 @@ func schemaOrderItem(v any) (Item, string, bool) {
 	var cur string
 	var ok bool
 	if im := jvObj(inner); im != nil && jvIsType(im, "Offer") {
-		it, cur, ok = schemaOfferItem(im, qty)
+		it, cur, ok = schemaOfferItem(im, qty, orderCur)
 	} else if im != nil {
-		it, cur, ok = schemaProduct(im)
+		it, cur, ok = schemaProduct(im, orderCur)
 	} else if name := Text(jvStr(inner)); name != "" {
 		it, ok = Item{Name: name}, true
 	}
 	if it.Price == nil {
 		// Not in schema.org, but printed by some templates.
-		it.Price = jvMoney(jvKey(m, "price"))
+		it.Price = jvMoney(jvKey(m, "price"), jvOr(cur, orderCur))
 	}
 	it.Quantity = qty
 	return it, cur, ok
@@ -284,7 +285,7 @@ func schemaOrderItem(v any) (Item, string, bool) {
 
 // schemaProduct reads a Product: name, sku (or productID) and the price of
 // its (first) offer.
-func schemaProduct(m map[string]any) (Item, string, bool) {
+func schemaProduct(m map[string]any, orderCur string) (Item, string, bool) {
 	if m == nil {
 		return Item{}, "", false
 	}
@@ -297,8 +298,8 @@ func schemaProduct(m map[string]any) (Item, string, bool) {
 	}
 	cur := ""
 	if off := jvObj(jvFirst(jvKey(m, "offers"))); off != nil {
-		it.Price = jvMoney(jvKey(off, "price"))
 		cur = Currency(jvStr(jvKey(off, "priceCurrency")))
+		it.Price = jvMoney(jvKey(off, "price"), jvOr(cur, orderCur))
 		if it.Price == nil {
 			if spec := jvObj(jvFirst(jvKey(off, "priceSpecification"))); spec != nil {
 				it.Price, cur = schemaAmount(spec, cur)
@@ -852,9 +853,10 @@ func jvStr(v any) string {
 	return ""
 }
 
-// jvMoney reads an amount given as a JSON number or as a printed string
-// ("1,937.80", "£51.45"); nil when v holds none.
-func jvMoney(v any) *float64 {
+// jvMoney reads an amount of an order in currency ("" when unknown) given
+// as a JSON number or as a printed string ("1,937.80", "£51.45", "45.500"
+// in KWD); nil when v holds none.
+func jvMoney(v any, currency string) *float64 {
 	switch t := v.(type) {
 	case json.Number:
 		f, err := strconv.ParseFloat(t.String(), 64)
@@ -863,7 +865,7 @@ func jvMoney(v any) *float64 {
 		}
 		return Money(f)
 	case string:
-		if f, ok := DataMoney(t, ""); ok {
+		if f, ok := DataMoney(t, currency); ok {
 			return Money(f)
 		}
 	case float64:

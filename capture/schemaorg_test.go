@@ -190,18 +190,27 @@ func TestSchemaOrgFixtures(t *testing.T) { checkFixtures(t, "jsonld", "microdata
 // TestSchemaOrgHelpers covers the value readers the sources share.
 func TestSchemaOrgHelpers(t *testing.T) {
 	for _, tt := range []struct {
-		in   any
-		want *float64
+		in       any
+		currency string
+		want     *float64
 	}{
-		{json.Number("16.560000000000002"), Money(16.56)},
-		{"1,937.80", Money(1937.80)},
-		{"£51.45", Money(51.45)},
-		{"free", nil},
-		{nil, nil},
+		{json.Number("16.560000000000002"), "", Money(16.56)},
+		{"1,937.80", "", Money(1937.80)},
+		{"£51.45", "", Money(51.45)},
+		{"45.500", "KWD", Money(45.5)},
+		{"15.990", "CLP", Money(15990)},
+		{"free", "", nil},
+		{nil, "", nil},
 	} {
-		if got := jvMoney(tt.in); !((got == nil && tt.want == nil) || (got != nil && tt.want != nil && *got == *tt.want)) {
-			t.Errorf("jvMoney(%#v) = %v, want %v", tt.in, fmtOpt(got), fmtOpt(tt.want))
+		if got := jvMoney(tt.in, tt.currency); !((got == nil && tt.want == nil) || (got != nil && tt.want != nil && *got == *tt.want)) {
+			t.Errorf("jvMoney(%#v, %q) = %v, want %v", tt.in, tt.currency, fmtOpt(got), fmtOpt(tt.want))
 		}
+	}
+	// A JSON-LD order in KWD, its line without a currency of its own.
+	o := fromJSONLD(NewPage([]byte(`<script type="application/ld+json">{"@context":"https://schema.org","@type":"Order","orderNumber":"K1",` +
+		`"price":"45.500","priceCurrency":"KWD","acceptedOffer":[{"@type":"Offer","itemOffered":{"@type":"Product","name":"Dates"},"price":"22.750"}]}</script>`)))
+	if o == nil || mkMoney(o.Total) != 45.5 || len(o.Items) != 1 || mkMoney(o.Items[0].Price) != 22.75 {
+		t.Errorf("KWD JSON-LD order = %+v, want total 45.5 and a line at 22.75", o)
 	}
 	for _, tt := range []struct {
 		in   any
