@@ -62,6 +62,9 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			if !d.AllArgs(&app.Storage) {
 				return nil, d.ArgErr()
 			}
+			if strings.TrimSpace(app.Storage) == "" {
+				return nil, d.Err("storage: empty directory; leave the line out for the default")
+			}
 		case "bucket":
 			b, err := parseBucket(d, owners)
 			if err != nil {
@@ -92,6 +95,9 @@ func parseDeliver(d *caddyfile.Dispenser, app *module.App) error {
 		return d.Err(err.Error())
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if app.Deliver == module.DeliverOff {
+			return d.Errf("deliver off: '%s' has no effect when nothing is delivered", d.Val())
+		}
 		switch d.Val() {
 		case "timeout":
 			var v string
