@@ -3,7 +3,6 @@ package caddyfile
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -361,18 +360,13 @@ func parseOrderOption(h httpcaddyfile.Helper, handler *module.Handler) error {
 }
 
 // checkSiteID fails when a static site id resolves to none of the buckets
-// of the global option, naming them, or when a placeholder in it is none
-// Caddy knows, which would make it empty on every request; the dispenser
-// is on the site id, so the error points at its line. Placeholders
-// resolve per request.
+// of the global option, naming them; the dispenser is on the site id, so
+// the error points at its line. Placeholders resolve per request.
 func checkSiteID(h httpcaddyfile.Helper, siteID string) error {
 	if err := module.CheckName(siteID); err != nil {
 		return h.Errf("site id %q: %v", siteID, err)
 	}
 	if strings.ContainsRune(siteID, '{') {
-		if p := unknownPlaceholder(siteID); p != "" {
-			return h.Errf("site id %q: unknown placeholder %s, which would be empty on every request: use {host} or another {http.*} placeholder", siteID, p)
-		}
 		return nil
 	}
 	app, err := globalApp(h)
@@ -383,31 +377,6 @@ func checkSiteID(h httpcaddyfile.Helper, siteID string) error {
 		return h.WrapErr(app.UnknownSiteError(siteID))
 	}
 	return nil
-}
-
-// placeholderSpaces are the namespaces of the placeholders a request can
-// fill in: the HTTP request's ({host} is {http.request.host} once the
-// Caddyfile expanded its shorthands) and Caddy's global ones.
-var placeholderSpaces = []string{"http.", "env.", "system.", "time.", "file."}
-
-// unknownPlaceholder returns the first placeholder of s outside
-// placeholderSpaces ("{hots}"), or "".
-func unknownPlaceholder(s string) string {
-	for {
-		i := strings.IndexByte(s, '{')
-		if i < 0 {
-			return ""
-		}
-		j := strings.IndexByte(s[i:], '}')
-		if j < 0 {
-			return s[i:]
-		}
-		name := s[i+1 : i+j]
-		if !slices.ContainsFunc(placeholderSpaces, func(p string) bool { return strings.HasPrefix(name, p) }) {
-			return s[i : i+j+1]
-		}
-		s = s[i+j+1:]
-	}
 }
 
 // globalApp is the katalys app of the global option, or an empty one.

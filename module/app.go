@@ -589,12 +589,9 @@ func (a *App) retention(bucket string) time.Duration {
 }
 
 // Resolve maps a site id (a bucket id or one of its aliases) to its bucket
-// id. With no bucket declared, every non-empty name is its own bucket, a
-// domain name (one with a dot) written as NameKey writes it, so that one
-// store's pages do not spread over "shop.test", "SHOP.test" and
-// "shop.test." as clients spell its host. Names are compared
-// case-insensitively and without a trailing dot, so a request host matches
-// its alias however the client spelled it.
+// id. With no bucket declared, every non-empty name is its own bucket.
+// Names are compared case-insensitively and without a trailing dot, so a
+// request host matches its alias however the client spelled it.
 //
 // Before Provision (as in the Caddyfile adapter) it scans Buckets instead of
 // the index; it never modifies a.
@@ -604,9 +601,6 @@ func (a *App) Resolve(name string) (bucket string, ok bool) {
 		return "", false
 	}
 	if len(a.Buckets) == 0 {
-		if strings.Contains(name, ".") {
-			return NameKey(name), true
-		}
 		return name, true
 	}
 	key := NameKey(name)

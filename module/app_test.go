@@ -84,8 +84,6 @@ func TestAppResolve(t *testing.T) {
 		{unprovisioned, "KA-3", "", false},
 		{none, "KA-ANY", "KA-ANY", true},
 		{none, "store.example.org", "store.example.org", true},
-		{none, "Store.Example.ORG.", "store.example.org", true}, // one store's host, however spelled: one bucket
-		{none, "KA-Mixed", "KA-Mixed", true},                    // an id is kept as written
 		{none, " ", "", false},
 	} {
 		bucket, ok := tc.app.Resolve(tc.name)
