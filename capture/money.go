@@ -59,9 +59,13 @@ func ParseMoney(s string) (v float64, ok bool) {
 // IDR and VND amounts grouped with a dot).
 func DataMoney(s, currency string) (float64, bool) {
 	num := strings.TrimSpace(s)
-	if code := trailingCode(num); code != "" {
-		currency = code // the code printed with the amount says most
-		num = strings.TrimSpace(num[:len(num)-len(code)])
+	if i := strings.LastIndexByte(num, ' '); i > 0 && strings.IndexFunc(num[i+1:], func(r rune) bool { return !unicode.IsLetter(r) }) < 0 {
+		// A word after the number: a currency code ("56.400 KWD"), which
+		// says most, or another word ("VAT").
+		if code := trailingCode(num); code != "" {
+			currency = code
+		}
+		num = strings.TrimSpace(num[:i])
 	}
 	if _, frac, _ := strings.Cut(num, "."); len(frac) == 3 && plainDecimal(num) && CurrencyDigits(currency) == 3 {
 		if f, err := strconv.ParseFloat(num, 64); err == nil {
@@ -72,11 +76,15 @@ func DataMoney(s, currency string) (float64, bool) {
 }
 
 // trailingCode is the ISO currency code that ends s after a space
-// ("56.400 KWD"), or "".
+// ("56.400 KWD"), or "": only a code known as one (knownCode, or a
+// currency with other than two decimals), so that a word such as "VAT" or
+// "TTC" after an amount is not taken for a currency.
 func trailingCode(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.LastIndexByte(s, ' '); i > 0 {
-		return Currency(s[i+1:])
+		if c := Currency(s[i+1:]); c != "" && (knownCode(c) || CurrencyDigits(c) != 2) {
+			return c
+		}
 	}
 	return ""
 }

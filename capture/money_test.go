@@ -51,6 +51,7 @@ func TestDataMoney(t *testing.T) {
 		{"22.750", "bhd", 22.75, true},
 		{" 56.400 KWD", "", 56.4, true},
 		{"45.500 KWD", "USD", 45.5, true}, // the code printed with it wins
+		{"45.500 VAT", "KWD", 45.5, true}, // a word after it is no code
 		{"15.990", "CLP", 15990, true},
 		{"150.000", "", 150000, true},
 		{"45.500", "USD", 45500, true},

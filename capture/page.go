@@ -152,13 +152,16 @@ func (p *Page) addScript(raw []byte, open int) int {
 }
 
 // cutText is the part of a script's text cut off by the end of the page
-// that can be trusted: up to the outermost list still open at the cut
-// (a list read in part would pass for the whole one), then up to its last
-// separator. Quotes are followed so that brackets in strings do not count;
-// comments and regular expressions are not, which at worst cuts more.
+// that can be trusted: up to the innermost list still open at the cut (a
+// list read in part, the order's items, would pass for the whole one; the
+// order itself may sit in a list further out, as in a classic GTM
+// dataLayer = [{…}]), then up to its last separator. Quotes are followed so
+// that brackets in strings do not count; comments and regular expressions
+// are not (an apostrophe in a comment may keep a cut list open).
 func cutText(text []byte) []byte {
 	var open []int // offsets of the brackets still open
 	var quote byte
+	quoteAt := 0 // where the open quote started
 	for i := 0; i < len(text); i++ {
 		c := text[i]
 		switch {
@@ -169,16 +172,22 @@ func cutText(text []byte) []byte {
 				quote = 0
 			}
 		case c == '"' || c == '\'' || c == '`':
-			quote = c
+			quote, quoteAt = c, i
 		case c == '[' || c == '{':
 			open = append(open, i)
 		case (c == ']' || c == '}') && len(open) > 0:
 			open = open[:len(open)-1]
 		}
 	}
-	for _, at := range open {
-		if text[at] == '[' {
-			text = text[:at]
+	if quote != 0 {
+		text = text[:quoteAt] // cut inside a string
+	}
+	for i := len(open) - 1; i >= 0; i-- {
+		if open[i] >= len(text) {
+			continue
+		}
+		if text[open[i]] == '[' {
+			text = text[:open[i]]
 			break
 		}
 	}

@@ -177,7 +177,35 @@ func TestCutScriptLosesOnlyItsCutValue(t *testing.T) {
 		t.Errorf("cut inside the total: order %q with total %v, want none", o.ID, mkMoney(o.Total))
 	}
 	o, ok := NewPage(cutAfter(`item_name:"Lin`)).Order()
-	if !ok || o.ID != "10482" || mkMoney(o.Total) != 1234.56 {
-		t.Errorf("cut inside the items: order %q total %v (found %v), want 10482 and 1234.56", o.ID, mkMoney(o.Total), ok)
+	if !ok || o.ID != "10482" || mkMoney(o.Total) != 1234.56 || len(o.Items) != 0 {
+		t.Errorf("cut inside the items: order %q total %v items %+v (found %v), want 10482, 1234.56 and no items", o.ID, mkMoney(o.Total), o.Items, ok)
+	}
+	// A cut list leaves the items to a source that has them whole.
+	page := `<html><body><script>dataLayer.push({event:"purchase",ecommerce:{transaction_id:"10482",value:60,items:[{item_id:"A",price:5,quantity:12}]}});</script>` +
+		`<script>window.orderData={id:"10482",total:60,lines:[{sku:"A",qty:1`
+	o, ok = NewPage([]byte(page)).Order()
+	if !ok || len(o.Items) != 1 || o.Items[0].Quantity != 12 {
+		t.Errorf("items %+v (found %v), want the dataLayer's A × 12", o.Items, ok)
+	}
+	// A classic GTM dataLayer holds the order in a list: cut in its
+	// products, the order is still read.
+	gtm := `<html><body><script>dataLayer = [{'transactionId':'1234','transactionTotal':38.26,'transactionProducts':[{'sku':'DD44','name':'T-Shirt','price':11.99,'quantity':1},{'sku':'AA1122','name':'Soc`
+	if o, ok := NewPage([]byte(gtm)).Order(); !ok || o.ID != "1234" || mkMoney(o.Total) != 38.26 {
+		t.Errorf("cut GTM dataLayer: order %q total %v (found %v), want 1234 and 38.26", o.ID, mkMoney(o.Total), ok)
+	}
+}
+
+func TestCutText(t *testing.T) {
+	for in, want := range map[string]string{
+		`a({id:"1",value:12`:                    `a({id:"1",`,
+		`a({id:"1",items:[{x:"[",y:1},{x:"a`:    `a({id:"1",`,
+		`x=1;y="a]b`:                            `x=1;`,
+		`a({id:"1",b:{c:[1,2],d:3},e:[4`:        `a({id:"1",b:{c:[1,2],d:3},`,
+		`dl=[{id:"1",total:3,products:[{sku:"A`: `dl=[{id:"1",total:3,`,
+		`nothing to keep`:                       ``,
+	} {
+		if got := string(cutText([]byte(in))); got != want {
+			t.Errorf("cutText(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
