@@ -87,7 +87,8 @@ func (w *responseWriter) WriteHeader(status int) {
 		return
 	}
 	w.status = status
-	coding, reason := classify(status, w.Header())
+	coding, xhtml, reason := classify(status, w.Header())
+	w.xhtml = xhtml
 	switch {
 	case reason != "":
 		w.pass(reason)
@@ -372,7 +373,6 @@ func (w *responseWriter) commit() error {
 		w.mode = modeDecode
 	}
 	w.raw = nil
-	w.xhtml = isXHTML(w.Header())
 	w.inj = inject.NewWriter(&w.out, w.snippetHTML(w.Header()))
 	if w.xhtml {
 		w.inj.ReadAsXML()
@@ -469,13 +469,6 @@ func (w *responseWriter) markup(s inject.Snippet) []byte {
 	return s.HTML
 }
 
-// isXHTML reports whether hdr makes the response an XHTML page, which a
-// browser parses as XML.
-func isXHTML(hdr http.Header) bool {
-	mediaType, _, _ := mime.ParseMediaType(hdr.Get("Content-Type"))
-	return mediaType == "application/xhtml+xml"
-}
-
 // converts reports whether the page may get a convert call: a thank-you
 // page of a handler with convert auto.
 func (w *responseWriter) converts() bool {
@@ -544,29 +537,30 @@ func (w *responseWriter) report() {
 
 // classify decides from the final status and header whether a response is
 // a page to inject into. It returns the content coding to decode ("" for
-// identity), or the reason to pass the response through.
-func classify(status int, hdr http.Header) (coding, reason string) {
+// identity) and whether the page is XHTML (application/xhtml+xml, which a
+// browser parses as XML), or the reason to pass the response through.
+func classify(status int, hdr http.Header) (coding string, xhtml bool, reason string) {
 	if status != http.StatusOK {
-		return "", passStatus // 204, 206, 304, errors, redirects …
+		return "", false, passStatus // 204, 206, 304, errors, redirects …
 	}
 	mediaType, params, err := mime.ParseMediaType(hdr.Get("Content-Type"))
 	if err != nil || mediaType != "text/html" && mediaType != "application/xhtml+xml" {
-		return "", passContentType
+		return "", false, passContentType
 	}
 	if cs := strings.ToLower(params["charset"]); strings.HasPrefix(cs, "utf-16") || strings.HasPrefix(cs, "utf-32") {
-		return "", passCharset // the snippet's ASCII bytes would corrupt it
+		return "", false, passCharset // the snippet's ASCII bytes would corrupt it
 	}
 	if isAttachment(hdr.Get("Content-Disposition")) {
-		return "", passAttachment
+		return "", false, passAttachment
 	}
 	if hasNoTransform(hdr["Cache-Control"]) {
-		return "", passNoTransform
+		return "", false, passNoTransform
 	}
 	coding, ok := contentCoding(hdr["Content-Encoding"])
 	if !ok {
-		return "", passEncoding
+		return "", false, passEncoding
 	}
-	return coding, ""
+	return coding, mediaType == "application/xhtml+xml", ""
 }
 
 // isAttachment reports whether a Content-Disposition value makes the
