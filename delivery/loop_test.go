@@ -235,27 +235,35 @@ func TestLoopRetriesUntilDelivered(t *testing.T) {
 	}
 }
 
-// TestLoopHonoursRetryAfter: a 429 with Retry-After: 120 holds the entry
-// back two minutes (of the fake clock), longer than the backoff would.
-func TestLoopHonoursRetryAfter(t *testing.T) {
-	var clock *fakeClock
+// retryAfterRun runs a loop of concurrency 1 on a fake clock over out,
+// against a collector that answers its first request with status and
+// Retry-After: after, and every later one with 200, noting each request
+// with the clock's time.
+func retryAfterRun(t *testing.T, out *memOutbox, status int, after string) (*running, *collector, *fakeClock) {
+	t.Helper()
+	clock := newFakeClock()
 	c := newCollector(t, nil)
 	c.answer = func(n int, _ map[string]any, w http.ResponseWriter, _ *http.Request) {
 		c.note(n, clock.Now())
 		if n == 0 {
-			w.Header().Set("Retry-After", "120")
-			http.Error(w, "slow down", http.StatusTooManyRequests)
+			w.Header().Set("Retry-After", after)
+			http.Error(w, "wait", status)
 			return
 		}
 		_, _ = io.WriteString(w, "ok")
 	}
-	out := &memOutbox{}
-	out.add(orderEntry("001", "A"))
-	clock = newFakeClock()
-	start := clock.Now()
 	l := &Loop{Now: clock.Now, After: clock.After, Concurrency: 1}
 	l.Sender = &Sender{Endpoint: c.URL, Now: clock.Now}
-	r := run(t, l, out, c)
+	return run(t, l, out, c), c, clock
+}
+
+// TestLoopHonoursRetryAfter: a 429 with Retry-After: 120 holds the entry
+// back two minutes (of the fake clock), longer than the backoff would.
+func TestLoopHonoursRetryAfter(t *testing.T) {
+	out := &memOutbox{}
+	out.add(orderEntry("001", "A"))
+	r, c, clock := retryAfterRun(t, out, http.StatusTooManyRequests, "120")
+	start := clock.Now()
 	res := r.until(1)
 
 	if len(res) != 2 || res[0].Outcome.RetryAfter != 2*time.Minute || !res[1].Outcome.Delivered {
@@ -274,23 +282,9 @@ func TestLoopHonoursRetryAfter(t *testing.T) {
 // wait, so the other orders' entries wait too rather than each getting a
 // 429 of its own.
 func TestLoopRetryAfterHoldsEverySend(t *testing.T) {
-	var clock *fakeClock
-	c := newCollector(t, nil)
-	c.answer = func(n int, _ map[string]any, w http.ResponseWriter, _ *http.Request) {
-		c.note(n, clock.Now())
-		if n == 0 {
-			w.Header().Set("Retry-After", "120")
-			http.Error(w, "slow down", http.StatusTooManyRequests)
-			return
-		}
-		_, _ = io.WriteString(w, "ok")
-	}
 	out := &memOutbox{}
 	out.add(orderEntry("001", "A"), orderEntry("002", "B"), orderEntry("003", "C"))
-	clock = newFakeClock()
-	l := &Loop{Now: clock.Now, After: clock.After, Concurrency: 1}
-	l.Sender = &Sender{Endpoint: c.URL, Now: clock.Now}
-	r := run(t, l, out, c)
+	r, c, _ := retryAfterRun(t, out, http.StatusTooManyRequests, "120")
 	if res := r.until(3); len(res) != 4 {
 		t.Fatalf("outcomes = %+v, want the 429 and three deliveries", res)
 	}
@@ -306,23 +300,9 @@ func TestLoopRetryAfterHoldsEverySend(t *testing.T) {
 // TestLoopHoldIsBounded: an hour's Retry-After holds the other orders'
 // entries for MaxLoopHold only; the entry it answered waits the hour.
 func TestLoopHoldIsBounded(t *testing.T) {
-	var clock *fakeClock
-	c := newCollector(t, nil)
-	c.answer = func(n int, p map[string]any, w http.ResponseWriter, _ *http.Request) {
-		c.note(n, clock.Now())
-		if n == 0 {
-			w.Header().Set("Retry-After", "3600")
-			http.Error(w, "maintenance", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = io.WriteString(w, "ok")
-	}
 	out := &memOutbox{}
 	out.add(orderEntry("001", "A"), orderEntry("002", "B"))
-	clock = newFakeClock()
-	l := &Loop{Now: clock.Now, After: clock.After, Concurrency: 1}
-	l.Sender = &Sender{Endpoint: c.URL, Now: clock.Now}
-	r := run(t, l, out, c)
+	r, c, _ := retryAfterRun(t, out, http.StatusServiceUnavailable, "3600")
 	r.until(2)
 	got := c.received()
 	first := got[0].Note.(time.Time)
