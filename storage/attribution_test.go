@@ -439,12 +439,26 @@ func TestReattributeIsolation(t *testing.T) {
 // order as stored, with its latest status, and a status change racing
 // other decisions of the same order leaves the decision of the latest
 // order, whichever finishes last.
+// clickedOrder stores click c1 of visitor v1 in KA-1 at base, and an
+// order of 80 by v1 an hour later under each id; it returns the first.
+func clickedOrder(t *testing.T, s *Store, ids ...string) Order {
+	t.Helper()
+	write(t, s, click("KA-1", "v1", "c1", base))
+	var first Order
+	for i, id := range ids {
+		o := order("KA-1", id, 80)
+		o.Visitor, o.Time = "v1", base.Add(time.Hour)
+		putOrders(t, s, o)
+		if i == 0 {
+			first = o
+		}
+	}
+	return first
+}
+
 func TestAttributeOrderReadsTheStoredOrder(t *testing.T) {
 	s := openTest(t, Options{})
-	write(t, s, click("KA-1", "v1", "c1", base))
-	o := order("KA-1", "1001", 80)
-	o.Visitor, o.Time = "v1", base.Add(time.Hour)
-	putOrders(t, s, o)
+	clickedOrder(t, s, "1001")
 	rules := attribution.Rules{}
 	now := base.Add(2 * time.Hour)
 	res, err := s.AttributeOrder("KA-1", "1001", rules, now)
@@ -528,10 +542,7 @@ func TestPageStatusDecides(t *testing.T) {
 // and Reattribute).
 func TestAttributeOrderReversedInTime(t *testing.T) {
 	s := openTest(t, Options{})
-	write(t, s, click("KA-1", "v1", "c1", base))
-	o := order("KA-1", "1001", 80)
-	o.Visitor, o.Time = "v1", base.Add(time.Hour)
-	putOrders(t, s, o)
+	o := clickedOrder(t, s, "1001")
 	rules := attribution.Rules{RefundWindow: 60 * 24 * time.Hour}
 	day := func(d int) time.Time { return o.Time.Add(time.Duration(d) * 24 * time.Hour) }
 	for _, st := range []struct {
@@ -593,12 +604,7 @@ func TestReattributeOrderPlacedDuringClickPass(t *testing.T) {
 // AttributeOrder and by Reattribute alike.
 func TestStatusAfterErasure(t *testing.T) {
 	s := openTest(t, Options{})
-	write(t, s, click("KA-1", "v1", "c1", base))
-	for _, id := range []string{"A", "B"} {
-		o := order("KA-1", id, 80)
-		o.Visitor, o.Time = "v1", base.Add(time.Hour)
-		putOrders(t, s, o)
-	}
+	clickedOrder(t, s, "A", "B")
 	rules := attribution.Rules{}
 	now := base.Add(2 * time.Hour)
 	for _, id := range []string{"A", "B"} {
