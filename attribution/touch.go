@@ -58,9 +58,11 @@ func (t *Touch) AddParam(key, value string) {
 // Affiliate names the affiliate t credits: its publisher_id, or, for a
 // partner link's landing that has none, its aff_id (the same party, under
 // the name the partner link gives it; katalys.md §3.1).
-func (t Touch) Affiliate() string {
-	if t.PublisherID != "" {
-		return t.PublisherID
+func (t Touch) Affiliate() string { return affiliate(t.PublisherID, t.AffID) }
+
+func affiliate(publisherID, affID string) string {
+	if publisherID != "" {
+		return publisherID
 	}
-	return t.AffID
+	return affID
 }

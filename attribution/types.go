@@ -110,9 +110,4 @@ type Result struct {
 }
 
 // Affiliate names the affiliate r credits, as Touch.Affiliate does.
-func (r Result) Affiliate() string {
-	if r.PublisherID != "" {
-		return r.PublisherID
-	}
-	return r.AffID
-}
+func (r Result) Affiliate() string { return affiliate(r.PublisherID, r.AffID) }
