@@ -40,6 +40,14 @@ func TestIsBot(t *testing.T) {
 		{"Go-http-client/1.1", true},
 		{"okhttp/4.12.0", true},
 		{"Java/17.0.2", true},
+		{"CURL/8.5.0", true},
+		{"  Mozilla/5.0 (compatible; AhrefsBOT/7.0)", true},
+		{"Mozilla/5.0 (Linux; Android 9; Cubot_X19) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36", false},
+		// A Cubot phone's "bot" does not count; another marker still does.
+		{"Mozilla/5.0 (Linux; Android 10; CUBOT NOTE 20) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36", true},
+		{"cubot bot", true},
+		{"undici", true},
+		{"b", false},
 	}
 	for _, tt := range tests {
 		if got := IsBot(tt.ua); got != tt.bot {
@@ -129,6 +137,17 @@ func TestOptedOut(t *testing.T) {
 		}
 		if got := OptedOut(h); got != tt.want {
 			t.Errorf("OptedOut(%v) = %v, want %v", h, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkIsBot classifies a browser's user agent, which is checked
+// against every marker: the case of every page view.
+func BenchmarkIsBot(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if IsBot(chromeUA) {
+			b.Fatal("a browser classified as a bot")
 		}
 	}
 }
