@@ -13,7 +13,8 @@ type Place uint8
 // Where the snippet went.
 const (
 	// NotInjected: the page was left as it was (it already loads the
-	// Katalys script, or the Writer was closed by an error path).
+	// Katalys script, it ended unfinished, or the Writer was closed by an
+	// error path).
 	NotInjected Place = iota
 	// BeforeBody: before the real closing </body> tag.
 	BeforeBody
@@ -31,6 +32,10 @@ type Result struct {
 	// ExistingSiteID is the site id its URL names.
 	Existing       bool
 	ExistingSiteID string
+	// Unfinished is true when the page ended inside a tag, a comment or
+	// raw text with no closing tag found before: the snippet was left out,
+	// since appended there it would not run (see Close).
+	Unfinished bool
 }
 
 // maxTag bounds the bytes of a <script> start tag kept to read its src.
@@ -390,7 +395,12 @@ func (w *Writer) endScript(end int64) {
 }
 
 // Close ends the page: if no closing tag took the snippet, it goes at the
-// end. Close does not close the underlying writer.
+// end, unless the page ends inside a tag, a comment or raw text (a page cut
+// short, or one that ends in <plaintext>). There the snippet would not be a
+// script element: it would show as text, end up in an attribute or a
+// comment, or change the page's last script, so the page is left as it
+// came (NotInjected, Unfinished). Close does not close the underlying
+// writer.
 func (w *Writer) Close() error {
 	if w.closed {
 		return nil
@@ -406,6 +416,12 @@ func (w *Writer) Close() error {
 			return err
 		}
 		w.pending = w.pending[:0]
+	}
+	// In data, or after a lone '<' (text, when a '<' follows it), the
+	// snippet appended is read as the script element it is.
+	if w.st != sText && w.st != sTagOpen {
+		w.res.Unfinished = true
+		return nil
 	}
 	w.res.Place = AtEnd
 	return w.writeSnippet()

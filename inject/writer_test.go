@@ -70,9 +70,17 @@ func TestWriterPlacesSnippet(t *testing.T) {
 		{"bodyx is not body", "<body></bodyx></body>", "<body></bodyx><S></body>", BeforeBody},
 		{"html fallback", "<html><body>x</html>", "<html><body>x<S></html>", BeforeHTML},
 		{"end fallback", "<p>fragment", "<p>fragment<S>", AtEnd},
-		{"plaintext runs to the end", "<body><plaintext></body></plaintext></body>", "<body><plaintext></body></plaintext></body><S>", AtEnd},
 		{"empty", "", "<S>", AtEnd},
-		{"truncated marker at end", "<body>x</bod", "<body>x</bod<S>", AtEnd},
+		{"lone lt at end", "<p>a <", "<p>a <<S>", AtEnd},
+		// A page that ends inside a tag, a comment or raw text is left as
+		// it came: appended there, the snippet would not be a script.
+		{"plaintext runs to the end", "<body><plaintext></body></plaintext></body>", "<body><plaintext></body></plaintext></body>", NotInjected},
+		{"truncated marker at end", "<body>x</bod", "<body>x</bod", NotInjected},
+		{"end tag open at end", "<body>x</", "<body>x</", NotInjected},
+		{"cut in an attribute", `<body><a href="/x`, `<body><a href="/x`, NotInjected},
+		{"cut in a comment", "<body><!-- x", "<body><!-- x", NotInjected},
+		{"cut in a script", "<body><script>var a = 1", "<body><script>var a = 1", NotInjected},
+		{"cut in a textarea", "<body><textarea>x", "<body><textarea>x", NotInjected},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,6 +90,9 @@ func TestWriterPlacesSnippet(t *testing.T) {
 			}
 			if res.Place != tt.place {
 				t.Errorf("place = %d, want %d", res.Place, tt.place)
+			}
+			if res.Unfinished != (tt.place == NotInjected) {
+				t.Errorf("Unfinished = %v, want %v", res.Unfinished, tt.place == NotInjected)
 			}
 		})
 	}

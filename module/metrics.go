@@ -19,6 +19,7 @@ const (
 	passEncoding    = "encoding"     // a Content-Encoding this module does not decode
 	passUndecodable = "undecodable"  // labelled gzip/br/… but does not decode
 	passExisting    = "existing"     // the page already loads the Katalys script
+	passUnfinished  = "unfinished"   // it ended inside a tag, a comment or raw text (cut short, <plaintext>)
 	passError       = "error"        // the next handler failed; nothing was added
 )
 

@@ -396,12 +396,13 @@ func (w *responseWriter) commit() error {
 
 // sendHeader writes the header on, just before the first body bytes. A
 // page found to load the Katalys script already by then (in its first
-// write, typically the <head>) keeps the upstream's header; otherwise the
-// header is fixed for the new body, even if the script turns up later and
-// the body passes unchanged after all (README: the page keeps its body).
+// write, typically the <head>), or to end unfinished (a short page held
+// whole), keeps the upstream's header; otherwise the header is fixed for
+// the new body, even if the script turns up later and the body passes
+// unchanged after all (README: the page keeps its body).
 func (w *responseWriter) sendHeader() {
 	hdr := w.Header()
-	if w.coding != "" || !w.inj.Result().Existing {
+	if res := w.inj.Result(); w.coding != "" || !(res.Existing || res.Unfinished) {
 		// The length changes; ranges of the new body are unknown; the bytes
 		// differ from the upstream's but mean the same: a weak validator
 		// (RFC 9110 §8.8.1), which If-None-Match compares weakly, so
@@ -528,6 +529,9 @@ func (w *responseWriter) report() {
 		metrics.injected.WithLabelValues(placeBeforeHTML).Inc()
 	case inject.AtEnd:
 		metrics.injected.WithLabelValues(placeAtEnd).Inc()
+	}
+	if res.Unfinished {
+		metrics.passed.WithLabelValues(passUnfinished).Inc()
 	}
 	if res.Existing {
 		metrics.passed.WithLabelValues(passExisting).Inc()

@@ -85,6 +85,10 @@ func TestUntouched(t *testing.T) {
 			"Content-Encoding", "br"), body: []byte(page), chunk: 16}, reason: passUndecodable},
 		{name: "deflate label on plain body", up: upstream{status: 200, header: header("Content-Type", "text/html",
 			"Content-Encoding", "deflate"), body: []byte(page)}, reason: passUndecodable},
+		{name: "page cut inside a tag", up: upstream{status: 200, header: header("Content-Type", "text/html",
+			"Content-Length", "17"), body: []byte(`<body><a href="/x`)}, reason: passUnfinished},
+		{name: "page ending in plaintext", up: upstream{status: 200, header: htmlHeader,
+			body: []byte("<body><plaintext></body>")}, reason: passUnfinished},
 		{name: "unknown encoding via ReadFrom", up: upstream{status: 200, header: header("Content-Type", "text/html",
 			"Content-Encoding", "compress"), body: []byte(page), readFrom: true}, reason: passEncoding},
 	} {
