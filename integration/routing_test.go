@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/storeedge/caddy-katalys/tracking"
 )
 
 // TestPerDomainSites: two site blocks on one port, one per domain, each with
@@ -198,5 +200,65 @@ func TestReloadUnderTraffic(t *testing.T) {
 	t.Logf("%d responses during 5 reloads: %v", total, counts)
 	if counts[siteA] == 0 || counts[siteB] == 0 {
 		t.Errorf("clients never saw both site ids: %v", counts)
+	}
+}
+
+// TestNestedHandlersOneOwner: a katalys in a handle block under a site-wide
+// one. A request has one owner, the first katalys it meets: the page gets
+// one snippet and one visitor cookie, and its order is stored in that
+// bucket only, where two handlers would store and deliver it twice, in two
+// buckets. The one that steps aside says so in the log.
+func TestNestedHandlersOneOwner(t *testing.T) {
+	dir := t.TempDir()
+	pages := map[string]string{"/uk/checkout/order-received/10482/": readFixture(t, "08_woocommerce_classic_markup_only_gbp.html")}
+	upstream := thankYouUpstream(t, pages, nil)
+	port := freePort(t)
+	c := startCaddy(t, fmt.Sprintf(`{
+	katalys {
+		storage %[1]s
+		bucket %[3]s
+		bucket %[4]s
+	}
+}
+
+http://127.0.0.1:%[2]d {
+	katalys %[3]s
+	handle /uk/* {
+		katalys %[4]s
+		reverse_proxy %[5]s
+	}
+	handle {
+		reverse_proxy %[5]s
+	}
+}
+`, dir, port, siteA, siteB, upstream))
+	path := "/uk/checkout/order-received/10482/"
+	res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d%s", port, path),
+		"User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document"))
+	if res.status != 200 {
+		t.Fatalf("status %d", res.status)
+	}
+	if ids := snippetSiteIDs(res.body); !slices.Equal(ids, []string{siteA}) {
+		t.Errorf("snippet site ids %q, want exactly [%s]", ids, siteA)
+	}
+	servedThankYou(t, path, pages[path], res.body)
+	var visitorCookies int
+	for _, ck := range (&http.Response{Header: res.header}).Cookies() {
+		if ck.Name == tracking.VisitorCookie {
+			visitorCookies++
+		}
+	}
+	if visitorCookies != 1 {
+		t.Errorf("%d visitor cookies set, want 1: %q", visitorCookies, res.header.Values("Set-Cookie"))
+	}
+	stopCaddy(t, c)
+	if got := c.output.String(); !strings.Contains(got, "steps aside") || !strings.Contains(got, `"handled_by":"`+siteA+`"`) {
+		t.Errorf("no error logged for the nested handler")
+	}
+	if n := len(storedOrders(t, dir, siteB)); n != 0 {
+		t.Errorf("%d orders stored in the nested handler's bucket %s, want none", n, siteB)
+	}
+	if o := storedOrders(t, dir, siteA); len(o) != 1 || o["GC-10482"].ID == "" {
+		t.Errorf("orders of %s: %v, want GC-10482 alone", siteA, o)
 	}
 }

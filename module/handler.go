@@ -102,7 +102,15 @@ type Handler struct {
 	// host and pair of ids), at most maxLogKeys of each.
 	unresolved *onceSet
 	conflicts  *onceSet
+	nested     *onceSet // one error per outer site id
 }
+
+// ownerVar is the request variable in which the first katalys handler a
+// request meets names its site id. A request has one owner: a second
+// handler on it (a katalys in a handle block under a site-wide one, or two
+// in one block) would record it, capture its order and deliver it again,
+// into another bucket.
+const ownerVar = "katalys.site_id"
 
 // site is what a request needs to know about its bucket.
 type site struct {
@@ -146,6 +154,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.snippets = newSnippetCache(h.ScriptSrc)
 	h.unresolved = newOnceSet(maxLogKeys)
 	h.conflicts = newOnceSet(maxLogKeys)
+	h.nested = newOnceSet(maxLogKeys)
 	h.orders = new(seenOrders)
 	h.thankYou = compilePaths(append(append([]string{}, ThankYouPaths...), h.ThankYou...))
 	if h.CaptureLimit == 0 {
@@ -213,6 +222,11 @@ func CheckThankYou(p string) error {
 // page request in a writer that inserts the snippet (and records the page
 // view), and lets other requests go on untouched.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if owner, ok := caddyhttp.GetVar(r.Context(), ownerVar).(string); ok {
+		h.stepAside(owner)
+		return next.ServeHTTP(w, r)
+	}
+	caddyhttp.SetVar(r.Context(), ownerVar, h.SiteID)
 	if r.URL.Path == h.collect {
 		h.serveCollect(w, r)
 		return nil
@@ -253,6 +267,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.record(orig, st.bucket, pv)
 	}
 	return nil
+}
+
+// stepAside notes a request that the katalys handler of site id owner
+// already handles: this one passes it on untouched, and says so once.
+func (h *Handler) stepAside(owner string) {
+	metrics.nested.Inc()
+	if h.nested.first(owner) {
+		h.logger.Error("a second katalys handler on requests the first already handles: this one steps aside; give each katalys its own handle block",
+			zap.String("site_id", h.SiteID), zap.String("handled_by", owner))
+	}
 }
 
 // siteFor resolves the site id of r, with the request's own replacer (the

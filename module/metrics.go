@@ -40,6 +40,7 @@ var metrics = struct {
 	conflicts       prometheus.Counter
 	unknownEncoding prometheus.Counter
 	unresolvedSite  prometheus.Counter
+	nested          prometheus.Counter
 	recorded        *prometheus.CounterVec
 	dropped         *prometheus.CounterVec
 	notRecorded     *prometheus.CounterVec
@@ -80,6 +81,12 @@ var metrics = struct {
 		Subsystem: "katalys",
 		Name:      "unresolved_site_total",
 		Help:      "Page requests passed through because the site_id placeholder resolved to no bucket.",
+	}),
+	nested: prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "katalys",
+		Name:      "nested_handler_total",
+		Help:      "Requests a second katalys handler passed on because a first one already handles them.",
 	}),
 	recorded: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy",
@@ -158,6 +165,7 @@ func registerMetrics(reg *prometheus.Registry) error {
 		metrics.conflicts,
 		metrics.unknownEncoding,
 		metrics.unresolvedSite,
+		metrics.nested,
 		metrics.recorded,
 		metrics.dropped,
 		metrics.notRecorded,
