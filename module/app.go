@@ -192,9 +192,9 @@ const (
 )
 
 // CheckRetention reports why b's retention is too short: clicks must be
-// kept at least as long as the attribution window, or re-attributing (and
-// a status change) would no longer find the clicks an order was credited
-// to.
+// kept at least as long as the attribution window, or an order would not
+// find the clicks that lead to it. (A status change or a re-attribution
+// after the clicks expired uses the clicks the order's attribution kept.)
 func CheckRetention(b Bucket) error {
 	ret, win := time.Duration(b.Retention), time.Duration(b.Window)
 	if ret <= 0 {

@@ -278,35 +278,72 @@ func (s *Store) attributeLocked(bucket, orderID string, rules attribution.Rules,
 		if touches, err = s.VisitorTouches(bucket, o.Visitor, time.Time{}, o.Time.Add(time.Second)); err != nil {
 			return attribution.Result{}, err
 		}
-	} else {
-		var rec *currentRecord
-		err := s.db.View(func(txn *badger.Txn) (err error) {
-			rec, err = getCurrent(txn, bucket, orderID)
-			return err
-		})
-		if err != nil {
-			return attribution.Result{}, err
-		}
-		touches = consideredTouches(rec)
 	}
-	res := attribution.Decide(o.ForAttribution(), touches, rules, now)
+	var rec *currentRecord
+	err = s.db.View(func(txn *badger.Txn) (err error) {
+		rec, err = getCurrent(txn, bucket, orderID)
+		return err
+	})
+	if err != nil {
+		return attribution.Result{}, err
+	}
+	res := attribution.Decide(o.ForAttribution(), withConsidered(touches, rec), rules, now)
 	return res, s.putAttribution(bucket, res)
 }
 
-// consideredTouches are the clicks the current decision rec considered:
-// what an order whose visitor was erased (EraseVisitor keeps the clicks'
-// ids in its attribution) is decided with again when its status changes,
-// so that a refund still rejects it rather than making it organic. None
-// when rec is nil.
-func consideredTouches(rec *currentRecord) []attribution.Touch {
+// withConsidered adds to touches, the clicks read from the visitor index,
+// those the current decision rec considered that are no longer there: the
+// clicks of an erased visitor (EraseVisitor keeps their ids in the
+// attribution), or clicks past their bucket's retention. A status change
+// inside the refund window is then decided with the clicks the order was
+// credited to, so a refund still rejects it rather than making it organic.
+func withConsidered(touches []attribution.Touch, rec *currentRecord) []attribution.Touch {
 	if rec == nil {
-		return nil
+		return touches
 	}
-	touches := make([]attribution.Touch, len(rec.Current.Why.Candidates))
-	for i, c := range rec.Current.Why.Candidates {
-		touches[i] = c.Touch
+	have := make(map[touchKey]bool, len(touches))
+	for _, t := range touches {
+		have[keyOfTouch(t)] = true
+	}
+	for _, c := range rec.Current.Why.Candidates {
+		if !have[keyOfTouch(c.Touch)] {
+			touches = append(touches, c.Touch)
+		}
 	}
 	return touches
+}
+
+// touchKey tells apart the clicks of one visitor: what a click read from
+// the index and the same click kept in a decision have in common.
+type touchKey struct {
+	at                                                  int64
+	session, transactionID, offerID, publisherID, affID string
+}
+
+func keyOfTouch(t attribution.Touch) touchKey {
+	return touchKey{t.Time.UnixNano(), t.Session, t.TransactionID, t.OfferID, t.PublisherID, t.AffID}
+}
+
+// mayHaveLostClicks reports whether clicks that count for order f (those
+// of its attribution window) may have expired by now under the bucket's
+// retention, so that Reattribute must add the ones its decision kept
+// (withConsidered) rather than trust the index alone.
+func (s *Store) mayHaveLostClicks(bucket string, f *orderFacts, rules attribution.Rules, now time.Time) bool {
+	if f.Visitor == "" {
+		return true
+	}
+	if s.retention == nil {
+		return false
+	}
+	ret := s.retention(bucket)
+	if ret <= 0 {
+		return false
+	}
+	window := rules.Window
+	if window <= 0 {
+		window = attribution.DefaultWindow
+	}
+	return !now.Before(f.Time.Add(ret - window))
 }
 
 // getCurrent reads the current record of an order; nil when there is none.
@@ -832,16 +869,16 @@ func decideChunk(bucket string, chunk []orderJob, clicks *clickSnapshot, rules a
 			}
 			prev = head.record()
 		}
-		var touches []attribution.Touch
-		var err error
-		if f.Visitor == "" && j.current != nil {
+		touches, err := clicks.of(&f)
+		if err != nil {
+			return nil, fmt.Errorf("reading the clicks of order %q: %w", f.ID, err)
+		}
+		if j.current != nil && clicks.s.mayHaveLostClicks(bucket, &f, rules, now) {
 			var rec currentRecord // decoded whole: the clicks it considered
 			if err := json.Unmarshal(j.current, &rec); err != nil {
 				return nil, fmt.Errorf("decoding the attribution of order %q: %w", f.ID, err)
 			}
-			touches = consideredTouches(&rec)
-		} else if touches, err = clicks.of(&f); err != nil {
-			return nil, fmt.Errorf("reading the clicks of order %q: %w", f.ID, err)
+			touches = withConsidered(touches, &rec)
 		}
 		res := attribution.Decide(f.order(), touches, rules, now)
 		if dry {

@@ -642,3 +642,39 @@ func TestStatusAfterErasure(t *testing.T) {
 	}
 	check("Reattribute")
 }
+
+// TestRefundAfterClicksExpire: a bucket's retention may end before the
+// refund window does. A refund after the credited click expired is decided
+// with the click the attribution kept, so the order is rejected rather than
+// made organic; by AttributeOrder and by Reattribute alike.
+func TestRefundAfterClicksExpire(t *testing.T) {
+	s := openTest(t, Options{Retention: func(string) time.Duration { return time.Second }})
+	clickedOrder(t, s, "A")
+	rules := attribution.Rules{}
+	if res, err := s.AttributeOrder("KA-1", "A", rules, base.Add(2*time.Hour)); err != nil || res.Status != attribution.Approved {
+		t.Fatalf("before the refund: %s, %v", res.Status, err)
+	}
+	time.Sleep(2100 * time.Millisecond) // Badger's TTLs are in whole seconds
+	if n := len(visitorEvents(t, s, "KA-1", "v1")); n != 0 {
+		t.Fatalf("%d events of the visitor left after their retention", n)
+	}
+	later := base.Add(48 * time.Hour)
+	if _, err := s.SetOrderStatus("KA-1", "A", attribution.OrderRefunded, later); err != nil {
+		t.Fatal(err)
+	}
+	for _, how := range []string{"AttributeOrder", "Reattribute"} {
+		var err error
+		if how == "AttributeOrder" {
+			_, err = s.AttributeOrder("KA-1", "A", rules, later)
+		} else {
+			_, err = s.Reattribute("KA-1", rules, later)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, _, err := s.GetAttribution("KA-1", "A")
+		if err != nil || rec.Current.Status != attribution.Rejected || rec.Current.TransactionID != "c1" {
+			t.Errorf("%s: %s via %q (%s), %v; want rejected via c1", how, rec.Current.Status, rec.Current.TransactionID, rec.Current.Why.Rule, err)
+		}
+	}
+}
