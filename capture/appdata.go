@@ -676,8 +676,8 @@ func mageRegistrationEmail(v any, depth int) string {
 }
 
 // mageOrders reads ordersTrackingData: orders[0] (GA4 transaction_id and
-// value; UA id and revenue), currency and products (GA4 item_id and
-// item_name; UA id and name).
+// value; UA id and revenue), currency (at the top, or in the order since
+// Magento 2.4.7) and products (GA4 item_id and item_name; UA id and name).
 func mageOrders(t map[string]any) *Order {
 	ord := jvObj(jvFirst(t["orders"]))
 	if ord == nil {
@@ -688,6 +688,9 @@ func mageOrders(t map[string]any) *Order {
 		return nil
 	}
 	o.Currency = Currency(jvStr(t["currency"]))
+	if o.Currency == "" {
+		o.Currency = Currency(jvStr(ord["currency"]))
+	}
 	o.Total = jvMoney(appAny(ord, "value", "revenue"), o.Currency)
 	o.Discounts = appCodes(appAny(ord, "coupon"))
 	for _, pr := range jvList(t["products"]) {

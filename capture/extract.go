@@ -82,8 +82,12 @@ var sources = []source{
 
 // Extract returns the order page confirms; ok is false when it confirms
 // none. A page confirms an order when some source gives an order id and
-// either a total or items: prices alone (product grids, cross-sells) and
-// analytics events other than a purchase never make an order.
+// either a total or items, or when its own Katalys conversion names the
+// order (an id is "the bare minimum" Katalys asks of a thank-you page):
+// prices alone (product grids, cross-sells) and analytics events other
+// than a purchase never make an order. A WooCommerce page that says the
+// payment failed confirms none, whatever its tags report: the plugins that
+// hook its thank-you action print their purchase events there too.
 func Extract(page []byte) (o Order, ok bool) {
 	return NewPage(page).Order()
 }
@@ -91,6 +95,9 @@ func Extract(page []byte) (o Order, ok bool) {
 // Order merges what every source finds on p, most trusted first. A
 // source that can only give fields the order has already is not read.
 func (p *Page) Order() (o Order, ok bool) {
+	if paymentFailed(p.Raw) {
+		return Order{}, false
+	}
 	for _, s := range sources {
 		if o.Missing()&s.gives == 0 {
 			continue
@@ -104,11 +111,22 @@ func (p *Page) Order() (o Order, ok bool) {
 		}
 		o.merge(part)
 	}
-	if o.ID == "" || (o.Total == nil && len(o.Items) == 0) {
+	if o.ID == "" || (o.Total == nil && len(o.Items) == 0 && !(o.Convert && o.Source == "katalys")) {
 		return Order{}, false
 	}
 	if o.Currency == "" && o.Source == "katalys" {
 		o.Currency = "USD" // the Reporting Schema's default
 	}
 	return o, true
+}
+
+// failedNotice is the class of WooCommerce's "your order cannot be
+// processed" notice, shown on the thank-you page of a failed payment.
+const failedNotice = "woocommerce-thankyou-order-failed"
+
+// paymentFailed reports whether the page shows WooCommerce's failed-payment
+// notice: the class on an element, not in a stylesheet or a script.
+func paymentFailed(raw []byte) bool {
+	at := indexStr(raw, failedNotice)
+	return at >= 0 && markerTag(raw, at, failedNotice) >= 0
 }

@@ -41,7 +41,10 @@ func fromKatalys(p *Page) *Order {
 	)
 	for i := range p.Scripts {
 		s := &p.Scripts[i]
-		if !s.JS() || !bytes.Contains(s.Text, katalysMarker) {
+		// A consent manager or a script optimiser may park the payload
+		// (type="text/plain" …) as it does analytics tags: it is still the
+		// page's conversion.
+		if !tagScript(s) || !bytes.Contains(s.Text, katalysMarker) {
 			continue
 		}
 		for _, e := range katalysEvents(s.Text) {

@@ -191,10 +191,38 @@ func TestKatalysPayloads(t *testing.T) {
 		})
 	}
 	// A JSON data block that mentions the object is not script.
-	p := NewPage([]byte(`<script type="application/json">{"_revoffers_track": {"order_id": "J"}}</script>` +
-		`<script type="text/plain">_revoffers_track.push({action:"convert", order_id:"T"})</script>`))
+	p := NewPage([]byte(`<script type="application/json">{"_revoffers_track": {"order_id": "J"}}</script>`))
 	if o := fromKatalys(p); o != nil {
 		t.Errorf("data blocks: %+v", o)
+	}
+	// A payload a consent manager parks until consent is the page's own
+	// conversion all the same; with an id alone it is an order.
+	p = NewPage([]byte(`<script type="text/plain" data-cookieconsent="marketing">` +
+		`_revoffers_track.push({action:"convert", order_id:"T"})</script>`))
+	if o := fromKatalys(p); o == nil || o.ID != "T" || !o.Convert {
+		t.Errorf("consent-deferred push: %+v, want order T, Convert", o)
+	}
+	if o, ok := p.Order(); !ok || o.ID != "T" || o.Total != nil || !o.Convert {
+		t.Errorf("consent-deferred push, id only: %+v, %v; want order T, no total", o, ok)
+	}
+}
+
+// TestIDOnlyOrders: an order id alone makes an order only when the page's
+// own Katalys conversion names it, not when an analytics tag does.
+func TestIDOnlyOrders(t *testing.T) {
+	for _, tt := range []struct {
+		name, page string
+		ok         bool
+	}{
+		{"katalys convert", `<script>_revoffers_track.push({action:"convert",order_id:"73158"})</script>`, true},
+		{"katalys thank_you pre-seed", `<script>window._revoffers_track=window._revoffers_track||{};_revoffers_track.action="thank_you";_revoffers_track.order_id="000000187";</script>`, true},
+		{"katalys push with no action", `<script>_revoffers_track.push({order_id:"73158"})</script>`, false},
+		{"ga4 purchase", `<script>gtag("event","purchase",{transaction_id:"73158"})</script>`, false},
+	} {
+		o, ok := Extract([]byte(tt.page))
+		if ok != tt.ok || (ok && o.ID == "") {
+			t.Errorf("%s: %+v, %v; want ok %v", tt.name, o, ok, tt.ok)
+		}
 	}
 }
 
@@ -224,3 +252,19 @@ func benchmarkSource(b *testing.B, find func(*Page) *Order) {
 }
 
 func BenchmarkKatalys(b *testing.B) { benchmarkSource(b, fromKatalys) }
+
+// TestFailedPaymentPage: WooCommerce prints its thank-you page, with the
+// purchase events of the plugins hooked there, for a failed payment too;
+// the notice on the page vetoes every source. The same class in a
+// stylesheet is no notice.
+func TestFailedPaymentPage(t *testing.T) {
+	purchase := `<script>dataLayer.push({event:"purchase",ecommerce:{transaction_id:"48816",value:86.37,currency:"GBP"}});</script>`
+	failed := `<div class="woocommerce-order"><p class="woocommerce-notice woocommerce-notice--error woocommerce-thankyou-order-failed">Unfortunately your order cannot be processed as the originating bank/merchant has declined your transaction.</p></div>`
+	if o, ok := Extract([]byte(`<html><body>` + failed + purchase + `</body></html>`)); ok {
+		t.Errorf("failed payment page: order %+v", o)
+	}
+	styled := `<html><head><style>.woocommerce-thankyou-order-failed{color:#b81c23}</style></head><body>` + purchase + `</body></html>`
+	if o, ok := Extract([]byte(styled)); !ok || o.ID != "48816" {
+		t.Errorf("page whose stylesheet names the notice: %+v, %v; want order 48816", o, ok)
+	}
+}
