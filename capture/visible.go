@@ -12,8 +12,10 @@ import (
 // skips the addresses a page shows besides the customer's: those inside
 // tags (input placeholders, data attributes), scripts and styles, the
 // text of mailto links (the store's contact address), addresses at the
-// domain of a mailto link, and role addresses (help@, orders@, …). It
-// gives an email only, so it never makes an order by itself.
+// domain of a mailto link, role addresses (help@, orders@, …) and those in
+// the page's footer, navigation and sidebars (<footer>, <nav>, <aside>),
+// where a store prints its own contact address. It gives an email only, so
+// it never makes an order by itself.
 func fromVisibleEmail(p *Page) *Order {
 	raw := p.Raw
 	if bytes.IndexByte(raw, '@') < 0 {
@@ -33,6 +35,8 @@ func fromVisibleEmail(p *Page) *Order {
 			store = append(store, strings.ToLower(e[strings.IndexByte(e, '@')+1:]))
 		}
 	}
+	var chrome [][2]int // found when a first address needs them
+	chromeFound := false
 	for i, tries := 0, 0; i < len(raw) && tries < maxAtSigns; tries++ {
 		j := bytes.IndexByte(raw[i:], '@')
 		if j < 0 {
@@ -48,9 +52,50 @@ func fromVisibleEmail(p *Page) *Order {
 		if slices.Contains(store, domain) {
 			continue
 		}
+		if !chromeFound {
+			chrome, chromeFound = chromeSpans(raw), true
+		}
+		if slices.ContainsFunc(chrome, func(r [2]int) bool { return r[0] <= at && at < r[1] }) {
+			continue
+		}
 		return &Order{Email: e, Source: "text"}
 	}
 	return nil
+}
+
+// chromeElements are the elements in which a page prints the store's own
+// details rather than the order's.
+var chromeElements = [...]string{"footer", "nav", "aside"}
+
+// maxChromeSpans bounds the spans chromeSpans keeps.
+const maxChromeSpans = 64
+
+// chromeSpans returns the byte spans of the page's chromeElements, each from
+// its start tag to its first end tag (or the end of the page), in one
+// forward search per element name.
+func chromeSpans(raw []byte) [][2]int {
+	var spans [][2]int
+	for _, name := range chromeElements {
+		open, end := "<"+name, "</"+name
+		for i := 0; i < len(raw) && len(spans) < maxChromeSpans; {
+			j := indexStr(raw[i:], open)
+			if j < 0 {
+				break
+			}
+			start, k := i+j, i+j+len(open)
+			if k < len(raw) && !isSpaceByte(raw[k]) && raw[k] != '>' && raw[k] != '/' {
+				i = k // <navbar>, <asides>: another element
+				continue
+			}
+			stop := len(raw)
+			if e := indexStr(raw[k:], end); e >= 0 {
+				stop = k + e
+			}
+			spans = append(spans, [2]int{start, stop})
+			i = stop
+		}
+	}
+	return spans
 }
 
 // maxAtSigns bounds the '@' looked at, and lookBack how far before one

@@ -14,6 +14,10 @@ func TestVisibleEmail(t *testing.T) {
 		{"comment", `<!-- <p>dev@example.com</p> -->`, ""},
 		{"after decoys", `<p>help@shop.example</p><input placeholder="you@example.com"><p>lee@example.org</p>`, "lee@example.org"},
 		{"hash", `<p>3b1f…@</p>`, ""},
+		{"store footer", `<footer class="site-footer"><p>Questions? Write to rosa@sawtoothbasecamp.com</p></footer>`, ""},
+		{"after the footer", `<nav><p>ana@store.example</p></nav><p>Receipt sent to kim@example.net</p><footer><p>rosa@shop.example</p></footer>`, "kim@example.net"},
+		{"navbar is not nav", `<navbar><p>kim@example.net</p></navbar>`, "kim@example.net"},
+		{"unclosed aside", `<p>Sent to lee@example.org</p><aside><p>owner@shop.example`, "lee@example.org"},
 	}
 	for _, tt := range tests {
 		got := ""
