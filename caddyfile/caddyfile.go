@@ -64,6 +64,9 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			if strings.TrimSpace(app.Storage) == "" {
 				return nil, d.Err("storage: empty directory; leave the line out for the default")
 			}
+			if strings.ContainsAny(app.Storage, "{}") {
+				return nil, d.Errf("storage %q: placeholders are not replaced in the path; use the Caddyfile's {$VAR} for an environment variable", app.Storage)
+			}
 		case "bucket":
 			b, err := parseBucket(d, owners)
 			if err != nil {
@@ -93,10 +96,15 @@ func parseDeliver(d *caddyfile.Dispenser, app *module.App) error {
 	if err := module.CheckDeliver(app.Deliver); err != nil {
 		return d.Err(err.Error())
 	}
+	seen := make(map[string]bool)
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		if app.Deliver == module.DeliverOff {
 			return d.Errf("deliver off: '%s' has no effect when nothing is delivered", d.Val())
 		}
+		if seen[d.Val()] {
+			return d.Errf("deliver %s already specified", d.Val())
+		}
+		seen[d.Val()] = true
 		switch d.Val() {
 		case "timeout":
 			var v string
@@ -291,6 +299,9 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 			if !h.AllArgs(&handler.ScriptSrc) {
 				return nil, h.ArgErr()
 			}
+			if handler.ScriptSrc == "" {
+				return nil, h.Err("script_src: empty URL; leave the line out for the Katalys script")
+			}
 			if err := module.CheckScriptSrc(handler.ScriptSrc); err != nil {
 				return nil, h.Errf("script_src %q: %v", handler.ScriptSrc, err)
 			}
@@ -331,16 +342,28 @@ func parseOrderOption(h httpcaddyfile.Helper, handler *module.Handler) error {
 			if err := module.CheckThankYou(p); err != nil {
 				return h.Errf("thank_you %q: %v", p, err)
 			}
+			if strings.ContainsAny(p, "{}") {
+				return h.Errf("thank_you %q: placeholders are not replaced in thank-you paths", p)
+			}
 		}
 		handler.ThankYou = append(handler.ThankYou, args...)
 	case "order_prefix":
 		if handler.OrderPrefix != "" {
 			return h.Err("order_prefix already specified")
 		}
+		switch {
+		case args[0] == "":
+			return h.Err("order_prefix: empty prefix; leave the line out for none")
+		case strings.ContainsAny(args[0], "{}"):
+			return h.Errf("order_prefix %q: placeholders are not replaced in the prefix", args[0])
+		}
 		handler.OrderPrefix = args[0]
 	case "convert":
 		if handler.Convert != "" {
 			return h.Err("convert already specified")
+		}
+		if args[0] == "" {
+			return h.Errf("convert %q: must be %s or %s", args[0], module.ConvertAuto, module.ConvertOff)
 		}
 		if err := module.CheckConvert(args[0]); err != nil {
 			return h.Err(err.Error())

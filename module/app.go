@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -181,6 +182,28 @@ func CheckDeliver(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("deliver %q: must be off or an absolute http(s) URL", v)
+	}
+	if strings.IndexFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return fmt.Errorf("deliver %q: white space or control character in URL", v)
+	}
+	if err := checkPort(u); err != nil {
+		return fmt.Errorf("deliver %q: %v", v, err)
+	}
+	return nil
+}
+
+// checkPort reports a port in u that no connection can use, which would
+// otherwise surface only when the first delivery fails.
+func checkPort(u *url.URL) error {
+	p := u.Port()
+	if p == "" {
+		if strings.HasSuffix(u.Host, ":") {
+			return errors.New("empty port")
+		}
+		return nil
+	}
+	if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %s: must be a number from 1 to 65535", p)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,12 @@ func CheckEndpoint(p string) error {
 		return errors.New("must be a plain path (no query, fragment, placeholder or wildcard)")
 	case strings.IndexFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
 		return errors.New("white space or control character in path")
+	case strings.ContainsRune(p, '%'):
+		// Requests are matched on their decoded path, which never holds
+		// an escape: /k%20x would answer at /k%2520x/e only.
+		return errors.New("must be a plain path, not percent-encoded")
+	case path.Clean(p) != strings.TrimSuffix(p, "/") && path.Clean(p) != p:
+		return fmt.Errorf("must be a clean path (%s), not one with . or .. or // in it", path.Clean(p))
 	}
 	return nil
 }

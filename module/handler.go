@@ -385,7 +385,7 @@ func CheckScriptSrc(src string) error {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errors.New("must be an absolute http(s) URL or a path starting with /")
 	}
-	return nil
+	return checkPort(u)
 }
 
 // hasPlaceholder reports whether a site id is resolved per request.
