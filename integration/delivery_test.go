@@ -159,6 +159,8 @@ func TestDeliveryToCollector(t *testing.T) {
 	waitFor(t, 30*time.Second, "the refund at the collector", func() bool { return len(col.ackedOf("AM-41982")) >= 2 })
 	if r := col.ackedOf("AM-41982")[1]; r["order_status"] != "refunded" || r["action"] == "convert" {
 		t.Errorf("second delivery = %v; want the status change, refunded", r)
+	} else if tx, ok := r["transaction_id"]; ok {
+		t.Errorf("the refund still credits click %v: sent with the decision from before it", tx)
 	}
 	var d struct {
 		Pending []any `json:"pending"`

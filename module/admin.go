@@ -533,8 +533,12 @@ func (a *AdminAPI) status(w http.ResponseWriter, r *http.Request, c adminCall) e
 	if err != nil {
 		return err
 	}
-	c.app.wakeDelivery() // the status change is in the outbox
+	// Decide again before delivery is woken for the status change in the
+	// outbox: its payload carries the current decision, and sent with the
+	// one before it a refund would still credit the click (and a payment
+	// after a refund would not).
 	res, err := attributeOrder(c.store, c.app.Rules(c.bucket), o, c.now)
+	c.app.wakeDelivery()
 	if err != nil {
 		return fmt.Errorf("attributing order %q of %s: %w", id, c.bucket, err)
 	}
