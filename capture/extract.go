@@ -111,7 +111,7 @@ func (p *Page) Order() (o Order, ok bool) {
 		}
 		o.merge(part)
 	}
-	if o.ID == "" || (o.Total == nil && len(o.Items) == 0 && !(o.Convert && o.Source == "katalys")) {
+	if !o.confirmed() {
 		return Order{}, false
 	}
 	if o.Currency == "" && o.Source == "katalys" {
@@ -129,4 +129,11 @@ const failedNotice = "woocommerce-thankyou-order-failed"
 func paymentFailed(raw []byte) bool {
 	at := indexStr(raw, failedNotice)
 	return at >= 0 && markerTag(raw, at, failedNotice) >= 0
+}
+
+// confirmed reports whether o is enough to be an order (see Extract): an
+// id with a total or items, or an id the page's own Katalys conversion
+// names.
+func (o *Order) confirmed() bool {
+	return o.ID != "" && (o.Total != nil || len(o.Items) > 0 || (o.Convert && o.Source == "katalys"))
 }

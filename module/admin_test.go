@@ -593,10 +593,7 @@ func TestReloadTurnsDeliveryOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := on.Store()
-	if _, _, err := st.PutOrder(storage.Order{Bucket: "KA-1", Order: capture.Order{ID: "B-2", Total: capture.Money(5)}}); err != nil {
-		t.Fatal(err)
-	}
-	if pending, _ := st.OutboxCounts(); pending != 1 {
+	if pending := putOrderPending(t, st, "B-2"); pending != 1 {
 		t.Errorf("after the reload to a target: %d outbox entries, want 1 for order B-2", pending)
 	}
 	back := appWith(t, dir, DeliverOff, adminBuckets)
@@ -607,10 +604,7 @@ func TestReloadTurnsDeliveryOn(t *testing.T) {
 	if err := unload(on); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := st.PutOrder(storage.Order{Bucket: "KA-1", Order: capture.Order{ID: "C-3"}}); err != nil {
-		t.Fatal(err)
-	}
-	if pending, _ := st.OutboxCounts(); pending != 1 {
+	if pending := putOrderPending(t, st, "C-3"); pending != 1 {
 		t.Errorf("after the reload back to off: %d outbox entries, want B-2's alone", pending)
 	}
 }
@@ -655,10 +649,18 @@ func TestFailedReloadKeepsTheRunningSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := running.Store()
-	if _, _, err := st.PutOrder(storage.Order{Bucket: "KA-1", Order: capture.Order{ID: "D-4", Total: capture.Money(5)}}); err != nil {
-		t.Fatal(err)
-	}
-	if pending, _ := st.OutboxCounts(); pending != 1 {
+	if pending := putOrderPending(t, st, "D-4"); pending != 1 {
 		t.Errorf("after a failed reload to deliver off: %d outbox entries, want 1: the running config delivers", pending)
 	}
+}
+
+// putOrderPending stores a new order id of KA-1 in st and returns the
+// delivery entries pending after it.
+func putOrderPending(t *testing.T, st *storage.Store, id string) int {
+	t.Helper()
+	if _, _, err := st.PutOrder(storage.Order{Bucket: "KA-1", Order: capture.Order{ID: id, Total: capture.Money(5)}}); err != nil {
+		t.Fatal(err)
+	}
+	pending, _ := st.OutboxCounts()
+	return pending
 }
