@@ -260,10 +260,10 @@ func (h *Handler) takeOrder(r *http.Request, bucket string, pv *pageVisit, w *re
 	var o capture.Order
 	var ok bool
 	switch {
-	case !w.paged:
+	case !w.paged && !w.tee:
 		return
-	case w.finished:
-		o, ok = c.result()
+	case w.finished || w.tee:
+		o, ok = c.result() // a no-transform page cut short: what came of it
 	case c.mark >= 0:
 		o, ok = c.order, c.found
 	default:

@@ -1,8 +1,10 @@
 package module
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -211,5 +213,31 @@ func TestOrderKeptWhenThePageIsCutShort(t *testing.T) {
 	}
 	if got := counter(t, orders) - before; got != 1 {
 		t.Errorf("thank-you pages with an order: +%v, want +1 (the order read before the failure)", got)
+	}
+}
+
+// TestNoTransformThankYouPageKeepsItsOrder: a thank-you page that forbids
+// changes (Cache-Control: no-transform) goes out exactly as it came, with
+// its header, and its order is read all the same, through Write and
+// through ReadFrom.
+func TestNoTransformThankYouPageKeepsItsOrder(t *testing.T) {
+	page := `<html><body><script>dataLayer.push({event:"purchase",ecommerce:{transaction_id:"NT-1",value:71,currency:"EUR"}});</script></body></html>`
+	h := &Handler{SiteID: "KA-1"}
+	if err := provisionHandler(t, h); err != nil {
+		t.Fatal(err)
+	}
+	orders := metrics.thankYouPages.WithLabelValues("order")
+	for _, readFrom := range []bool{false, true} {
+		up := upstream{status: 200, header: header("Content-Type", "text/html", "Cache-Control", "private, no-transform",
+			"Content-Length", fmt.Sprint(len(page))), body: []byte(page), readFrom: readFrom}
+		before := counter(t, orders)
+		want := direct(t, request("GET", "/checkout/order-received/1/", nil), up)
+		got := through(t, h, request("GET", "/checkout/order-received/1/", nil), up)
+		if got.status != want.status || !equalHeader(got.header, want.header) || !bytes.Equal(got.body, want.body) {
+			t.Errorf("readFrom %v: response changed\n got: %v\nwant: %v", readFrom, got, want)
+		}
+		if d := counter(t, orders) - before; d != 1 {
+			t.Errorf("readFrom %v: thank-you pages with an order +%v, want +1", readFrom, d)
+		}
 	}
 }

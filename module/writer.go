@@ -58,6 +58,7 @@ type responseWriter struct {
 	visit    *pageVisit     // the visit to record, nil when none
 	order    *orderCapture  // a thank-you page's capture, nil on other pages
 	paged    bool           // the response was committed as a page
+	tee      bool           // a no-transform thank-you page passed through: its bytes still go to the order capture
 	finished bool           // the page was served whole
 }
 
@@ -92,6 +93,9 @@ func (w *responseWriter) WriteHeader(status int) {
 	switch {
 	case reason != "":
 		w.pass(reason)
+		// A thank-you page that forbids changes gets no snippet, but
+		// reading its order changes nothing.
+		w.tee = reason == passNoTransform && w.order != nil && len(w.Header()["Content-Encoding"]) == 0
 		w.ResponseWriter.WriteHeader(status)
 	case coding == "":
 		_ = w.commit() // writes nothing but the header: no error
@@ -127,6 +131,9 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	case modeFailed:
 		return 0, w.err
 	default:
+		if w.tee {
+			w.order.add(p)
+		}
 		return w.ResponseWriter.Write(p)
 	}
 	if err == nil && (w.mode == modeInject || w.mode == modeDecode) {
@@ -139,13 +146,14 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 }
 
 // ReadFrom keeps io.Copy (file_server's sendfile path) from bypassing
-// Write: a page is copied through Write; a response passed through goes to
+// Write: a page is copied through Write, and so is a no-transform
+// thank-you page (for its order); another response passed through goes to
 // the inner writer's ReadFrom, so sendfile still works for it.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if w.mode == modeUndecided {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.mode == modePass {
+	if w.mode == modePass && !w.tee {
 		return w.ResponseWriterWrapper.ReadFrom(r)
 	}
 	bp := copyBufs.Get().(*[]byte)
