@@ -79,6 +79,7 @@ func TestBrowserConvertCall(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Trim(tt.path, "/"), func(t *testing.T) {
 			tb := openTab(t, browser)
+			tb.poseAsDesktop(t)
 			tb.navigate(t, base+tt.path)
 			var pushes []map[string]any
 			deadline := time.Now().Add(10 * time.Second)

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -73,13 +72,7 @@ http://127.0.0.1:%d {
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 
 	tb := openTab(t, browser)
-	// Headless Chromium says "HeadlessChrome" in its user agent, which
-	// tracking rightly treats as a bot (no cookie, nothing recorded): the
-	// tab poses as the desktop browser it is.
-	const ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-	if _, err := chromedp.Call(tb.ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua}); err != nil {
-		t.Fatalf("overriding the user agent: %v", err)
-	}
+	tb.poseAsDesktop(t)
 	visit := func(path string) {
 		t.Helper()
 		tb.navigate(t, base+path)

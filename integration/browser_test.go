@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -345,4 +346,19 @@ func TestBrowserCSP(t *testing.T) {
 		}
 		t.Logf("violations seen: %q; CSP log lines: %q", s.Violations, tb.cspLogs())
 	})
+}
+
+// desktopUA is the user agent of the desktop Chromium the tests drive,
+// without "Headless".
+const desktopUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+// poseAsDesktop makes the tab send desktopUA. Headless Chromium says
+// "HeadlessChrome" in its user agent, which tracking rightly treats as a
+// bot (no cookie, nothing recorded, no order read from a thank-you page):
+// the tab poses as the desktop browser it is.
+func (tb *tab) poseAsDesktop(t *testing.T) {
+	t.Helper()
+	if _, err := chromedp.Call(tb.ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: desktopUA}); err != nil {
+		t.Fatalf("overriding the user agent: %v", err)
+	}
 }

@@ -203,3 +203,48 @@ http://127.0.0.1:%d {
 		t.Errorf("%d \"order captured\" log lines, want one per order (%d)", n, len(want))
 	}
 }
+
+// TestBotViewOfThankYouPage: a link preview (or crawler, or monitor) that
+// loads a thank-you page before the customer does stores no order and gets
+// no convert call; the customer's own view then stores the order with the
+// customer's visit, so it is credited to their click.
+func TestBotViewOfThankYouPage(t *testing.T) {
+	dir := t.TempDir()
+	path := "/checkout/order-received/10482/"
+	pages := map[string]string{path: readFixture(t, "08_woocommerce_classic_markup_only_gbp.html"), "/": "<html><body><h1>Shop</h1></body></html>"}
+	upstream := thankYouUpstream(t, pages, nil)
+	port := freePort(t)
+	c := startCaddy(t, fmt.Sprintf(`{
+	katalys {
+		storage %s
+		bucket %s
+	}
+}
+
+http://127.0.0.1:%d {
+	katalys %s
+	reverse_proxy %s
+}
+`, dir, siteA, port, siteA, upstream))
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	const browser = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
+	landing := fetch(t, newRequest(t, "GET", base+"/?transaction_id=TX-BOT&publisher_id=P-1", "User-Agent", browser))
+	vid := cookieValue(landing.header, tracking.VisitorCookie)
+	if vid == "" {
+		t.Fatal("no visitor cookie on the landing page")
+	}
+
+	bot := fetch(t, newRequest(t, "GET", base+path, "User-Agent", "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"))
+	if call := servedThankYou(t, "bot view", pages[path], bot.body); call != nil {
+		t.Errorf("bot view: convert call added: %v", call)
+	}
+	customer := fetch(t, newRequest(t, "GET", base+path, "User-Agent", browser, "Cookie", tracking.VisitorCookie+"="+vid))
+	if call := servedThankYou(t, "customer view", pages[path], customer.body); call == nil || call["order_id"] != "GC-10482" {
+		t.Errorf("customer view: convert call %v, want one for GC-10482", call)
+	}
+	stopCaddy(t, c)
+	o, ok := storedOrders(t, dir, siteA)["GC-10482"]
+	if !ok || o.Visitor != vid || !strings.Contains(o.UserAgent, "Firefox") {
+		t.Fatalf("order GC-10482 stored %v with visitor %q, user agent %q; want the customer's visit (%s)", ok, o.Visitor, o.UserAgent, vid)
+	}
+}

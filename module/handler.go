@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/storeedge/caddy-katalys/inject"
+	"github.com/storeedge/caddy-katalys/tracking"
 )
 
 func init() {
@@ -246,7 +247,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	r = askIdentity(r)
 	rw := newResponseWriter(w, h, st, r.Host)
 	rw.visit = pv
-	if h.isThankYou(orig) {
+	switch {
+	case !h.isThankYou(orig):
+	case pv.Skip == tracking.SkipBot:
+		// A crawler, a link preview or a monitor: the customer's own
+		// view is the conversion. Stored from this one, the order would
+		// go to Katalys as organic, with the bot's user agent, before the
+		// customer's view could credit its click.
+		metrics.thankYouPages.WithLabelValues("bot").Inc()
+	default:
 		rw.order = newOrderCapture(h.CaptureLimit)
 		// On every way out, also an error or a panic (a client gone):
 		// an order read is stored.

@@ -128,7 +128,7 @@ var metrics = struct {
 		Namespace: "caddy",
 		Subsystem: "katalys",
 		Name:      "thank_you_pages_total",
-		Help:      "Thank-you pages read for an order, by result (order, no_order, truncated: larger than capture_limit, read up to it).",
+		Help:      "Thank-you pages read for an order, by result (order, no_order, truncated: larger than capture_limit, read up to it; bot: a crawler's or link preview's view, not read).",
 	}, []string{"result"}),
 	attributions: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy",
