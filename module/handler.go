@@ -104,6 +104,7 @@ type Handler struct {
 	unresolved *onceSet
 	conflicts  *onceSet
 	nested     *onceSet // one error per outer site id
+	truncated  *onceSet // one warning per host: thank-you pages past capture_limit with no order read
 }
 
 // ownerVar is the request variable in which the first katalys handler a
@@ -156,6 +157,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.unresolved = newOnceSet(maxLogKeys)
 	h.conflicts = newOnceSet(maxLogKeys)
 	h.nested = newOnceSet(maxLogKeys)
+	h.truncated = newOnceSet(maxLogKeys)
 	h.orders = new(seenOrders)
 	h.thankYou = compilePaths(append(append([]string{}, ThankYouPaths...), h.ThankYou...))
 	if h.CaptureLimit == 0 {

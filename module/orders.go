@@ -270,11 +270,20 @@ func (h *Handler) takeOrder(r *http.Request, bucket string, pv *pageVisit, w *re
 		return
 	}
 	switch {
+	case c.truncated:
+		// Past the limit: counted as such whether or not what was kept
+		// held the order, since the order may be in the part not read.
+		metrics.thankYouPages.WithLabelValues("truncated").Inc()
+		if !ok {
+			if h.truncated.first(r.Host) {
+				h.logger.Warn("thank-you page longer than capture_limit, and no order in the part read: raise capture_limit",
+					zap.String("host", r.Host), zap.String("path", r.URL.Path), zap.Int("capture_limit", c.limit))
+			}
+			return
+		}
 	case !ok:
 		metrics.thankYouPages.WithLabelValues("no_order").Inc()
 		return
-	case c.truncated:
-		metrics.thankYouPages.WithLabelValues("truncated").Inc()
 	default:
 		metrics.thankYouPages.WithLabelValues("order").Inc()
 	}

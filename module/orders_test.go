@@ -241,3 +241,37 @@ func TestNoTransformThankYouPageKeepsItsOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestThankYouPagePastTheLimit: a thank-you page longer than capture_limit
+// counts as truncated, with its order read from the part kept, or without
+// one when the order comes after the limit, where counting it no_order
+// would hide the lost order.
+func TestThankYouPagePastTheLimit(t *testing.T) {
+	order := `<script>dataLayer.push({event:"purchase",ecommerce:{transaction_id:"BIG-1",value:9.5,currency:"EUR"}});</script>`
+	pad := "<p>" + strings.Repeat("x", 4096) + "</p>"
+	h := &Handler{SiteID: "KA-1", CaptureLimit: 2048}
+	if err := provisionHandler(t, h); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, page, result string }{
+		{"order first", "<html><body>" + order + pad + "</body></html>", "truncated"},
+		{"order past the limit", "<html><body>" + pad + order + "</body></html>", "truncated"},
+		{"no order", "<html><body>" + pad + "</body></html>", "truncated"},
+		{"short, no order", "<html><body><p>Check your email.</p></body></html>", "no_order"},
+	} {
+		before := map[string]float64{}
+		for _, r := range []string{"order", "no_order", "truncated"} {
+			before[r] = counter(t, metrics.thankYouPages.WithLabelValues(r))
+		}
+		through(t, h, request("GET", "/checkout/order-received/1/", nil), upstream{status: 200, header: htmlHeader, body: []byte(tt.page)})
+		for r, b := range before {
+			want := 0.0
+			if r == tt.result {
+				want = 1
+			}
+			if d := counter(t, metrics.thankYouPages.WithLabelValues(r)) - b; d != want {
+				t.Errorf("%s: thank_you_pages_total{result=%q} +%v, want +%v", tt.name, r, d, want)
+			}
+		}
+	}
+}
