@@ -98,18 +98,34 @@ func (p *Page) Order() (o Order, ok bool) {
 	if paymentFailed(p.Raw) {
 		return Order{}, false
 	}
+	idFrom := ""      // the source whose id the order has
+	var markup *Order // what the markup source read, once it has run
 	for _, s := range sources {
 		if o.Missing()&s.gives == 0 {
 			continue
 		}
 		part := s.find(p)
+		if s.name == "markup" {
+			markup = part
+		}
 		if part == nil {
 			continue
 		}
 		if part.Source == "" {
 			part.Source = s.name
 		}
+		if o.ID == "" && part.ID != "" {
+			idFrom = s.name
+		}
 		o.merge(part)
+	}
+	if oneShot[idFrom] {
+		if markup == nil {
+			markup = fromMarkup(p)
+		}
+		if markup != nil && markup.ID != "" {
+			o.ID = markup.ID
+		}
 	}
 	if !o.confirmed() {
 		return Order{}, false
@@ -119,6 +135,15 @@ func (p *Page) Order() (o Order, ok bool) {
 	}
 	return o, true
 }
+
+// oneShot are the sources that storefronts often print on the first view
+// of a thank-you page only (analytics and pixel tags, guarded against
+// double tracking), with an id of their choosing: a post id, a prefixed
+// or #-numbered name. When the order's id comes from one of them and the
+// platform's markup, printed on every view, names the order too, the
+// markup's id is kept, so a reload of the page gives the same order, not a
+// second one.
+var oneShot = map[string]bool{"datalayer": true, "gtag": true, "gads": true, "meta": true, "gcr": true}
 
 // failedNotice is the class of WooCommerce's "your order cannot be
 // processed" notice, shown on the thank-you page of a failed payment.

@@ -268,3 +268,32 @@ func TestFailedPaymentPage(t *testing.T) {
 		t.Errorf("page whose stylesheet names the notice: %+v, %v; want order 48816", o, ok)
 	}
 }
+
+// TestReloadKeepsTheOrderID: analytics and pixel tags are often printed on
+// the first view of a thank-you page only, with an id of their own (a
+// numeric id, a post id, a prefixed or #-numbered name). The order's id is
+// the one the platform's markup prints on every view, so a reload (or a
+// view without the tag) gives the same order, not a second one.
+func TestReloadKeepsTheOrderID(t *testing.T) {
+	const woo08 = "08_woocommerce_classic_markup_only_gbp.html" // the shared fixture: markup only
+	for _, tt := range []struct{ first, later, want string }{
+		{"ps_first.html", "ps_reload.html", "XKBKNABJK"},                              // ps_googleanalytics's gtag id 128
+		{"shopify_nocheckout_first.html", "shopify_nocheckout_reload.html", "SL1289"}, // GA4's "#SL1289"
+		{"woo_fb4wc_first.html", woo08, "GC-10482"},                                   // Facebook for WooCommerce's post id
+		{"woo_ga4_prefix.html", woo08, "GC-10482"},                                    // GTM4WP's "shop1_" prefix
+	} {
+		for _, name := range []string{tt.first, tt.later} {
+			file := filepath.Join("testdata", "reload", name)
+			if name == woo08 {
+				file = filepath.Join(katalysFixtureDir, woo08)
+			}
+			page, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o, ok := Extract(page); !ok || o.ID != tt.want {
+				t.Errorf("%s: order %q (%v), want %q", name, o.ID, ok, tt.want)
+			}
+		}
+	}
+}
