@@ -196,9 +196,12 @@ func (s *Store) Retry(id string, attempts int, next time.Time, reason string) er
 }
 
 // Dead moves the entry id to the dead letters with the HTTP status and an
-// excerpt of the answer that refused it, and removes its index key, so the
-// later entries of its order can go. An entry that is not there is an
-// error wrapping ErrNotFound.
+// excerpt of the answer that refused it. A dead status change gives up its
+// index key, so the later entries of its order can go; a dead conversion
+// keeps it, so its order's status changes wait (pending) until it is
+// retried: sent before the conversion, they would reach Katalys for an
+// order it does not know, and a retried conversion would come after them.
+// An entry that is not there is an error wrapping ErrNotFound.
 func (s *Store) Dead(id string, httpStatus int, body string, at time.Time) error {
 	return s.changeEntry("moving outbox entry "+id+" to the dead letters", id, false,
 		func(txn *badger.Txn, seq uint64, e delivery.Entry) error {
@@ -208,6 +211,9 @@ func (s *Store) Dead(id string, httpStatus int, body string, at time.Time) error
 			}
 			if err := txn.Delete(outboxKey(seq)); err != nil {
 				return err
+			}
+			if e.Kind == delivery.KindOrder {
+				return nil
 			}
 			return txn.Delete(outboxOrderKey(e.Bucket, e.OrderID, seq))
 		})

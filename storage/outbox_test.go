@@ -262,9 +262,10 @@ func TestOutboxDeadAndRetryDead(t *testing.T) {
 	if err := s.Dead(id, 400, `{"error":"bad site_id"}`, died); err != nil {
 		t.Fatalf("Dead: %v", err)
 	}
-	// The dead conversion no longer holds back the status change.
-	if got := entryNames(due(t, s, now, 10)); !slices.Equal(got, []string{"KA-1/7:status:paid"}) {
-		t.Errorf("Due after Dead = %q", got)
+	// The dead conversion still holds back the status change: sent
+	// first, it would reach Katalys for an order Katalys does not know.
+	if got := entryNames(due(t, s, now, 10)); len(got) != 0 {
+		t.Errorf("Due after Dead = %q, want nothing until the conversion is retried", got)
 	}
 	ds := deadLetters(t, s)
 	if len(ds) != 1 {
@@ -292,6 +293,22 @@ func TestOutboxDeadAndRetryDead(t *testing.T) {
 	}
 	if p, d := s.OutboxCounts(); p != 2 || d != 0 {
 		t.Errorf("OutboxCounts = %d, %d; want 2, 0", p, d)
+	}
+	// Delivered, it lets the status change go; a dead status change then
+	// holds back nothing.
+	if err := s.Delivered(id); err != nil {
+		t.Fatal(err)
+	}
+	setStatus(t, s, "KA-1", "7", "refunded")
+	got = due(t, s, time.Now(), 10)
+	if names := entryNames(got); !slices.Equal(names, []string{"KA-1/7:status:paid"}) {
+		t.Fatalf("Due after the conversion = %q", names)
+	}
+	if err := s.Dead(got[0].ID, 400, "no", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if names := entryNames(due(t, s, time.Now(), 10)); !slices.Equal(names, []string{"KA-1/7:status:refunded"}) {
+		t.Errorf("Due after a dead status change = %q, want the next one", names)
 	}
 }
 
