@@ -248,3 +248,49 @@ http://127.0.0.1:%d {
 		t.Fatalf("order GC-10482 stored %v with visitor %q, user agent %q; want the customer's visit (%s)", ok, o.Visitor, o.UserAgent, vid)
 	}
 }
+
+// TestFetchedThankYouPage: a store whose pages load through Turbo (Hotwire)
+// fetches the thank-you page (Sec-Fetch-Dest: empty) instead of navigating
+// to it. The page gets nothing added, as every fetch, but its order is
+// stored, with the visit of the cookie that came with the fetch.
+func TestFetchedThankYouPage(t *testing.T) {
+	dir := t.TempDir()
+	path := "/checkout/order-received/10482/"
+	pages := map[string]string{path: readFixture(t, "08_woocommerce_classic_markup_only_gbp.html"), "/": "<html><body><h1>Shop</h1></body></html>"}
+	upstream := thankYouUpstream(t, pages, nil) // uncompressed, as the plugin asks
+	port := freePort(t)
+	c := startCaddy(t, fmt.Sprintf(`{
+	katalys {
+		storage %s
+		bucket %s
+	}
+}
+
+http://127.0.0.1:%d {
+	encode gzip
+	katalys %s
+	reverse_proxy %s
+}
+`, dir, siteA, port, siteA, upstream))
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	const browser = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
+	landing := fetch(t, newRequest(t, "GET", base+"/?transaction_id=TX-TURBO&publisher_id=P-1", "User-Agent", browser))
+	vid := cookieValue(landing.header, tracking.VisitorCookie)
+	if vid == "" {
+		t.Fatal("no visitor cookie on the landing page")
+	}
+	res := fetch(t, newRequest(t, "GET", base+path, "User-Agent", browser, "Cookie", tracking.VisitorCookie+"="+vid,
+		"Accept", "text/vnd.turbo-stream.html, text/html, application/xhtml+xml", "Accept-Encoding", "gzip",
+		"Sec-Fetch-Dest", "empty", "Sec-Fetch-Mode", "cors", "X-Turbo-Request-Id", "1"))
+	if body := decodeBody(t, res.header.Get("Content-Encoding"), res.body); string(body) != pages[path] {
+		t.Errorf("the fetched page was changed")
+	}
+	if len(res.header.Values("Set-Cookie")) != 0 {
+		t.Errorf("cookies set on a fetch: %q", res.header.Values("Set-Cookie"))
+	}
+	stopCaddy(t, c)
+	o, ok := storedOrders(t, dir, siteA)["GC-10482"]
+	if !ok || o.Visitor != vid || o.Total == nil || *o.Total != 86.37 {
+		t.Fatalf("order GC-10482 stored %v, visitor %q, total %v; want the fetch's visitor %s and 86.37", ok, o.Visitor, o.Total, vid)
+	}
+}

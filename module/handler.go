@@ -235,6 +235,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 	if !mayBePage(r) {
+		if fetchedPage(r) && h.isThankYou(r) {
+			return h.readOrder(w, r, next)
+		}
 		return next.ServeHTTP(w, r)
 	}
 	st, ok := h.siteFor(r)
@@ -355,6 +358,42 @@ func mayBePage(r *http.Request) bool {
 		return true
 	}
 	return false
+}
+
+// fetchedPage reports whether r fetches a whole page with fetch() rather
+// than navigating to it: a GET that asks for HTML with Sec-Fetch-Dest
+// empty, as Turbo (Hotwire) and other single-page navigators load the
+// next page. Such a page is not a page view and gets no snippet, but a
+// thank-you page fetched this way still confirms its order.
+func fetchedPage(r *http.Request) bool {
+	accept := r.Header["Accept"]
+	return r.Method == http.MethodGet && r.Header.Get("Upgrade") == "" &&
+		len(accept) > 0 && acceptsHTML(accept) && strings.EqualFold(r.Header.Get("Sec-Fetch-Dest"), "empty")
+}
+
+// readOrder serves a fetched thank-you page (see fetchedPage) exactly as
+// the next handler writes it, and reads its order on the way: an
+// uncompressed 200 HTML response is kept for capture.Extract, as a page
+// would be. A bot's fetch is not read.
+func (h *Handler) readOrder(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	st, ok := h.siteFor(r)
+	if !ok {
+		return next.ServeHTTP(w, r)
+	}
+	pv := h.observe(r, st.bucket)
+	if pv.Skip == tracking.SkipBot {
+		metrics.thankYouPages.WithLabelValues("bot").Inc()
+		return next.ServeHTTP(w, r)
+	}
+	rw := newResponseWriter(w, h, st, r.Host)
+	rw.readOnly = true
+	rw.order = newOrderCapture(h.CaptureLimit)
+	defer h.takeOrder(r, st.bucket, pv, rw)
+	if err := next.ServeHTTP(rw, askIdentity(r)); err != nil {
+		return err
+	}
+	rw.finished = true
+	return nil
 }
 
 // askIdentity returns a shallow copy of r whose header map is a copy

@@ -58,7 +58,8 @@ type responseWriter struct {
 	visit    *pageVisit     // the visit to record, nil when none
 	order    *orderCapture  // a thank-you page's capture, nil on other pages
 	paged    bool           // the response was committed as a page
-	tee      bool           // a no-transform thank-you page passed through: its bytes still go to the order capture
+	tee      bool           // a thank-you page passed through (no-transform, or fetched): its bytes still go to the order capture
+	readOnly bool           // a fetched thank-you page: its order is read, nothing is added to it
 	finished bool           // the page was served whole
 }
 
@@ -90,6 +91,12 @@ func (w *responseWriter) WriteHeader(status int) {
 	w.status = status
 	coding, xhtml, reason := classify(status, w.Header())
 	w.xhtml = xhtml
+	if w.readOnly {
+		w.mode = modePass
+		w.tee = reason == "" && coding == ""
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
 	switch {
 	case reason != "":
 		w.pass(reason)
