@@ -534,6 +534,7 @@ func unsubstituted(s string) bool {
 // jsMoney reads an amount in major units: a number, a numeric string, or a
 // formatted string ("1,937.80", "1 249,00").
 func jsMoney(v jslit.Value) *float64 {
+	v = jslit.Unwrap(v) // value: parseFloat('249.90')
 	if f, ok := jslit.Float(v); ok {
 		return Money(f)
 	}

@@ -297,3 +297,14 @@ func TestReloadKeepsTheOrderID(t *testing.T) {
 		}
 	}
 }
+
+// TestParseFloatValues: storefront templates that print the total inside
+// parseFloat('…') (a Lightspeed snippet, Shopify Liquid ones) give it.
+func TestParseFloatValues(t *testing.T) {
+	page := `<script>gtag('event','purchase',{transaction_id:'LS-88120',value:parseFloat('249.90'),currency:'EUR',` +
+		`items:[{item_id:'B-1',item_name:'Bike bell',price:Number("24.99"),quantity:1}]});</script>`
+	o, ok := Extract([]byte(page))
+	if !ok || o.ID != "LS-88120" || o.Total == nil || *o.Total != 249.90 || len(o.Items) != 1 || o.Items[0].Price == nil || *o.Items[0].Price != 24.99 {
+		t.Fatalf("order %+v, %v; want LS-88120, 249.90, one item at 24.99", o, ok)
+	}
+}

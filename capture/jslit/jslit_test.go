@@ -600,3 +600,26 @@ func BenchmarkAssignments(b *testing.B) {
 		}
 	}
 }
+
+func TestUnwrap(t *testing.T) {
+	for _, tt := range []struct {
+		src  string
+		want Value
+	}{
+		{`parseFloat('249.90')`, String("249.90")},
+		{`parseFloat( "1,047.00" )`, String("1,047.00")},
+		{`Number(12.5)`, Number("12.5")},
+		{`parseFloat(total)`, Expr("parseFloat(total)")},
+		{`parseFloat('1' + '2')`, Expr("parseFloat('1' + '2')")},
+		{`parseInt('2')`, Expr("parseInt('2')")},
+		{`'249.90'`, String("249.90")},
+	} {
+		v, _, err := Parse([]byte(tt.src))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.src, err)
+		}
+		if got := Unwrap(v); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Unwrap(%s) = %#v, want %#v", tt.src, got, tt.want)
+		}
+	}
+}

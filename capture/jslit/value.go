@@ -197,3 +197,39 @@ func numberValue(s string) (float64, bool) {
 	}
 	return f, true
 }
+
+// numberCalls are the functions templates wrap a printed value in to make
+// it a number: parseFloat('{{ order.total }}').
+var numberCalls = [...]string{"parseFloat", "Number"}
+
+// Unwrap returns the string or number literal that v, a call of
+// parseFloat or Number with that one argument, wraps; any other v is
+// returned as it is. The literal is returned as written: parseFloat would
+// read "1,234.56" as 1, where the template meant the amount it printed.
+func Unwrap(v Value) Value {
+	e, ok := v.(Expr)
+	if !ok {
+		return v
+	}
+	for _, fn := range numberCalls {
+		rest, ok := strings.CutPrefix(string(e), fn)
+		if !ok {
+			continue
+		}
+		rest = strings.TrimSpace(rest)
+		if len(rest) < 2 || rest[0] != '(' || rest[len(rest)-1] != ')' {
+			return v
+		}
+		arg := strings.TrimSpace(rest[1 : len(rest)-1])
+		lit, n, err := Parse([]byte(arg))
+		if err != nil || n != len(arg) {
+			return v
+		}
+		switch lit.(type) {
+		case String, Number:
+			return lit
+		}
+		return v
+	}
+	return v
+}
