@@ -148,12 +148,13 @@ func ga4Order(ec jslit.Object) *Order {
 	if id == "" {
 		return nil
 	}
+	cur := jsCurrency(ec.Get("currency"))
 	o := &Order{
 		ID:        id,
-		Total:     jsMoney(ec.Get("value")),
-		Currency:  jsCurrency(ec.Get("currency")),
+		Total:     jsMoney(ec.Get("value"), cur),
+		Currency:  cur,
 		Discounts: couponCodes(ec.Get("coupon")),
-		Items:     jsItems(ec.Get("items")),
+		Items:     jsItems(ec.Get("items"), cur),
 		Source:    "ga4",
 	}
 	o.Email = objectEmail(ec)
@@ -182,10 +183,10 @@ func uaOrder(ec jslit.Object) *Order {
 	}
 	return &Order{
 		ID:        id,
-		Total:     jsMoney(af.Get("revenue")),
+		Total:     jsMoney(af.Get("revenue"), cur),
 		Currency:  cur,
 		Discounts: couponCodes(af.Get("coupon")),
-		Items:     jsItems(purchase.Get("products")),
+		Items:     jsItems(purchase.Get("products"), cur),
 		Source:    "ua",
 	}
 }
@@ -197,12 +198,13 @@ func gtmClassicOrder(obj jslit.Object) *Order {
 	if id == "" {
 		return nil
 	}
+	cur := jsCurrency(obj.Get("transactionCurrency"))
 	return &Order{
 		ID:        id,
-		Total:     jsMoney(obj.Get("transactionTotal")),
-		Currency:  jsCurrency(obj.Get("transactionCurrency")),
+		Total:     jsMoney(obj.Get("transactionTotal"), cur),
+		Currency:  cur,
 		Discounts: couponCodes(obj.Get("transactionPromoCode")),
-		Items:     jsItems(obj.Get("transactionProducts")),
+		Items:     jsItems(obj.Get("transactionProducts"), cur),
 		Source:    "gtm",
 	}
 }
@@ -221,19 +223,20 @@ func gtm4wpOrder(v jslit.Value) *Order {
 		return nil
 	}
 	totals := jslit.Path(od, "totals")
+	cur := jsCurrency(jslit.Path(totals, "currency"))
 	o := &Order{
 		ID:        id,
-		Total:     jsMoney(jslit.Path(totals, "total")),
-		Subtotal:  jsMoney(jslit.Path(totals, "subtotal")),
-		Currency:  jsCurrency(jslit.Path(totals, "currency")),
+		Total:     jsMoney(jslit.Path(totals, "total"), cur),
+		Subtotal:  jsMoney(jslit.Path(totals, "subtotal"), cur),
+		Currency:  cur,
 		Discounts: couponCodes(jslit.Path(od, "attributes", "coupons")),
-		Items:     jsItems(od.Get("items")),
+		Items:     jsItems(od.Get("items"), cur),
 		Email:     jsEmail(jslit.Path(od, "customer", "billing", "email")),
 		Time:      jsText(jslit.Path(od, "attributes", "date")),
 		Status:    jsText(jslit.Path(od, "attributes", "status")),
 		Source:    "gtm4wp",
 	}
-	if d := jsMoney(jslit.Path(totals, "discount_total")); d != nil && *d != 0 {
+	if d := jsMoney(jslit.Path(totals, "discount_total"), cur); d != nil && *d != 0 {
 		switch len(o.Discounts) {
 		case 0:
 			o.Discounts = []Discount{{Amount: d}}
@@ -531,10 +534,18 @@ func unsubstituted(s string) bool {
 	return false
 }
 
-// jsMoney reads an amount in major units: a number, a numeric string, or a
-// formatted string ("1,937.80", "1 249,00").
-func jsMoney(v jslit.Value) *float64 {
+// jsMoney reads an amount in major units of currency ("" when unknown): a
+// number, a numeric string, or a formatted string ("1,937.80", "1 249,00").
+// In a currency printed without decimals, a string's dot before three
+// digits groups thousands ("250.000" IDR is 250000), as the storefronts of
+// those currencies print it.
+func jsMoney(v jslit.Value, currency string) *float64 {
 	v = jslit.Unwrap(v) // value: parseFloat('249.90')
+	if s, ok := v.(jslit.String); ok && wholeUnits(currency) {
+		if f, ok := ParseMoney(Text(string(s))); ok {
+			return Money(f)
+		}
+	}
 	if f, ok := jslit.Float(v); ok {
 		return Money(f)
 	}
@@ -608,7 +619,7 @@ var itemSKUKeys = []string{"sku", "item_id", "id"}
 
 // jsItems reads an items or products array: sku/item_id/id, item_name or
 // name (without item_variant), quantity (1 when absent) and unit price.
-func jsItems(v jslit.Value) []Item {
+func jsItems(v jslit.Value, currency string) []Item {
 	arr, ok := v.(jslit.Array)
 	if !ok {
 		return nil
@@ -636,7 +647,7 @@ func jsItems(v jslit.Value) []Item {
 		if q, ok := jslit.Int(obj.Get("quantity")); ok {
 			it.Quantity = q
 		}
-		it.Price = jsMoney(obj.Get("price"))
+		it.Price = jsMoney(obj.Get("price"), currency)
 		items = append(items, it)
 	}
 	return items

@@ -308,3 +308,25 @@ func TestParseFloatValues(t *testing.T) {
 		t.Fatalf("order %+v, %v; want LS-88120, 249.90, one item at 24.99", o, ok)
 	}
 }
+
+// TestWholeUnitCurrencyStrings: in a currency printed without decimals a
+// string's "250.000" is 250,000 (IDR, CLP, VND storefronts group with a
+// dot); elsewhere it stays the decimal it reads as.
+func TestWholeUnitCurrencyStrings(t *testing.T) {
+	for _, tt := range []struct {
+		currency     string
+		total, price float64
+	}{
+		{"IDR", 250000, 125000},
+		{"CLP", 250000, 125000},
+		{"USD", 250, 125},
+		{"KWD", 250, 125},
+	} {
+		page := `<script>dataLayer.push({event:'purchase',ecommerce:{transaction_id:'1042',value:'250.000',currency:'` + tt.currency +
+			`',items:[{item_id:'A',item_name:'Batik',price:'125.000',quantity:2}]}});</script>`
+		o, ok := Extract([]byte(page))
+		if !ok || o.Total == nil || *o.Total != tt.total || len(o.Items) != 1 || o.Items[0].Price == nil || *o.Items[0].Price != tt.price {
+			t.Errorf("%s: %+v, %v; want total %v, price %v", tt.currency, o, ok, tt.total, tt.price)
+		}
+	}
+}

@@ -178,6 +178,13 @@ func CurrencyDigits(currency string) int {
 	return 2
 }
 
+// wholeUnits reports whether amounts in currency are printed without
+// decimals: the currencies with no minor unit, and IDR, whose cents ISO
+// 4217 keeps but nobody prints.
+func wholeUnits(currency string) bool {
+	return CurrencyDigits(currency) == 0 || strings.EqualFold(currency, "IDR")
+}
+
 // Currency returns s as an ISO 4217 code ("eur" becomes "EUR"), or "" when
 // s is not three ASCII letters.
 func Currency(s string) string {

@@ -38,7 +38,8 @@ func pixelOrder(p *Page, callee string, markers []string, params func([]byte, js
 				continue
 			}
 			if id := jsID(args.Get(idKey)); id != "" {
-				return &Order{ID: id, Total: jsMoney(args.Get("value")), Currency: jsCurrency(args.Get("currency")), Source: source}
+				cur := jsCurrency(args.Get("currency"))
+				return &Order{ID: id, Total: jsMoney(args.Get("value"), cur), Currency: cur, Source: source}
 			}
 		}
 	}
