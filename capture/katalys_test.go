@@ -330,3 +330,30 @@ func TestWholeUnitCurrencyStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestThreeDecimalMarkup: in the markup of a three-decimal currency's
+// store, "45.500 د.ك" is 45.5 KWD, and so is Shopware's data-value.
+func TestThreeDecimalMarkup(t *testing.T) {
+	for _, tt := range []struct {
+		name, page, id, currency string
+		total                    float64
+	}{
+		{"woocommerce", `<ul class="woocommerce-order-overview woocommerce-thankyou-order-details order_details">` +
+			`<li class="woocommerce-order-overview__order order">Order number: <strong>5521</strong></li>` +
+			`<li class="woocommerce-order-overview__total total">Total: <strong><span class="woocommerce-Price-amount amount"><bdi>45.500&nbsp;` +
+			`<span class="woocommerce-Price-currencySymbol">&#x62f;.&#x643;</span></bdi></span></strong></li></ul>`, "5521", "KWD", 45.5},
+		{"shopware", `<p class="finish-ordernumber" data-order-number="10045">Your order number: #10045</p>` +
+			`<div class="d-none hidden-line-items-information" data-currency="KWD" data-value="45.125"></div>`, "10045", "KWD", 45.125},
+		{"code after the amount", `<ul class="woocommerce-order-overview woocommerce-thankyou-order-details order_details">` +
+			`<li class="woocommerce-order-overview__order order">Order number: <strong>5522</strong></li>` +
+			`<li class="woocommerce-order-overview__total total">Total: <strong>12.250 BHD</strong></li></ul>`, "5522", "BHD", 12.25},
+		{"two-decimal currency unchanged", `<ul class="woocommerce-order-overview woocommerce-thankyou-order-details order_details">` +
+			`<li class="woocommerce-order-overview__order order">Order number: <strong>5523</strong></li>` +
+			`<li class="woocommerce-order-overview__total total">Total: <strong>1.250 €</strong></li></ul>`, "5523", "EUR", 1250},
+	} {
+		o, ok := Extract([]byte(tt.page))
+		if !ok || o.ID != tt.id || o.Currency != tt.currency || o.Total == nil || *o.Total != tt.total {
+			t.Errorf("%s: %+v, %v; want %s, %v %s", tt.name, o, ok, tt.id, tt.total, tt.currency)
+		}
+	}
+}

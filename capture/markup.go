@@ -778,12 +778,11 @@ func skipMoneyNotes(t mtoken) bool {
 // moneyOf reads the amount an HTML fragment prints, and its currency when
 // the fragment names one unambiguously.
 func moneyOf(b []byte) (v float64, currency string, ok bool) {
-	s := textOf(b, skipMoneyNotes)
-	v, ok = ParseMoney(s)
+	v, currency, ok = TextMoney(textOf(b, skipMoneyNotes))
 	if !ok {
 		return 0, "", false
 	}
-	return v, CurrencyOf(s), true
+	return v, currency, true
 }
 
 // quantityOf reads an item quantity from text such as "× 2", "Qty: 3",

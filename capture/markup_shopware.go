@@ -34,7 +34,7 @@ func readShopware(p *Page, at int) *Order {
 	if o.Currency == "" {
 		o.Currency = CurrencyOf(attrText(t.attrs, "data-currency"))
 	}
-	if v, ok := ParseMoney(attrText(t.attrs, "data-value")); ok {
+	if v, ok := DataMoney(attrText(t.attrs, "data-value"), o.Currency); ok {
 		o.Total = Money(v)
 	}
 	eachElem(hidden, byClass("hidden-line-item"), func(t mtoken, _ []byte) bool {
@@ -42,7 +42,7 @@ func readShopware(p *Page, at int) *Order {
 		if q, err := strconv.Atoi(attrText(t.attrs, "data-quantity")); err == nil {
 			it.Quantity = q
 		}
-		if v, ok := ParseMoney(attrText(t.attrs, "data-price")); ok {
+		if v, ok := DataMoney(attrText(t.attrs, "data-price"), o.Currency); ok {
 			it.Price = Money(v)
 		}
 		if it.Name != "" || it.SKU != "" {

@@ -147,11 +147,11 @@ func cleanText(b []byte) string {
 // money is moneyOf over the tokens [lo, hi).
 func (tl *tokList) money(lo, hi int) (v float64, currency string, ok bool) {
 	s := tl.text(lo, hi, func(t *mtoken) bool { return skipMoneyNotes(*t) })
-	v, ok = ParseMoney(s)
+	v, currency, ok = TextMoney(s)
 	if !ok {
 		return 0, "", false
 	}
-	return v, CurrencyOf(s), true
+	return v, currency, true
 }
 
 // totalsRows is totalsRows over the tokens [lo, hi).

@@ -75,6 +75,34 @@ func DataMoney(s, currency string) (float64, bool) {
 	return ParseMoney(s)
 }
 
+// TextMoney reads an amount as a page shows it to the customer, with its
+// currency when the text names one. It reads as ParseMoney does, except
+// that in a three-decimal currency (KWD, BHD …) a plain "45.500" is the
+// decimal 45.5, as those stores print it.
+func TextMoney(s string) (v float64, currency string, ok bool) {
+	currency = CurrencyOf(s)
+	if CurrencyDigits(currency) == 3 {
+		// The one run of digits and dots in s ("45.500 د.ك").
+		isDigit := func(r rune) bool { return r >= '0' && r <= '9' }
+		start := strings.IndexFunc(s, isDigit)
+		end := start
+		for end >= 0 && end < len(s) && (isDigit(rune(s[end])) || s[end] == '.') {
+			end++
+		}
+		num := ""
+		if start >= 0 && strings.IndexFunc(s[end:], isDigit) < 0 && (start == 0 || s[start-1] != '-') {
+			num = s[start:end]
+		}
+		if _, frac, _ := strings.Cut(num, "."); len(frac) == 3 && plainDecimal(num) {
+			if f, err := strconv.ParseFloat(num, 64); err == nil {
+				return round6(f), currency, true
+			}
+		}
+	}
+	v, ok = ParseMoney(s)
+	return v, currency, ok
+}
+
 // trailingCode is the ISO currency code that ends s after a space
 // ("56.400 KWD"), or "": only a code known as one (knownCode, or a
 // currency with other than two decimals), so that a word such as "VAT" or
@@ -209,6 +237,9 @@ var symbols = []struct{ sym, code string }{
 	{"€", "EUR"}, {"£", "GBP"}, {"¥", "JPY"}, {"￥", "JPY"}, {"₹", "INR"}, {"₩", "KRW"},
 	{"₽", "RUB"}, {"₺", "TRY"}, {"₫", "VND"}, {"₪", "ILS"}, {"₱", "PHP"}, {"zł", "PLN"},
 	{"฿", "THB"}, {"₴", "UAH"}, {"Kč", "CZK"},
+	// The dinars and rials of three-decimal currencies, as WooCommerce
+	// and others print them.
+	{"د.ك", "KWD"}, {"د.ب", "BHD"}, {"ر.ع.", "OMR"}, {"د.ت", "TND"}, {"د.أ", "JOD"}, {"د.ع", "IQD"}, {"ل.د", "LYD"},
 }
 
 // CurrencyOf names the currency of a printed amount ("£24.99",
@@ -239,7 +270,8 @@ func knownCode(code string) bool {
 	case "USD", "EUR", "GBP", "CAD", "AUD", "NZD", "JPY", "CHF", "SEK", "NOK",
 		"DKK", "PLN", "CZK", "HUF", "RON", "BGN", "INR", "BRL", "MXN", "ZAR",
 		"SGD", "HKD", "CNY", "KRW", "TRY", "ILS", "AED", "SAR", "THB", "IDR",
-		"MYR", "PHP", "VND", "ARS", "CLP", "COP", "PEN", "UAH", "RUB", "ISK":
+		"MYR", "PHP", "VND", "ARS", "CLP", "COP", "PEN", "UAH", "RUB", "ISK",
+		"KWD", "BHD", "OMR", "JOD", "TND", "IQD", "LYD":
 		return true
 	}
 	return false
