@@ -693,6 +693,12 @@ func mageOrders(t map[string]any) *Order {
 	}
 	o.Total = jvMoney(appAny(ord, "value", "revenue"), o.Currency)
 	o.Discounts = appCodes(appAny(ord, "coupon"))
+	if len(jvList(t["orders"])) > 1 {
+		// Multishipping: one list of products for several orders, which
+		// it does not tell apart. The first order is kept, without items
+		// (the other orders are not read: a page gives one order).
+		return o
+	}
 	for _, pr := range jvList(t["products"]) {
 		pm := jvObj(pr)
 		if pm == nil {
