@@ -256,10 +256,21 @@ func CurrencyOf(s string) string {
 	}
 	for _, c := range symbols {
 		if strings.Contains(s, c.sym) {
+			if c.code == "JPY" && hasCents(s) {
+				return "" // ¥1,299.00: yuan (WooCommerce prints CNY with ¥ too); yen have no cents
+			}
 			return c.code
 		}
 	}
 	return ""
+}
+
+// hasCents reports whether the amount in s ends in a decimal point or
+// comma and two digits ("1,299.00", "12,50").
+func hasCents(s string) bool {
+	end := strings.LastIndexFunc(s, func(r rune) bool { return r >= '0' && r <= '9' })
+	return end >= 3 && (s[end-2] == '.' || s[end-2] == ',') &&
+		s[end-1] >= '0' && s[end-1] <= '9'
 }
 
 // knownCode reports whether code is a currency storefronts commonly print

@@ -96,7 +96,7 @@ func TestCurrency(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		"£24.99": "GBP", "90,90 €": "EUR", "1,234.00 EUR": "EUR", "CA$12": "CAD",
-		"A$12.00": "AUD", "¥11,930": "JPY", "$12.00": "", "12.00 incl. VAT": "", "US$ 5": "USD",
+		"A$12.00": "AUD", "¥11,930": "JPY", "¥1,299.00": "", "￥12,50": "", "1.500 ¥": "JPY", "$12.00": "", "12.00 incl. VAT": "", "US$ 5": "USD",
 	} {
 		if got := CurrencyOf(in); got != want {
 			t.Errorf("CurrencyOf(%q) = %q, want %q", in, got, want)
