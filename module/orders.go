@@ -243,11 +243,33 @@ func (w *responseWriter) convertCall() []byte {
 		return nil
 	}
 	o := w.h.withPrefix(c.order)
+	if w.h.oldOrder(w.site.bucket, o.ID) {
+		return nil
+	}
 	payload, err := json.Marshal(o.ConvertCall())
 	if err != nil {
 		return nil
 	}
 	return inject.ConvertHTML(payload)
+}
+
+// convertFor is how long after an order its thank-you page still gets the
+// convert call: Katalys's WooCommerce plugin reports an order in the page
+// only while it is less than 5 days old (katalys.md §2.2). A customer who
+// opens the order's link from an email weeks later, after another
+// affiliate's click, does not convert again.
+const convertFor = 5 * 24 * time.Hour
+
+// oldOrder reports whether the order id of bucket was stored more than
+// convertFor ago. Without a store, or on a read error, it is not old: the
+// convert call errs towards being sent (Katalys dedupes by order id).
+func (h *Handler) oldOrder(bucket, id string) bool {
+	st := h.app.Store()
+	if st == nil {
+		return false
+	}
+	o, ok, err := st.GetOrder(bucket, id)
+	return err == nil && ok && time.Since(o.Time) > convertFor
 }
 
 // takeOrder ends the capture of a thank-you page: the order read from

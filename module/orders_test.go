@@ -9,9 +9,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/storeedge/caddy-katalys/capture"
+	"github.com/storeedge/caddy-katalys/storage"
 )
 
 // provisionHandler provisions h the way Caddy does, in a config whose
@@ -272,6 +276,37 @@ func TestThankYouPagePastTheLimit(t *testing.T) {
 			if d := counter(t, metrics.thankYouPages.WithLabelValues(r)) - b; d != want {
 				t.Errorf("%s: thank_you_pages_total{result=%q} +%v, want +%v", tt.name, r, d, want)
 			}
+		}
+	}
+}
+
+// TestConvertCallOnlyForRecentOrders: as Katalys's WooCommerce plugin
+// does, a thank-you page gets the convert call while its order is less than
+// 5 days old; a customer opening the order's link weeks later does not
+// convert again.
+func TestConvertCallOnlyForRecentOrders(t *testing.T) {
+	app := appWith(t, t.TempDir(), DeliverOff, adminBuckets)
+	if err := app.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unload(app) })
+	h := &Handler{SiteID: "KA-1"}
+	if err := provisionHandler(t, h); err != nil {
+		t.Fatal(err)
+	}
+	h.app = app // the started app, with its store
+	for id, age := range map[string]time.Duration{"OLD-1": 6 * 24 * time.Hour, "DAY-1": 24 * time.Hour} {
+		o := storage.Order{Bucket: "KA-1", Order: capture.Order{ID: id, Total: capture.Money(12.5)}, Time: time.Now().Add(-age)}
+		if _, _, err := app.Store().PutOrder(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, want := range map[string]bool{"OLD-1": false, "DAY-1": true, "NEW-1": true} {
+		page := `<html><body><script>dataLayer.push({event:"purchase",ecommerce:{transaction_id:"` + id + `",value:12.5,currency:"EUR"}});</script></body></html>`
+		req := request("GET", "/checkout/order-received/1/", header("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"))
+		res := through(t, h, req, upstream{status: 200, header: htmlHeader, body: []byte(page)})
+		if got := strings.Contains(string(res.body), `id="katalys-convert"`); got != want {
+			t.Errorf("order %s: convert call %v, want %v", id, got, want)
 		}
 	}
 }
