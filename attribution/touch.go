@@ -32,10 +32,15 @@ func TouchFromClick(at time.Time, session string, fields map[string]string) Touc
 
 // AddParam files one click parameter of a stored click into t, as
 // TouchFromClick does for each of its fields: the four ids to their own
-// fields, any other non-empty value into Subs. It lets a reader that holds
-// the parameters in its own encoding build a Touch without a map between.
+// fields, any other non-empty value into Subs, except the fields of the
+// visit that a click posted to the collect endpoint carries (url,
+// referrer, user_agent, client_ip), which are no parameters of the click.
+// It lets a reader that holds the parameters in its own encoding build a
+// Touch without a map between.
 func (t *Touch) AddParam(key, value string) {
 	switch key {
+	case "url", "referrer", "user_agent", "client_ip":
+		return
 	case keyTransactionID:
 		t.TransactionID = value
 	case keyOfferID:

@@ -84,3 +84,17 @@ func TestTouchFromClickEmpty(t *testing.T) {
 		t.Errorf("a click without fields is an affiliate click")
 	}
 }
+
+// TestTouchFromCollectedClick: a click posted to the collect endpoint
+// carries the visit's url, referrer, user agent and client address among
+// its fields; they are not parameters of the click.
+func TestTouchFromCollectedClick(t *testing.T) {
+	got := TouchFromClick(time.Time{}, "s", map[string]string{
+		"transaction_id": "tx", "sub1": "a", "url": "/p?x=1", "referrer": "https://r.example/",
+		"user_agent": "Mozilla/5.0", "client_ip": "192.0.2.1",
+	})
+	want := Touch{Session: "s", TransactionID: "tx", Subs: map[string]string{"sub1": "a"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
