@@ -357,3 +357,27 @@ func TestThreeDecimalMarkup(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscountAmountFromTheMarkup: a GA4 coupon code and the page's
+// "Discount: -$7.90" row are one discount, with its code and its amount;
+// rows that name another code, or more rows than codes, fill nothing.
+func TestDiscountAmountFromTheMarkup(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		dst  []Discount
+		src  []Discount
+		want []Discount
+	}{
+		{"code, then amount", []Discount{{Code: "WELCOME10"}}, []Discount{{Amount: Money(7.9)}}, []Discount{{Code: "WELCOME10", Amount: Money(7.9)}}},
+		{"same code", []Discount{{Code: "A"}}, []Discount{{Code: "A", Amount: Money(2)}}, []Discount{{Code: "A", Amount: Money(2)}}},
+		{"other code", []Discount{{Code: "A"}}, []Discount{{Code: "B", Amount: Money(2)}}, []Discount{{Code: "A"}}},
+		{"more rows", []Discount{{Code: "A"}}, []Discount{{Amount: Money(1)}, {Amount: Money(2)}}, []Discount{{Code: "A"}}},
+		{"amount kept", []Discount{{Code: "A", Amount: Money(3)}}, []Discount{{Amount: Money(2)}}, []Discount{{Code: "A", Amount: Money(3)}}},
+	} {
+		o := &Order{ID: "1", Discounts: tt.dst}
+		o.merge(&Order{Discounts: tt.src})
+		if !reflect.DeepEqual(o.Discounts, tt.want) {
+			t.Errorf("%s: %+v, want %+v", tt.name, o.Discounts, tt.want)
+		}
+	}
+}

@@ -93,6 +93,8 @@ func (o *Order) merge(p *Order) {
 		o.Discounts, contributed = p.Discounts, true
 	} else if len(o.Discounts) == 0 && len(p.Discounts) > 0 {
 		o.Discounts, contributed = p.Discounts, true
+	} else if fillDiscountAmounts(o.Discounts, p.Discounts) {
+		contributed = true
 	}
 	o.Convert = o.Convert || p.Convert
 	if contributed {
@@ -108,3 +110,26 @@ func (o *Order) merge(p *Order) {
 // reload of its thank-you page) completes what the first one lacked but
 // never changes what it recorded.
 func (o *Order) Fill(p *Order) { o.merge(p) }
+
+// fillDiscountAmounts gives the discounts of dst that have no amount the
+// amounts of src, line by line, when both list the same number of
+// discounts and src's lines name no other code: a GA4 coupon code and the
+// page's "Discount: -$7.90" row are the same discount. It reports whether
+// it filled any.
+func fillDiscountAmounts(dst, src []Discount) bool {
+	if len(dst) == 0 || len(dst) != len(src) {
+		return false
+	}
+	for i := range dst {
+		if src[i].Code != "" && src[i].Code != dst[i].Code {
+			return false
+		}
+	}
+	filled := false
+	for i := range dst {
+		if dst[i].Amount == nil && src[i].Amount != nil {
+			dst[i].Amount, filled = src[i].Amount, true
+		}
+	}
+	return filled
+}
