@@ -252,7 +252,11 @@ func (c cliCall) deliveries() error {
 	if err := json.Unmarshal(body, &v); err != nil {
 		return fmt.Errorf("reading the deliveries: %v", err)
 	}
-	fmt.Fprintf(c.out, "Delivering to %s: %d waiting, %s\n\n", v.Deliver, len(v.Pending), plural(len(v.Dead), "dead letter"))
+	if v.Deliver == DeliverOff {
+		fmt.Fprintf(c.out, "Delivery is off: %d waiting, %s\n\n", len(v.Pending), plural(len(v.Dead), "dead letter"))
+	} else {
+		fmt.Fprintf(c.out, "Delivering to %s: %d waiting, %s\n\n", v.Deliver, len(v.Pending), plural(len(v.Dead), "dead letter"))
+	}
 	tw := newTable(c.out, "ID", "BUCKET", "ORDER", "KIND", "ATTEMPTS", "NEXT TRY", "LAST ERROR")
 	for _, e := range v.Pending {
 		tw.row(e.ID, e.Bucket, e.OrderID, e.Kind, strconv.Itoa(e.Attempts), when(e.NextTry), orDash(e.LastErr))

@@ -84,6 +84,7 @@ var fixtureAnswers = map[string]fakeAnswer{
 	"POST /katalys/buckets/KA-1/orders/1042/status":              {file: "status_refunded.json"},
 	"POST /katalys/buckets/KA-1/orders/A%2F7%20%C3%BC%3F/status": {status: 404, body: `{"error":"bucket KA-1 has no order \"A/7 ü?\""}` + "\n"},
 	"GET /katalys/buckets/%2E%2E/orders":                         {body: `{"orders":[]}`},
+	"GET /katalys/deliveries":                                    {body: `{"deliver":"off","pending":[],"dead":[]}`},
 }
 
 func TestCommandTables(t *testing.T) {
@@ -101,6 +102,7 @@ func TestCommandTables(t *testing.T) {
 		{"status", func(c cliCall) error { return c.status("KA-1", "1042", "refunded") }, "cli_status.txt",
 			`POST /katalys/buckets/KA-1/orders/1042/status {"status":"refunded"}`},
 		{"empty", func(c cliCall) error { return c.orders("..") }, "cli_orders_empty.txt", "GET /katalys/buckets/%2E%2E/orders"},
+		{"deliveries off", func(c cliCall) error { return c.deliveries() }, "cli_deliveries_off.txt", "GET /katalys/deliveries"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake, addr := newFakeAdmin(t, fixtureAnswers)
