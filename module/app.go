@@ -672,6 +672,16 @@ func CheckName(name string) error {
 	if strings.IndexFunc(name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		return fmt.Errorf("white space or control character in name")
 	}
+	switch {
+	case strings.Contains(name, "*"):
+		// {host} is one host: a wildcard would never match it.
+		return fmt.Errorf("no wildcards: list each host (shop.example.com, www.shop.example.com)")
+	case strings.Contains(name, "/"):
+		// Not a URL, and a name is a path segment of the admin API.
+		return fmt.Errorf("a name is a Tracking ID or a host, not a URL or a path: no /")
+	case strings.Trim(name, ".") == "":
+		return fmt.Errorf("empty name")
+	}
 	return nil
 }
 
