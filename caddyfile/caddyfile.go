@@ -122,7 +122,7 @@ func parseDeliver(d *caddyfile.Dispenser, app *module.App) error {
 				return d.ArgErr()
 			}
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 256 {
+			if err != nil || n < 1 || n > module.MaxDeliverConcurrency {
 				return d.Errf("deliver concurrency %q: must be a number from 1 to 256", v)
 			}
 			app.DeliverConcurrency = n
@@ -374,7 +374,7 @@ func parseOrderOption(h httpcaddyfile.Helper, handler *module.Handler) error {
 			return h.Err("capture_limit already specified")
 		}
 		size, err := humanize.ParseBytes(args[0])
-		if err != nil || size == 0 || size > 1<<30 {
+		if err != nil || size == 0 || size > module.MaxCaptureLimit {
 			return h.Errf("capture_limit %q: must be a size between 1B and 1GiB, such as 2MiB", args[0])
 		}
 		handler.CaptureLimit = int(size)

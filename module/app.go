@@ -49,7 +49,8 @@ type App struct {
 	// DeliverTimeout bounds one delivery request. Default: 10s.
 	DeliverTimeout caddy.Duration `json:"deliver_timeout,omitempty"`
 
-	// DeliverConcurrency bounds the deliveries in flight. Default: 1.
+	// DeliverConcurrency bounds the deliveries in flight, up to
+	// MaxDeliverConcurrency. Default: 1.
 	DeliverConcurrency int `json:"deliver_concurrency,omitempty"`
 
 	// DeliverRate bounds the deliveries a second. Default: 100.
@@ -207,6 +208,10 @@ func checkPort(u *url.URL) error {
 	}
 	return nil
 }
+
+// MaxDeliverConcurrency bounds deliver_concurrency: more deliveries in
+// flight at once than this would only meet Katalys's rate limit.
+const MaxDeliverConcurrency = 256
 
 // Attribution defaults (DESIGN §3).
 const (
@@ -388,8 +393,13 @@ func (a *App) Validate() error {
 			return err
 		}
 	}
-	if a.DeliverTimeout < 0 || a.DeliverConcurrency < 0 || a.DeliverRate < 0 {
-		return errors.New("deliver timeout and concurrency must not be negative")
+	switch {
+	case a.DeliverTimeout < 0:
+		return errors.New("deliver_timeout must not be negative")
+	case a.DeliverConcurrency < 0 || a.DeliverConcurrency > MaxDeliverConcurrency:
+		return fmt.Errorf("deliver_concurrency %d: must be from 1 to %d (0 for the default)", a.DeliverConcurrency, MaxDeliverConcurrency)
+	case a.DeliverRate < 0:
+		return fmt.Errorf("deliver_rate %d: must be at least 1 a second (0 for the default)", a.DeliverRate)
 	}
 	owner := make(map[string]string, len(a.Buckets)) // NameKey → bucket id
 	for i, b := range a.Buckets {

@@ -204,3 +204,39 @@ func TestMayBePage(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONMatchesTheCaddyfile: a JSON config is held to the bounds the
+// Caddyfile enforces, with errors that name the field.
+func TestJSONMatchesTheCaddyfile(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		app  App
+		err  string
+	}{
+		{"concurrency too high", App{DeliverConcurrency: 100000}, "deliver_concurrency 100000: must be from 1 to 256"},
+		{"negative rate", App{DeliverRate: -1}, "deliver_rate -1: must be at least 1"},
+		{"negative timeout", App{DeliverTimeout: -1}, "deliver_timeout must not be negative"},
+		{"wildcard alias", App{Buckets: []Bucket{{ID: "KA-1", Aliases: []string{"*.example.com"}}}}, "no wildcards"},
+	} {
+		a := tc.app
+		if err := a.Provision(caddy.Context{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Validate(); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		h    Handler
+		err  string
+	}{
+		{"capture limit too high", Handler{SiteID: "KA-1", CaptureLimit: 99999999999}, "capture_limit 99999999999: must be from 1 byte to 1 GiB"},
+		{"space in a placeholder site id", Handler{SiteID: "{http.request.host} x"}, "white space"},
+	} {
+		h := tc.h
+		if err := h.Validate(); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.err)
+		}
+	}
+}

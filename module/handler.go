@@ -178,10 +178,8 @@ func (h *Handler) Validate() error {
 	if strings.TrimSpace(h.SiteID) == "" {
 		return errors.New("site_id is required")
 	}
-	if !hasPlaceholder(h.SiteID) {
-		if err := CheckName(h.SiteID); err != nil {
-			return fmt.Errorf("site_id %q: %v", h.SiteID, err)
-		}
+	if err := CheckName(h.SiteID); err != nil {
+		return fmt.Errorf("site_id %q: %v", h.SiteID, err)
 	}
 	if err := CheckConvert(h.Convert); err != nil {
 		return err
@@ -191,8 +189,8 @@ func (h *Handler) Validate() error {
 			return fmt.Errorf("thank_you %q: %v", p, err)
 		}
 	}
-	if h.CaptureLimit < 0 {
-		return fmt.Errorf("capture_limit %d: must not be negative", h.CaptureLimit)
+	if h.CaptureLimit < 0 || h.CaptureLimit > MaxCaptureLimit {
+		return fmt.Errorf("capture_limit %d: must be from 1 byte to 1 GiB (0 for the default)", h.CaptureLimit)
 	}
 	return nil
 }

@@ -50,6 +50,10 @@ const (
 // order.
 const DefaultCaptureLimit = 2 << 20
 
+// MaxCaptureLimit bounds capture_limit: a thank-you page's copy is held in
+// memory while the page streams.
+const MaxCaptureLimit = 1 << 30
+
 // isThankYou reports whether r asks for a thank-you page.
 func (h *Handler) isThankYou(r *http.Request) bool {
 	if h.thankYou.match(r.URL.Path) {
