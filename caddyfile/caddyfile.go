@@ -153,6 +153,9 @@ func parseBucket(d *caddyfile.Dispenser, owners map[string]string) (module.Bucke
 	if err := claim(d, owners, b.ID, b.ID, true); err != nil {
 		return b, err
 	}
+	// Where retention and window were given: a retention shorter than the
+	// window is reported at its own line, not at the end of the block.
+	var durLines = map[string]caddyfile.Token{}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		switch d.Val() {
 		case "alias":
@@ -167,6 +170,7 @@ func parseBucket(d *caddyfile.Dispenser, owners map[string]string) (module.Bucke
 			}
 			b.Aliases = append(b.Aliases, names...)
 		case "retention", "window", "refund_window":
+			durLines[d.Val()] = d.Token()
 			if err := parseBucketDuration(d, &b); err != nil {
 				return b, err
 			}
@@ -205,7 +209,14 @@ func parseBucket(d *caddyfile.Dispenser, owners map[string]string) (module.Bucke
 		}
 	}
 	if err := module.CheckRetention(b); err != nil {
-		return b, d.Errf("bucket %q: %v", b.ID, err)
+		tok, ok := durLines["retention"]
+		if !ok {
+			tok, ok = durLines["window"]
+		}
+		if !ok {
+			return b, d.Errf("bucket %q: %v", b.ID, err)
+		}
+		return b, fmt.Errorf("bucket %q: %v, at %s:%d", b.ID, err, tok.File, tok.Line)
 	}
 	return b, nil
 }
