@@ -682,6 +682,9 @@ func CheckName(name string) error {
 	if strings.IndexFunc(name, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		return fmt.Errorf("white space or control character in name")
 	}
+	if err := checkBraces(name); err != nil {
+		return err
+	}
 	switch {
 	case strings.Contains(name, "*"):
 		// {host} is one host: a wildcard would never match it.
@@ -691,6 +694,33 @@ func CheckName(name string) error {
 		return fmt.Errorf("a name is a Tracking ID or a host, not a URL or a path: no /")
 	case strings.Trim(name, ".") == "":
 		return fmt.Errorf("empty name")
+	}
+	return nil
+}
+
+// checkBraces reports a name whose braces do not make placeholders
+// ("KA-{1", "{}"), which would never resolve.
+func checkBraces(name string) error {
+	open := -1
+	for i := 0; i < len(name); i++ {
+		switch name[i] {
+		case '{':
+			if open >= 0 {
+				return fmt.Errorf("placeholder opened at %d not closed before another {", open)
+			}
+			open = i
+		case '}':
+			if open < 0 {
+				return fmt.Errorf("} at %d closes no placeholder", i)
+			}
+			if i == open+1 {
+				return errors.New("empty placeholder {}")
+			}
+			open = -1
+		}
+	}
+	if open >= 0 {
+		return fmt.Errorf("placeholder opened at %d is not closed", open)
 	}
 	return nil
 }
