@@ -33,7 +33,12 @@ type Script struct {
 func (s *Script) JS() bool {
 	switch s.Type {
 	case "", "text/javascript", "application/javascript", "module",
-		"text/ecmascript", "application/ecmascript", "text/jscript":
+		// The other JavaScript MIME types of the HTML standard, which
+		// browsers run as well (older templates print them).
+		"text/ecmascript", "application/ecmascript", "text/jscript",
+		"application/x-ecmascript", "application/x-javascript", "text/javascript1.0",
+		"text/javascript1.1", "text/javascript1.2", "text/javascript1.3", "text/javascript1.4",
+		"text/javascript1.5", "text/livescript", "text/x-ecmascript", "text/x-javascript":
 		return true
 	}
 	return false

@@ -92,7 +92,8 @@ func TestNewPageMatchesTokenizer(t *testing.T) {
 
 func TestScriptJS(t *testing.T) {
 	for typ, want := range map[string]bool{"": true, "text/javascript": true, "module": true,
-		"application/ld+json": false, "text/x-magento-init": false, "importmap": false} {
+		"application/x-javascript": true, "text/javascript1.2": true, "text/x-javascript": true,
+		"application/ld+json": false, "text/x-magento-init": false, "importmap": false, "text/javascript2": false} {
 		s := Script{Type: typ}
 		if s.JS() != want {
 			t.Errorf("Script{Type:%q}.JS() = %v", typ, !want)
