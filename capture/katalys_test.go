@@ -381,3 +381,17 @@ func TestDiscountAmountFromTheMarkup(t *testing.T) {
 		}
 	}
 }
+
+// TestWooBlocksInOtherLanguages: the block theme's summary list keys are
+// translated ("合計:", "Suma:"); its one amount is the total all the same.
+func TestWooBlocksInOtherLanguages(t *testing.T) {
+	for name, total := range map[string]float64{"ja.html": 20577, "pl.html": 205.77} {
+		page, err := os.ReadFile(filepath.Join("testdata", "woo_blocks_i18n", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, ok := Extract(page); !ok || o.ID != "30718" || o.Total == nil || *o.Total != total {
+			t.Errorf("%s: %+v, %v; want order 30718, total %v", name, o, ok, total)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package capture
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // WooCommerce classic thank-you template (checkout/thankyou.php,
 // order/order-details*.php) and the block theme Order Confirmation blocks
@@ -131,9 +134,18 @@ func readWooBlocks(p *Page, at int) *Order {
 		case "email":
 			o.Email = Email(textOf(val, nil))
 		default:
-			if first && o.ID == "" {
+			switch {
+			case first && o.ID == "":
 				// The order number comes first whatever the language.
 				o.ID = orderNumber(textOf(val, nil))
+			case o.Total == nil && bytes.Contains(val, []byte("woocommerce-Price-amount")):
+				// The one amount of the list is the total, whatever
+				// the language of its key ("合計:", "Suma:").
+				if v, cur, ok := moneyOf(val); ok {
+					o.Total, o.Currency = Money(v), cur
+				}
+			case o.Email == "":
+				o.Email = Email(textOf(val, nil)) // "" unless it is an address
 			}
 		}
 		first = false
