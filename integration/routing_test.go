@@ -204,10 +204,10 @@ func TestReloadUnderTraffic(t *testing.T) {
 }
 
 // TestNestedHandlersOneOwner: a katalys in a handle block under a site-wide
-// one. A request has one owner, the first katalys it meets: the page gets
-// one snippet and one visitor cookie, and its order is stored in that
-// bucket only, where two handlers would store and deliver it twice, in two
-// buckets. The one that steps aside says so in the log.
+// one. A request has one owner, the katalys nearest the upstream (the most
+// specific): the page gets its snippet alone and one visitor cookie, and
+// the order is stored in its bucket only, where two handlers would store
+// and deliver it twice, in two buckets. The takeover is logged.
 func TestNestedHandlersOneOwner(t *testing.T) {
 	dir := t.TempDir()
 	pages := map[string]string{"/uk/checkout/order-received/10482/": readFixture(t, "08_woocommerce_classic_markup_only_gbp.html")}
@@ -238,8 +238,8 @@ http://127.0.0.1:%[2]d {
 	if res.status != 200 {
 		t.Fatalf("status %d", res.status)
 	}
-	if ids := snippetSiteIDs(res.body); !slices.Equal(ids, []string{siteA}) {
-		t.Errorf("snippet site ids %q, want exactly [%s]", ids, siteA)
+	if ids := snippetSiteIDs(res.body); !slices.Equal(ids, []string{siteB}) {
+		t.Errorf("snippet site ids %q, want exactly [%s], the inner katalys's", ids, siteB)
 	}
 	servedThankYou(t, path, pages[path], res.body)
 	var visitorCookies int
@@ -252,13 +252,13 @@ http://127.0.0.1:%[2]d {
 		t.Errorf("%d visitor cookies set, want 1: %q", visitorCookies, res.header.Values("Set-Cookie"))
 	}
 	stopCaddy(t, c)
-	if got := c.output.String(); !strings.Contains(got, "steps aside") || !strings.Contains(got, `"handled_by":"`+siteA+`"`) {
-		t.Errorf("no error logged for the nested handler")
+	if got := c.output.String(); !strings.Contains(got, "takes over") || !strings.Contains(got, `"outer_site_id":"`+siteA+`"`) {
+		t.Errorf("no warning logged for the nested handler")
 	}
-	if n := len(storedOrders(t, dir, siteB)); n != 0 {
-		t.Errorf("%d orders stored in the nested handler's bucket %s, want none", n, siteB)
+	if n := len(storedOrders(t, dir, siteA)); n != 0 {
+		t.Errorf("%d orders stored in the outer handler's bucket %s, want none", n, siteA)
 	}
-	if o := storedOrders(t, dir, siteA); len(o) != 1 || o["GC-10482"].ID == "" {
-		t.Errorf("orders of %s: %v, want GC-10482 alone", siteA, o)
+	if o := storedOrders(t, dir, siteB); len(o) != 1 || o["GC-10482"].ID == "" {
+		t.Errorf("orders of %s: %v, want GC-10482 alone", siteB, o)
 	}
 }

@@ -103,16 +103,22 @@ type Handler struct {
 	// host and pair of ids), at most maxLogKeys of each.
 	unresolved *onceSet
 	conflicts  *onceSet
-	nested     *onceSet // one error per outer site id
+	nested     *onceSet // one warning per outer site id
 	truncated  *onceSet // one warning per host: thank-you pages past capture_limit with no order read
 }
 
-// ownerVar is the request variable in which the first katalys handler a
-// request meets names its site id. A request has one owner: a second
-// handler on it (a katalys in a handle block under a site-wide one, or two
-// in one block) would record it, capture its order and deliver it again,
-// into another bucket.
-const ownerVar = "katalys.site_id"
+// ownerVar is the request variable that holds the *requestOwner of a
+// request. A request has one owner: two handlers on it (a katalys in a
+// handle block under a site-wide one, or two in one block) would each
+// record it, capture its order and deliver it, into two buckets.
+const ownerVar = "katalys.owner"
+
+// requestOwner is the katalys handler that handles a request: the last one
+// the request reaches, nearest the upstream, so the most specific (the
+// handle /uk/* block's katalys, not the site-wide one around it). A handler
+// further out sees that it was taken over when the response starts, and
+// passes it through untouched.
+type requestOwner struct{ h *Handler }
 
 // site is what a request needs to know about its bucket.
 type site struct {
@@ -223,18 +229,14 @@ func CheckThankYou(p string) error {
 // page request in a writer that inserts the snippet (and records the page
 // view), and lets other requests go on untouched.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if owner, ok := caddyhttp.GetVar(r.Context(), ownerVar).(string); ok {
-		h.stepAside(owner)
-		return next.ServeHTTP(w, r)
-	}
-	caddyhttp.SetVar(r.Context(), ownerVar, h.SiteID)
+	owner := h.own(r)
 	if r.URL.Path == h.collect {
 		h.serveCollect(w, r)
 		return nil
 	}
 	if !mayBePage(r) {
 		if fetchedPage(r) && h.isThankYou(r) {
-			return h.readOrder(w, r, next)
+			return h.readOrder(w, r, next, owner)
 		}
 		return next.ServeHTTP(w, r)
 	}
@@ -249,6 +251,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	orig := r
 	r = askIdentity(r)
 	rw := newResponseWriter(w, h, st, r.Host)
+	rw.owner = owner
 	rw.visit = pv
 	switch {
 	case !h.isThankYou(orig):
@@ -281,15 +284,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	return nil
 }
 
-// stepAside notes a request that the katalys handler of site id owner
-// already handles: this one passes it on untouched, and says so once.
-func (h *Handler) stepAside(owner string) {
-	metrics.nested.Inc()
-	if h.nested.first(owner) {
-		h.logger.Error("a second katalys handler on requests the first already handles: this one steps aside; give each katalys its own handle block",
-			zap.String("site_id", h.SiteID), zap.String("handled_by", owner))
+// own makes h the owner of r, taking it over from a katalys handler
+// further out, which then steps aside (and which h names in a warning,
+// once per outer site id).
+func (h *Handler) own(r *http.Request) *requestOwner {
+	o, ok := caddyhttp.GetVar(r.Context(), ownerVar).(*requestOwner)
+	if !ok {
+		o = &requestOwner{h: h}
+		caddyhttp.SetVar(r.Context(), ownerVar, o)
+		return o
 	}
+	outer := o.h
+	o.h = h
+	metrics.nested.Inc()
+	if h.nested.first(outer.SiteID) {
+		h.logger.Warn("a katalys inside another takes over its requests: the outer one steps aside for them; give each katalys its own handle block",
+			zap.String("site_id", h.SiteID), zap.String("outer_site_id", outer.SiteID))
+	}
+	return o
 }
+
+// ownedBy reports whether h still owns the request of o: a nil o (a
+// request without Caddy's variables, in tests) has no other owner.
+func (o *requestOwner) ownedBy(h *Handler) bool { return o == nil || o.h == h }
 
 // siteFor resolves the site id of r, with the request's own replacer (the
 // provisioning context has no request placeholders).
@@ -373,7 +390,7 @@ func fetchedPage(r *http.Request) bool {
 // the next handler writes it, and reads its order on the way: an
 // uncompressed 200 HTML response is kept for capture.Extract, as a page
 // would be. A bot's fetch is not read.
-func (h *Handler) readOrder(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+func (h *Handler) readOrder(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, owner *requestOwner) error {
 	st, ok := h.siteFor(r)
 	if !ok {
 		return next.ServeHTTP(w, r)
@@ -384,6 +401,7 @@ func (h *Handler) readOrder(w http.ResponseWriter, r *http.Request, next caddyht
 		return next.ServeHTTP(w, r)
 	}
 	rw := newResponseWriter(w, h, st, r.Host)
+	rw.owner = owner
 	rw.readOnly = true
 	rw.order = newOrderCapture(h.CaptureLimit)
 	defer h.takeOrder(r, st.bucket, pv, rw)

@@ -86,7 +86,7 @@ var metrics = struct {
 		Namespace: "caddy",
 		Subsystem: "katalys",
 		Name:      "nested_handler_total",
-		Help:      "Requests a second katalys handler passed on because a first one already handles them.",
+		Help:      "Requests a katalys handler nearer the upstream took over from one further out.",
 	}),
 	recorded: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "caddy",

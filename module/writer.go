@@ -60,6 +60,7 @@ type responseWriter struct {
 	paged    bool           // the response was committed as a page
 	tee      bool           // a thank-you page passed through (no-transform, or fetched): its bytes still go to the order capture
 	readOnly bool           // a fetched thank-you page: its order is read, nothing is added to it
+	owner    *requestOwner  // who handles the request: a katalys further in may take it over
 	finished bool           // the page was served whole
 }
 
@@ -89,6 +90,13 @@ func (w *responseWriter) WriteHeader(status int) {
 		return
 	}
 	w.status = status
+	if !w.owner.ownedBy(w.h) {
+		// A katalys nearer the upstream took the request over: its
+		// response goes through as it wrote it.
+		w.mode = modePass
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
 	coding, xhtml, reason := classify(status, w.Header())
 	w.xhtml = xhtml
 	if w.readOnly {
