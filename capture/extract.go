@@ -150,10 +150,23 @@ var oneShot = map[string]bool{"datalayer": true, "gtag": true, "gads": true, "me
 const failedNotice = "woocommerce-thankyou-order-failed"
 
 // paymentFailed reports whether the page shows WooCommerce's failed-payment
-// notice: the class on an element, not in a stylesheet or a script.
+// notice: the class on an element, not in a stylesheet or a script (a
+// theme's script may look the class up on every thank-you page). Only a
+// page that names the class at all is lexed.
 func paymentFailed(raw []byte) bool {
-	at := indexStr(raw, failedNotice)
-	return at >= 0 && markerTag(raw, at, failedNotice) >= 0
+	if indexStr(raw, failedNotice) < 0 {
+		return false
+	}
+	l := newLexer(raw)
+	for {
+		t, ok := l.next()
+		if !ok {
+			return false
+		}
+		if t.kind == tokStart && hasClass(t.attrs, failedNotice) {
+			return true
+		}
+	}
 }
 
 // confirmed reports whether o is enough to be an order (see Extract): an

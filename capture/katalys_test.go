@@ -263,9 +263,14 @@ func TestFailedPaymentPage(t *testing.T) {
 	if o, ok := Extract([]byte(`<html><body>` + failed + purchase + `</body></html>`)); ok {
 		t.Errorf("failed payment page: order %+v", o)
 	}
-	styled := `<html><head><style>.woocommerce-thankyou-order-failed{color:#b81c23}</style></head><body>` + purchase + `</body></html>`
-	if o, ok := Extract([]byte(styled)); !ok || o.ID != "48816" {
-		t.Errorf("page whose stylesheet names the notice: %+v, %v; want order 48816", o, ok)
+	for name, page := range map[string]string{
+		"stylesheet": `<html><head><style>.woocommerce-thankyou-order-failed{color:#b81c23}</style></head><body>` + purchase + `</body></html>`,
+		"script": `<html><body>` + purchase + `<script>for(var i=0;i<n.length;i++){}` +
+			`if(document.querySelector('.woocommerce-thankyou-order-failed')){retry()}</script></body></html>`,
+	} {
+		if o, ok := Extract([]byte(page)); !ok || o.ID != "48816" {
+			t.Errorf("page whose %s names the notice: %+v, %v; want order 48816", name, o, ok)
+		}
 	}
 }
 
