@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -646,9 +647,13 @@ func TestStatusAfterErasure(t *testing.T) {
 // TestRefundAfterClicksExpire: a bucket's retention may end before the
 // refund window does. A refund after the credited click expired is decided
 // with the click the attribution kept, so the order is rejected rather than
-// made organic; by AttributeOrder and by Reattribute alike.
+// made organic; by AttributeOrder and by Reattribute alike, and also once
+// the operator has raised the retention (the click's expiry was set when
+// it was written, so today's retention cannot tell it is gone).
 func TestRefundAfterClicksExpire(t *testing.T) {
-	s := openTest(t, Options{Retention: func(string) time.Duration { return time.Second }})
+	var retention atomic.Int64
+	retention.Store(int64(time.Second))
+	s := openTest(t, Options{Retention: func(string) time.Duration { return time.Duration(retention.Load()) }})
 	clickedOrder(t, s, "A")
 	rules := attribution.Rules{}
 	if res, err := s.AttributeOrder("KA-1", "A", rules, base.Add(2*time.Hour)); err != nil || res.Status != attribution.Approved {
@@ -658,11 +663,12 @@ func TestRefundAfterClicksExpire(t *testing.T) {
 	if n := len(visitorEvents(t, s, "KA-1", "v1")); n != 0 {
 		t.Fatalf("%d events of the visitor left after their retention", n)
 	}
+	retention.Store(int64(400 * 24 * time.Hour))
 	later := base.Add(48 * time.Hour)
 	if _, err := s.SetOrderStatus("KA-1", "A", attribution.OrderRefunded, later); err != nil {
 		t.Fatal(err)
 	}
-	for _, how := range []string{"AttributeOrder", "Reattribute"} {
+	for _, how := range []string{"AttributeOrder", "Reattribute", "AttributeOrder"} {
 		var err error
 		if how == "AttributeOrder" {
 			_, err = s.AttributeOrder("KA-1", "A", rules, later)
