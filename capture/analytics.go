@@ -541,7 +541,7 @@ func unsubstituted(s string) bool {
 // those currencies print it.
 func jsMoney(v jslit.Value, currency string) *float64 {
 	v = jslit.Unwrap(v) // value: parseFloat('249.90')
-	if s, ok := v.(jslit.String); ok && wholeUnits(currency) {
+	if s, ok := v.(jslit.String); ok && wholeUnits(currency) && dotGrouped(strings.TrimSpace(string(s))) {
 		if f, ok := ParseMoney(Text(string(s))); ok {
 			return Money(f)
 		}
@@ -555,6 +555,22 @@ func jsMoney(v jslit.Value, currency string) *float64 {
 		}
 	}
 	return nil
+}
+
+// dotGrouped reports whether s is a whole number grouped in thousands with
+// dots: 1 to 3 digits, then groups of a dot and 3 digits ("250.000",
+// "1.250.000"), not "1500.000".
+func dotGrouped(s string) bool {
+	groups := strings.Split(s, ".")
+	if len(groups) < 2 || len(groups[0]) < 1 || len(groups[0]) > 3 || !allDigits(groups[0]) {
+		return false
+	}
+	for _, g := range groups[1:] {
+		if len(g) != 3 || !allDigits(g) {
+			return false
+		}
+	}
+	return true
 }
 
 // jsCurrency reads an ISO currency code ("usd" becomes "USD").

@@ -318,6 +318,10 @@ func TestParseFloatValues(t *testing.T) {
 // string's "250.000" is 250,000 (IDR, CLP, VND storefronts group with a
 // dot); elsewhere it stays the decimal it reads as.
 func TestWholeUnitCurrencyStrings(t *testing.T) {
+	// "1500.000" is no thousands grouping: a plain decimal still.
+	if o, ok := Extract([]byte(`<script>dataLayer.push({event:'purchase',ecommerce:{transaction_id:'1',value:'1500.000',currency:'JPY'}});</script>`)); !ok || o.Total == nil || *o.Total != 1500 {
+		t.Errorf("JPY '1500.000': %+v, %v; want 1500", o, ok)
+	}
 	for _, tt := range []struct {
 		currency     string
 		total, price float64

@@ -90,11 +90,14 @@ func TextMoney(s string) (v float64, currency string, ok bool) {
 			end++
 		}
 		num := ""
-		if start >= 0 && strings.IndexFunc(s[end:], isDigit) < 0 && (start == 0 || s[start-1] != '-') {
+		if start >= 0 && strings.IndexFunc(s[end:], isDigit) < 0 {
 			num = s[start:end]
 		}
 		if _, frac, _ := strings.Cut(num, "."); len(frac) == 3 && plainDecimal(num) {
 			if f, err := strconv.ParseFloat(num, 64); err == nil {
+				if strings.ContainsAny(s[:start], "-−") { // "-1.250 د.ك", "− 1.250 KWD": a discount
+					f = -f
+				}
 				return round6(f), currency, true
 			}
 		}

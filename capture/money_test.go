@@ -132,3 +132,22 @@ func TestText(t *testing.T) {
 		}
 	}
 }
+
+func TestTextMoneyThreeDecimals(t *testing.T) {
+	for s, want := range map[string]float64{
+		"45.500 د.ك": 45.5, "-1.250 د.ك": -1.25, "− 1.250 KWD": -1.25, "- 1.250 KWD": -1.25,
+		"12.250 BHD": 12.25, "1.250 €": 1250, "-1.250 €": -1250,
+	} {
+		if v, _, ok := TextMoney(s); !ok || v != want {
+			t.Errorf("TextMoney(%q) = %v, %v; want %v", s, v, ok, want)
+		}
+	}
+}
+
+func TestDotGrouped(t *testing.T) {
+	for s, want := range map[string]bool{"250.000": true, "1.250.000": true, "1500.000": false, "149000.000": false, "12.50": false, "250": false} {
+		if got := dotGrouped(s); got != want {
+			t.Errorf("dotGrouped(%q) = %v", s, got)
+		}
+	}
+}
