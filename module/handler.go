@@ -381,9 +381,12 @@ func mayBePage(r *http.Request) bool {
 // next page. Such a page is not a page view and gets no snippet, but a
 // thank-you page fetched this way still confirms its order.
 func fetchedPage(r *http.Request) bool {
+	// The cheap tests first: this runs for every asset request.
+	if r.Method != http.MethodGet || !strings.EqualFold(r.Header.Get("Sec-Fetch-Dest"), "empty") || r.Header.Get("Upgrade") != "" {
+		return false
+	}
 	accept := r.Header["Accept"]
-	return r.Method == http.MethodGet && r.Header.Get("Upgrade") == "" &&
-		len(accept) > 0 && acceptsHTML(accept) && strings.EqualFold(r.Header.Get("Sec-Fetch-Dest"), "empty")
+	return len(accept) > 0 && acceptsHTML(accept)
 }
 
 // readOrder serves a fetched thank-you page (see fetchedPage) exactly as
