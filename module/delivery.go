@@ -167,7 +167,8 @@ func (p pacedPayloads) Payload(e delivery.Entry) (map[string]any, error) {
 // its outbox entry) before it is attributed, so its first delivery can
 // come in between, or after a crash in between; an order found with no
 // attribution yet is attributed then, under rules, so that its conversion
-// never goes out without the transaction_id it has earned.
+// never goes out without the transaction_id it has earned. Likewise a
+// status change found decided before it is decided again first.
 type storePayloads struct {
 	st    *storage.Store
 	rules func(bucket string) attribution.Rules
@@ -184,9 +185,13 @@ func (p storePayloads) Payload(e delivery.Entry) (map[string]any, error) {
 	var res *attribution.Result
 	if rec, ok, err := p.st.GetAttribution(e.Bucket, e.OrderID); err != nil {
 		return nil, err
-	} else if ok {
+	} else if ok && !(e.Kind == delivery.KindStatus && rec.Current.DecidedAt.Before(o.StatusTime) && p.rules != nil) {
 		res = &rec.Current
 	} else if p.rules != nil {
+		// No decision yet, or a status change's payload whose decision
+		// predates the change: the status is stored (with its outbox
+		// entry) before the order is decided again, and a refund sent
+		// with the decision before it would still credit the click.
 		decided, err := attributeOrder(p.st, p.rules(e.Bucket), o, time.Now())
 		if err != nil {
 			return nil, err

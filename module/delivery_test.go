@@ -40,3 +40,41 @@ func TestPayloadAttributesAnUnattributedOrder(t *testing.T) {
 		t.Errorf("stored attribution %+v (found %v, %v), want the decision the payload carries", rec.Current, ok, err)
 	}
 }
+
+// TestPayloadDecidesAStatusChangeAgain: a status change is stored, with its
+// outbox entry, before the order is decided again; a delivery that comes in
+// between builds the payload from a fresh decision, so a refund does not go
+// out still crediting the click.
+func TestPayloadDecidesAStatusChangeAgain(t *testing.T) {
+	app := startedApp(t, adminBuckets)
+	st := app.Store()
+	at := time.Now().Add(-time.Hour)
+	click := storage.Event{Bucket: "KA-1", Time: at, Type: "click", Visitor: "v1",
+		Fields: map[string]string{"transaction_id": "TX-1", "offer_id": "of-1", "publisher_id": "pub-7"}}
+	if err := st.Write(context.Background(), []storage.Event{click}); err != nil {
+		t.Fatal(err)
+	}
+	o := storage.Order{Bucket: "KA-1", Visitor: "v1", Time: at.Add(time.Minute),
+		Order: capture.Order{ID: "1042", Total: capture.Money(20)}}
+	if _, _, err := st.PutOrder(o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AttributeOrder("KA-1", "1042", app.Rules("KA-1"), at.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	// The refund, stored; the admin endpoint has not decided again yet.
+	if _, err := st.SetOrderStatus("KA-1", "1042", "refunded", at.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	p := storePayloads{st: st, rules: app.Rules}
+	payload, err := p.Payload(delivery.Entry{Bucket: "KA-1", OrderID: "1042", Kind: delivery.KindStatus, Status: "refunded"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tx, ok := payload["transaction_id"]; ok {
+		t.Errorf("refund payload %v still credits %v", payload, tx)
+	}
+	if rec, _, err := st.GetAttribution("KA-1", "1042"); err != nil || rec.Current.Status != "rejected" {
+		t.Errorf("stored attribution %s, %v; want rejected", rec.Current.Status, err)
+	}
+}
