@@ -264,16 +264,25 @@ func (w *responseWriter) convertCall() []byte {
 // affiliate's click, does not convert again.
 const convertFor = 5 * 24 * time.Hour
 
-// oldOrder reports whether the order id of bucket was stored more than
-// convertFor ago. Without a store, or on a read error, it is not old: the
-// convert call errs towards being sent (Katalys dedupes by order id).
+// oldOrder reports whether the order id of bucket was placed more than
+// convertFor ago, as far as the orders seen in memory tell: serving a page
+// never waits on the store (DESIGN §4.4). An order not in memory (the first
+// view after a restart, or past the cache's bound) is not old this time,
+// and is looked up in the background for the next view: the convert call
+// errs towards being sent, and Katalys dedupes conversions by order id.
 func (h *Handler) oldOrder(bucket, id string) bool {
-	st := h.app.Store()
-	if st == nil {
-		return false
+	key := bucket + "\x00" + id
+	if at, ok := h.orders.placed(key); ok {
+		return time.Since(at) > convertFor
 	}
-	o, ok, err := st.GetOrder(bucket, id)
-	return err == nil && ok && time.Since(o.Time) > convertFor
+	if st := h.app.Store(); st != nil {
+		go func() {
+			if o, ok, err := st.GetOrder(bucket, id); err == nil && ok {
+				h.orders.remember(key, o)
+			}
+		}()
+	}
+	return false
 }
 
 // takeOrder ends the capture of a thank-you page: the order read from
@@ -411,10 +420,11 @@ type seenOrders struct {
 	m  map[string]storedGaps
 }
 
-// storedGaps is what a stored order lacks.
+// storedGaps is what a stored order lacks, and when it was placed.
 type storedGaps struct {
 	missing          capture.Field
 	visitor, session bool
+	placed           time.Time
 }
 
 // nothingNew reports whether o can add nothing to the stored order of key.
@@ -432,5 +442,13 @@ func (s *seenOrders) remember(key string, stored storage.Order) {
 	if s.m == nil || len(s.m) >= maxSeenOrders {
 		s.m = make(map[string]storedGaps) // start over: a cache, not a record
 	}
-	s.m[key] = storedGaps{missing: stored.Missing(), visitor: stored.Visitor != "", session: stored.Session != ""}
+	s.m[key] = storedGaps{missing: stored.Missing(), visitor: stored.Visitor != "", session: stored.Session != "", placed: stored.Time}
+}
+
+// placed returns when the stored order of key was placed, if it is known.
+func (s *seenOrders) placed(key string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.m[key]
+	return g.placed, ok && !g.placed.IsZero()
 }
