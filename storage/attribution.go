@@ -324,6 +324,24 @@ func keyOfTouch(t attribution.Touch) touchKey {
 	return touchKey{t.Time.UnixNano(), t.Session, t.TransactionID, t.OfferID, t.PublisherID, t.AffID}
 }
 
+// mayHaveLostClicks reports whether clicks that count for order f (those
+// of its attribution window) may have expired by now under the bucket's
+// current retention.
+func (s *Store) mayHaveLostClicks(bucket string, f *orderFacts, rules attribution.Rules, now time.Time) bool {
+	if s.retention == nil {
+		return false
+	}
+	ret := s.retention(bucket)
+	if ret <= 0 {
+		return false
+	}
+	window := rules.Window
+	if window <= 0 {
+		window = attribution.DefaultWindow
+	}
+	return !now.Before(f.Time.Add(ret - window))
+}
+
 // getCurrent reads the current record of an order; nil when there is none.
 func getCurrent(txn *badger.Txn, bucket, orderID string) (*currentRecord, error) {
 	item, err := txn.Get(attributionKey(bucket, orderID))
@@ -867,10 +885,13 @@ func decideChunk(bucket string, chunk []orderJob, clicks *clickSnapshot, rules a
 		}
 		// The clicks the decision considered are decoded (it costs: Reattribute
 		// ran half as fast when every order's were) for the orders that
-		// may have lost some: whose visitor was erased, or that credit a
+		// may have lost some: whose visitor was erased; that credit a
 		// click, which may have expired since (its retention was set when
-		// it was written, so today's retention cannot tell).
-		if prev != nil && (f.Visitor == "" || prev.Current.TransactionID != "" || prev.Current.Affiliate() != "") {
+		// it was written, so today's retention cannot tell); or whose
+		// window's clicks may have expired under today's retention (an
+		// organic order whose click a wider window would now credit).
+		if prev != nil && (f.Visitor == "" || prev.Current.TransactionID != "" || prev.Current.Affiliate() != "" ||
+			clicks.s.mayHaveLostClicks(bucket, &f, rules, now)) {
 			rec, err := head.considered()
 			if err != nil {
 				return nil, fmt.Errorf("decoding the attribution of order %q: %w", f.ID, err)

@@ -684,3 +684,24 @@ func TestRefundAfterClicksExpire(t *testing.T) {
 		}
 	}
 }
+
+// TestReattributeWiderWindowAfterClicksExpire: an order decided organic
+// because its click fell outside a narrow window, the click then expired;
+// a re-attribution with a wider window credits the click the decision
+// kept, as AttributeOrder does.
+func TestReattributeWiderWindowAfterClicksExpire(t *testing.T) {
+	s := openTest(t, Options{Retention: func(string) time.Duration { return time.Second }})
+	clickedOrder(t, s, "A")
+	narrow := attribution.Rules{Window: 30 * time.Minute}
+	if res, err := s.AttributeOrder("KA-1", "A", narrow, base.Add(2*time.Hour)); err != nil || res.Status != attribution.Organic {
+		t.Fatalf("narrow window: %s, %v; want organic", res.Status, err)
+	}
+	time.Sleep(2100 * time.Millisecond) // Badger's TTLs are in whole seconds
+	wide := attribution.Rules{Window: 2 * time.Hour}
+	if _, err := s.Reattribute("KA-1", wide, base.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _, err := s.GetAttribution("KA-1", "A"); err != nil || rec.Current.Status != attribution.Approved || rec.Current.TransactionID != "c1" {
+		t.Errorf("after Reattribute: %s via %q, %v; want approved via c1", rec.Current.Status, rec.Current.TransactionID, err)
+	}
+}
