@@ -229,14 +229,13 @@ func CheckThankYou(p string) error {
 // page request in a writer that inserts the snippet (and records the page
 // view), and lets other requests go on untouched.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	owner := h.own(r)
 	if r.URL.Path == h.collect {
 		h.serveCollect(w, r)
 		return nil
 	}
 	if !mayBePage(r) {
 		if fetchedPage(r) && h.isThankYou(r) {
-			return h.readOrder(w, r, next, owner)
+			return h.readOrder(w, r, next)
 		}
 		return next.ServeHTTP(w, r)
 	}
@@ -244,6 +243,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if !ok {
 		return next.ServeHTTP(w, r)
 	}
+	// Only a handler that resolves its site takes the request: one that
+	// does not leaves it to a katalys further out.
+	owner := h.own(r)
 	// The visit is worked out before the response starts: its cookies go
 	// out with the header, and only if the response turns out to be a page
 	// (see responseWriter.commit). It is recorded once the page is done.
@@ -393,11 +395,12 @@ func fetchedPage(r *http.Request) bool {
 // the next handler writes it, and reads its order on the way: an
 // uncompressed 200 HTML response is kept for capture.Extract, as a page
 // would be. A bot's fetch is not read.
-func (h *Handler) readOrder(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, owner *requestOwner) error {
+func (h *Handler) readOrder(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	st, ok := h.siteFor(r)
 	if !ok {
 		return next.ServeHTTP(w, r)
 	}
+	owner := h.own(r)
 	pv := h.observe(r, st.bucket)
 	if pv.Skip == tracking.SkipBot {
 		metrics.thankYouPages.WithLabelValues("bot").Inc()
