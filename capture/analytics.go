@@ -541,7 +541,7 @@ func unsubstituted(s string) bool {
 // those currencies print it.
 func jsMoney(v jslit.Value, currency string) *float64 {
 	v = jslit.Unwrap(v) // value: parseFloat('249.90')
-	if s, ok := v.(jslit.String); ok && wholeUnits(currency) && dotGrouped(strings.TrimSpace(string(s))) {
+	if s, ok := v.(jslit.String); ok && wholeUnits(currency) && dotGrouped(strings.TrimPrefix(strings.TrimSpace(string(s)), "-")) {
 		if f, ok := ParseMoney(Text(string(s))); ok {
 			return Money(f)
 		}

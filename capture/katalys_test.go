@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/storeedge/caddy-katalys/capture/jslit"
 )
 
 // katalysFixtureDir holds the shared thank-you fixtures (CI clones the
@@ -318,6 +320,10 @@ func TestParseFloatValues(t *testing.T) {
 // string's "250.000" is 250,000 (IDR, CLP, VND storefronts group with a
 // dot); elsewhere it stays the decimal it reads as.
 func TestWholeUnitCurrencyStrings(t *testing.T) {
+	// A refund's negative amount is grouped the same way.
+	if v := jsMoney(jslit.String("-250.000"), "IDR"); v == nil || *v != -250000 {
+		t.Errorf("jsMoney('-250.000', IDR) = %v, want -250000", v)
+	}
 	// "1500.000" is no thousands grouping: a plain decimal still.
 	if o, ok := Extract([]byte(`<script>dataLayer.push({event:'purchase',ecommerce:{transaction_id:'1',value:'1500.000',currency:'JPY'}});</script>`)); !ok || o.Total == nil || *o.Total != 1500 {
 		t.Errorf("JPY '1500.000': %+v, %v; want 1500", o, ok)
