@@ -685,17 +685,36 @@ func CheckName(name string) error {
 	if err := checkBraces(name); err != nil {
 		return err
 	}
+	literal := outsidePlaceholders(name) // {file./etc/katalys/id} may hold a path
 	switch {
-	case strings.Contains(name, "*"):
+	case strings.Contains(literal, "*"):
 		// {host} is one host: a wildcard would never match it.
 		return fmt.Errorf("no wildcards: list each host (shop.example.com, www.shop.example.com)")
-	case strings.Contains(name, "/"):
+	case strings.Contains(literal, "/"):
 		// Not a URL, and a name is a path segment of the admin API.
 		return fmt.Errorf("a name is a Tracking ID or a host, not a URL or a path: no /")
 	case strings.Trim(name, ".") == "":
 		return fmt.Errorf("empty name")
 	}
 	return nil
+}
+
+// outsidePlaceholders is name without its {…} placeholders (whose braces
+// checkBraces has checked).
+func outsidePlaceholders(name string) string {
+	var b strings.Builder
+	depth := 0
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c == '{':
+			depth++
+		case c == '}':
+			depth--
+		case depth == 0:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // checkBraces reports a name whose braces do not make placeholders

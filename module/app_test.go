@@ -233,10 +233,20 @@ func TestJSONMatchesTheCaddyfile(t *testing.T) {
 	}{
 		{"capture limit too high", Handler{SiteID: "KA-1", CaptureLimit: 99999999999}, "capture_limit 99999999999: must be from 1 byte to 1 GiB"},
 		{"space in a placeholder site id", Handler{SiteID: "{http.request.host} x"}, "white space"},
+		{"wildcard outside a placeholder", Handler{SiteID: "{http.request.host}*"}, "no wildcards"},
 	} {
 		h := tc.h
 		if err := h.Validate(); err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.err)
 		}
+	}
+}
+
+// TestPlaceholderWithAPath: a placeholder may hold a path ({file.…}, Caddy
+// 2.11): the checks for / and * look outside placeholders only.
+func TestPlaceholderWithAPath(t *testing.T) {
+	h := Handler{SiteID: "{file./etc/katalys/site_id}"}
+	if err := h.Validate(); err != nil {
+		t.Errorf("site_id %q: %v", h.SiteID, err)
 	}
 }
