@@ -16,7 +16,9 @@ type chain struct {
 	next caddyhttp.Handler
 }
 
-func (c chain) ServeHTTP(w http.ResponseWriter, r *http.Request) error { return c.h.ServeHTTP(w, r, c.next) }
+func (c chain) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
+	return c.h.ServeHTTP(w, r, c.next)
+}
 
 // withVars gives r the request variables Caddy's server sets up.
 func withVars(r *http.Request) *http.Request {
