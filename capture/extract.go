@@ -1,5 +1,7 @@
 package capture
 
+import "bytes"
+
 // source is one place a page can print its order. find returns the
 // partial order it reads, or nil when the page has none there.
 type source struct {
@@ -95,7 +97,7 @@ func Extract(page []byte) (o Order, ok bool) {
 // Order merges what every source finds on p, most trusted first. A
 // source that can only give fields the order has already is not read.
 func (p *Page) Order() (o Order, ok bool) {
-	if paymentFailed(p.Raw) {
+	if paymentFailed(p) {
 		return Order{}, false
 	}
 	idFrom := ""      // the source whose id the order has
@@ -150,23 +152,30 @@ var oneShot = map[string]bool{"datalayer": true, "gtag": true, "gads": true, "me
 const failedNotice = "woocommerce-thankyou-order-failed"
 
 // paymentFailed reports whether the page shows WooCommerce's failed-payment
-// notice: the class on an element, not in a stylesheet or a script (a
-// theme's script may look the class up on every thank-you page). Only a
-// page that names the class at all is lexed.
-func paymentFailed(raw []byte) bool {
-	if indexStr(raw, failedNotice) < 0 {
-		return false
-	}
-	l := newLexer(raw)
-	for {
-		t, ok := l.next()
-		if !ok {
+// notice: the class on an element, not in a script (a theme's script may
+// look the class up on every thank-you page, with a "<" of its own before
+// it) or a stylesheet.
+func paymentFailed(p *Page) bool {
+	raw := p.Raw
+	for i, n := 0, 0; n < 64; n++ {
+		j := indexStr(raw[i:], failedNotice)
+		if j < 0 {
 			return false
 		}
-		if t.kind == tokStart && hasClass(t.attrs, failedNotice) {
+		at := i + j
+		i = at + len(failedNotice)
+		if p.inScript(at) {
+			continue
+		}
+		// Within the start tag it sits in: a '<' and a letter after the
+		// last '>' (a tag is far shorter than the bound looked back).
+		from := max(0, at-4096)
+		lt, gt := bytes.LastIndexByte(raw[from:at], '<'), bytes.LastIndexByte(raw[from:at], '>')
+		if lt > gt && isLetter(raw[from+lt+1]) {
 			return true
 		}
 	}
+	return false
 }
 
 // confirmed reports whether o is enough to be an order (see Extract): an

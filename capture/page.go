@@ -26,6 +26,8 @@ type Script struct {
 	ID string
 	// Text is the script's body, verbatim.
 	Text []byte
+	// at is the offset of Text in the page.
+	at int
 }
 
 // JS reports whether the script is JavaScript (no type, a JavaScript MIME
@@ -40,6 +42,17 @@ func (s *Script) JS() bool {
 		"text/javascript1.1", "text/javascript1.2", "text/javascript1.3", "text/javascript1.4",
 		"text/javascript1.5", "text/livescript", "text/x-ecmascript", "text/x-javascript":
 		return true
+	}
+	return false
+}
+
+// inScript reports whether offset i of the page is in the text of one of
+// its scripts.
+func (p *Page) inScript(i int) bool {
+	for k := range p.Scripts {
+		if s := &p.Scripts[k]; s.at <= i && i < s.at+len(s.Text) {
+			return true
+		}
 	}
 	return false
 }
@@ -81,7 +94,7 @@ func NewPageScripts(raw []byte, known []ScriptAt, upTo int) *Page {
 			break
 		}
 		sc := scriptTag(s.Tag)
-		sc.Text = raw[s.Start:s.End]
+		sc.Text, sc.at = raw[s.Start:s.End], s.Start
 		if len(bytes.TrimSpace(sc.Text)) > 0 {
 			p.Scripts = append(p.Scripts, sc)
 		}
@@ -144,6 +157,7 @@ func (p *Page) addScript(raw []byte, open int) int {
 		k++
 	}
 	s := scriptTag(raw[open:tagEnd])
+	s.at = tagEnd
 	if bodyEnd < 0 {
 		bodyEnd = len(raw)
 		s.Text = cutText(raw[tagEnd:])
