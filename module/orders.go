@@ -267,20 +267,13 @@ const convertFor = 5 * 24 * time.Hour
 // oldOrder reports whether the order id of bucket was placed more than
 // convertFor ago, as far as the orders seen in memory tell: serving a page
 // never waits on the store (DESIGN §4.4). An order not in memory (the first
-// view after a restart, or past the cache's bound) is not old this time,
-// and is looked up in the background for the next view: the convert call
-// errs towards being sent, and Katalys dedupes conversions by order id.
+// view after a restart or a config reload, or past the cache's bound) is
+// not old this time; storing that view (storeOrder, off the request) puts
+// the stored order's time in memory for the next one. The convert call errs
+// towards being sent, and Katalys dedupes conversions by order id.
 func (h *Handler) oldOrder(bucket, id string) bool {
-	key := bucket + "\x00" + id
-	if at, ok := h.orders.placed(key); ok {
+	if at, ok := h.orders.placed(bucket + "\x00" + id); ok {
 		return time.Since(at) > convertFor
-	}
-	if st := h.app.Store(); st != nil {
-		go func() {
-			if o, ok, err := st.GetOrder(bucket, id); err == nil && ok {
-				h.orders.remember(key, o)
-			}
-		}()
 	}
 	return false
 }

@@ -308,7 +308,8 @@ func TestConvertCallOnlyForRecentOrders(t *testing.T) {
 		return strings.Contains(string(res.body), `id="katalys-convert"`)
 	}
 	// The page never waits on the store: the first view of an order this
-	// process has not seen gets the call, and has the order looked up.
+	// handler has not seen gets the call; storing that view (a repeat of
+	// the stored order) brings the stored order's time into memory.
 	for _, id := range []string{"OLD-1", "DAY-1", "NEW-1"} {
 		if !view(id) {
 			t.Errorf("order %s, first view: no convert call", id)
