@@ -209,37 +209,14 @@ http://127.0.0.1:%d {
 // no convert call; the customer's own view then stores the order with the
 // customer's visit, so it is credited to their click.
 func TestBotViewOfThankYouPage(t *testing.T) {
-	dir := t.TempDir()
-	path := "/checkout/order-received/10482/"
-	pages := map[string]string{path: readFixture(t, "08_woocommerce_classic_markup_only_gbp.html"), "/": "<html><body><h1>Shop</h1></body></html>"}
-	upstream := thankYouUpstream(t, pages, nil)
-	port := freePort(t)
-	c := startCaddy(t, fmt.Sprintf(`{
-	katalys {
-		storage %s
-		bucket %s
-	}
-}
-
-http://127.0.0.1:%d {
-	katalys %s
-	reverse_proxy %s
-}
-`, dir, siteA, port, siteA, upstream))
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	const browser = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
-	landing := fetch(t, newRequest(t, "GET", base+"/?transaction_id=TX-BOT&publisher_id=P-1", "User-Agent", browser))
-	vid := cookieValue(landing.header, tracking.VisitorCookie)
-	if vid == "" {
-		t.Fatal("no visitor cookie on the landing page")
-	}
+	c, dir, base, path, pages, vid := clickedWooSite(t)
 
 	bot := fetch(t, newRequest(t, "GET", base+path, "User-Agent", "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"))
-	if call := servedThankYou(t, "bot view", pages[path], bot.body); call != nil {
+	if call := servedThankYou(t, "bot view", pages[path], decodeBody(t, bot.header.Get("Content-Encoding"), bot.body)); call != nil {
 		t.Errorf("bot view: convert call added: %v", call)
 	}
-	customer := fetch(t, newRequest(t, "GET", base+path, "User-Agent", browser, "Cookie", tracking.VisitorCookie+"="+vid))
-	if call := servedThankYou(t, "customer view", pages[path], customer.body); call == nil || call["order_id"] != "GC-10482" {
+	customer := fetch(t, newRequest(t, "GET", base+path, "User-Agent", browserUA, "Cookie", tracking.VisitorCookie+"="+vid))
+	if call := servedThankYou(t, "customer view", pages[path], decodeBody(t, customer.header.Get("Content-Encoding"), customer.body)); call == nil || call["order_id"] != "GC-10482" {
 		t.Errorf("customer view: convert call %v, want one for GC-10482", call)
 	}
 	stopCaddy(t, c)
@@ -254,32 +231,8 @@ http://127.0.0.1:%d {
 // to it. The page gets nothing added, as every fetch, but its order is
 // stored, with the visit of the cookie that came with the fetch.
 func TestFetchedThankYouPage(t *testing.T) {
-	dir := t.TempDir()
-	path := "/checkout/order-received/10482/"
-	pages := map[string]string{path: readFixture(t, "08_woocommerce_classic_markup_only_gbp.html"), "/": "<html><body><h1>Shop</h1></body></html>"}
-	upstream := thankYouUpstream(t, pages, nil) // uncompressed, as the plugin asks
-	port := freePort(t)
-	c := startCaddy(t, fmt.Sprintf(`{
-	katalys {
-		storage %s
-		bucket %s
-	}
-}
-
-http://127.0.0.1:%d {
-	encode gzip
-	katalys %s
-	reverse_proxy %s
-}
-`, dir, siteA, port, siteA, upstream))
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	const browser = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
-	landing := fetch(t, newRequest(t, "GET", base+"/?transaction_id=TX-TURBO&publisher_id=P-1", "User-Agent", browser))
-	vid := cookieValue(landing.header, tracking.VisitorCookie)
-	if vid == "" {
-		t.Fatal("no visitor cookie on the landing page")
-	}
-	res := fetch(t, newRequest(t, "GET", base+path, "User-Agent", browser, "Cookie", tracking.VisitorCookie+"="+vid,
+	c, dir, base, path, pages, vid := clickedWooSite(t)
+	res := fetch(t, newRequest(t, "GET", base+path, "User-Agent", browserUA, "Cookie", tracking.VisitorCookie+"="+vid,
 		"Accept", "text/vnd.turbo-stream.html, text/html, application/xhtml+xml", "Accept-Encoding", "gzip",
 		"Sec-Fetch-Dest", "empty", "Sec-Fetch-Mode", "cors", "X-Turbo-Request-Id", "1"))
 	if body := decodeBody(t, res.header.Get("Content-Encoding"), res.body); string(body) != pages[path] {
@@ -293,4 +246,39 @@ http://127.0.0.1:%d {
 	if !ok || o.Visitor != vid || o.Total == nil || *o.Total != 86.37 {
 		t.Fatalf("order GC-10482 stored %v, visitor %q, total %v; want the fetch's visitor %s and 86.37", ok, o.Visitor, o.Total, vid)
 	}
+}
+
+// browserUA is a desktop browser's user agent: recorded, not a bot.
+const browserUA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
+
+// clickedWooSite starts Caddy with the plugin (encode gzip, a store in
+// dir) before an upstream that serves the shared WooCommerce thank-you
+// fixture, uncompressed, at path, and lands a browser on the store with
+// an affiliate click. It returns the visitor id of that landing.
+func clickedWooSite(t *testing.T) (c *caddyServer, dir, base, path string, pages map[string]string, vid string) {
+	t.Helper()
+	dir = t.TempDir()
+	path = "/checkout/order-received/10482/"
+	pages = map[string]string{path: readFixture(t, "08_woocommerce_classic_markup_only_gbp.html"), "/": "<html><body><h1>Shop</h1></body></html>"}
+	upstream := thankYouUpstream(t, pages, nil) // uncompressed, as the plugin asks
+	port := freePort(t)
+	c = startCaddy(t, fmt.Sprintf(`{
+	katalys {
+		storage %s
+		bucket %s
+	}
+}
+
+http://127.0.0.1:%d {
+	encode gzip
+	katalys %s
+	reverse_proxy %s
+}
+`, dir, siteA, port, siteA, upstream))
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	landing := fetch(t, newRequest(t, "GET", base+"/?transaction_id=TX-1&publisher_id=P-1", "User-Agent", browserUA))
+	if vid = cookieValue(landing.header, tracking.VisitorCookie); vid == "" {
+		t.Fatal("no visitor cookie on the landing page")
+	}
+	return c, dir, base, path, pages, vid
 }

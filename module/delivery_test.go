@@ -15,19 +15,7 @@ import (
 // that comes in between (or after a crash in between) attributes it
 // first, so the conversion carries the transaction_id it has earned.
 func TestPayloadAttributesAnUnattributedOrder(t *testing.T) {
-	app := startedApp(t, adminBuckets)
-	st := app.Store()
-	at := time.Now().Add(-time.Hour)
-	click := storage.Event{Bucket: "KA-1", Time: at, Type: "click", Visitor: "v1",
-		Fields: map[string]string{"transaction_id": "TX-1", "offer_id": "of-1", "publisher_id": "pub-7"}}
-	if err := st.Write(context.Background(), []storage.Event{click}); err != nil {
-		t.Fatal(err)
-	}
-	o := storage.Order{Bucket: "KA-1", Visitor: "v1", Time: at.Add(time.Minute),
-		Order: capture.Order{ID: "1042", Total: capture.Money(20)}}
-	if _, _, err := st.PutOrder(o); err != nil {
-		t.Fatal(err)
-	}
+	app, st, _ := clickedOrderApp(t)
 	p := storePayloads{st: st, rules: app.Rules}
 	payload, err := p.Payload(delivery.Entry{Bucket: "KA-1", OrderID: "1042", Kind: delivery.KindOrder})
 	if err != nil {
@@ -46,19 +34,7 @@ func TestPayloadAttributesAnUnattributedOrder(t *testing.T) {
 // between builds the payload from a fresh decision, so a refund does not go
 // out still crediting the click.
 func TestPayloadDecidesAStatusChangeAgain(t *testing.T) {
-	app := startedApp(t, adminBuckets)
-	st := app.Store()
-	at := time.Now().Add(-time.Hour)
-	click := storage.Event{Bucket: "KA-1", Time: at, Type: "click", Visitor: "v1",
-		Fields: map[string]string{"transaction_id": "TX-1", "offer_id": "of-1", "publisher_id": "pub-7"}}
-	if err := st.Write(context.Background(), []storage.Event{click}); err != nil {
-		t.Fatal(err)
-	}
-	o := storage.Order{Bucket: "KA-1", Visitor: "v1", Time: at.Add(time.Minute),
-		Order: capture.Order{ID: "1042", Total: capture.Money(20)}}
-	if _, _, err := st.PutOrder(o); err != nil {
-		t.Fatal(err)
-	}
+	app, st, at := clickedOrderApp(t)
 	if _, err := st.AttributeOrder("KA-1", "1042", app.Rules("KA-1"), at.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -77,4 +53,25 @@ func TestPayloadDecidesAStatusChangeAgain(t *testing.T) {
 	if rec, _, err := st.GetAttribution("KA-1", "1042"); err != nil || rec.Current.Status != "rejected" {
 		t.Errorf("stored attribution %s, %v; want rejected", rec.Current.Status, err)
 	}
+}
+
+// clickedOrderApp starts an app whose store holds a click of visitor v1 an
+// hour ago (TX-1 of pub-7) and, a minute later, that visitor's order 1042,
+// not yet attributed. It returns the click's time.
+func clickedOrderApp(t *testing.T) (*App, *storage.Store, time.Time) {
+	t.Helper()
+	app := startedApp(t, adminBuckets)
+	st := app.Store()
+	at := time.Now().Add(-time.Hour)
+	click := storage.Event{Bucket: "KA-1", Time: at, Type: "click", Visitor: "v1",
+		Fields: map[string]string{"transaction_id": "TX-1", "offer_id": "of-1", "publisher_id": "pub-7"}}
+	if err := st.Write(context.Background(), []storage.Event{click}); err != nil {
+		t.Fatal(err)
+	}
+	o := storage.Order{Bucket: "KA-1", Visitor: "v1", Time: at.Add(time.Minute),
+		Order: capture.Order{ID: "1042", Total: capture.Money(20)}}
+	if _, _, err := st.PutOrder(o); err != nil {
+		t.Fatal(err)
+	}
+	return app, st, at
 }
