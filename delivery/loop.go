@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -51,8 +50,8 @@ type Loop struct {
 	// clock instead of sleeping.
 	After func(time.Duration) <-chan time.Time
 	// Poll is how often the outbox is looked at when nothing is known to
-	// become due (entries retried by an earlier run, entries added
-	// without a wake signal); 0 is DefaultPoll, negative never.
+	// become due (entries added without a wake signal, or by another
+	// process); 0 is DefaultPoll, negative never.
 	Poll time.Duration
 	// ErrorDelay is how long the loop waits before looking at the outbox
 	// again after it failed; 0 is DefaultErrorDelay.
@@ -69,13 +68,13 @@ const MaxLoopHold = 5 * time.Minute
 // done is what a send reports back to Run.
 type done struct {
 	id, order string
-	retryAt   time.Time // zero unless the entry was set to be retried
 	holdUntil time.Time // the answer's Retry-After, for every send; zero for none
 	failed    bool      // the Outbox failed recording the outcome
 }
 
 // Run drains the outbox until ctx ends. It looks at the outbox when it
-// starts, whenever a send ends, when an entry it retried becomes due, on
+// starts, whenever a send ends, when the next waiting entry becomes due
+// (an earlier run's retries included), on
 // every wake signal (send one, without blocking, after adding entries)
 // and every Poll. When ctx ends it starts nothing new, waits for the sends
 // in flight (each bounded by the Sender's timeout, and not cut short by
@@ -90,7 +89,7 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 	results := make(chan done, conc)
 	inflight := make(map[string]bool, conc) // entry ids
 	orders := make(map[string]bool, conc)   // order keys
-	var retries timeHeap                    // when entries this run retried become due
+	var nextDue time.Time                   // when the next entry Due stepped over becomes due
 	var pauseUntil time.Time                // after an Outbox failure
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -98,9 +97,6 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 	settle := func(r done) {
 		delete(inflight, r.id)
 		delete(orders, r.order)
-		if !r.retryAt.IsZero() {
-			heap.Push(&retries, r.retryAt)
-		}
 		if r.failed {
 			pauseUntil = l.now().Add(l.errorDelay())
 		}
@@ -117,7 +113,8 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 		}
 		now := l.now()
 		if free := conc - len(inflight); free > 0 && !now.Before(pauseUntil) {
-			entries, err := l.Outbox.Due(now, free+len(inflight))
+			entries, next, err := l.Outbox.Due(now, free+len(inflight))
+			nextDue = next
 			if err != nil {
 				l.fail(fmt.Errorf("listing due deliveries: %w", err))
 				pauseUntil = now.Add(l.errorDelay())
@@ -142,12 +139,9 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 
 		// Sleep until something can change: a send ends, an entry
 		// becomes due, a wake signal, the poll, the end of a pause.
-		for retries.Len() > 0 && !retries[0].After(now) {
-			heap.Pop(&retries)
-		}
 		var next time.Time
-		if retries.Len() > 0 {
-			next = retries[0]
+		if nextDue.After(now) {
+			next = nextDue
 		}
 		if now.Before(pauseUntil) && (next.IsZero() || pauseUntil.Before(next)) {
 			next = pauseUntil
@@ -199,11 +193,11 @@ func (l *Loop) deliver(ctx context.Context, e Entry, key string) done {
 		err = l.Outbox.Delivered(e.ID)
 	case o.Retry:
 		attempts := e.Attempts + 1
-		d.retryAt = now.Add(Backoff(attempts, o.RetryAfter, l.Rand))
+		retryAt := now.Add(Backoff(attempts, o.RetryAfter, l.Rand))
 		if o.RetryAfter > 0 {
 			d.holdUntil = now.Add(min(o.RetryAfter, MaxLoopHold))
 		}
-		err = l.Outbox.Retry(e.ID, attempts, d.retryAt, o.Reason())
+		err = l.Outbox.Retry(e.ID, attempts, retryAt, o.Reason())
 	default:
 		body := o.Body
 		if o.HTTPStatus == 0 && o.Err != nil {
@@ -257,17 +251,3 @@ func (l *Loop) fail(err error) {
 
 // orderKey names the order an entry belongs to.
 func orderKey(e Entry) string { return e.Bucket + "\x00" + e.OrderID }
-
-// timeHeap is a min-heap of times.
-type timeHeap []time.Time
-
-func (h timeHeap) Len() int           { return len(h) }
-func (h timeHeap) Less(i, j int) bool { return h[i].Before(h[j]) }
-func (h timeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timeHeap) Push(x any)        { *h = append(*h, x.(time.Time)) }
-func (h *timeHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return t
-}

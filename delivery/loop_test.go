@@ -481,6 +481,28 @@ func TestLoopPolls(t *testing.T) {
 	}
 }
 
+// TestLoopWakesForAnEarlierRunsRetry: after a restart the loop knows no
+// retry times of its own; an entry an earlier run set to be retried in 5
+// seconds goes then, not at the next poll.
+func TestLoopWakesForAnEarlierRunsRetry(t *testing.T) {
+	c := newCollector(t, nil)
+	out := &memOutbox{}
+	start := newFakeClock().Now()
+	out.add(Entry{ID: "001", Bucket: "b", OrderID: "A", Kind: KindOrder, Attempts: 3, NextTry: start.Add(5 * time.Second)})
+	r := run(t, &Loop{Poll: -1}, out, c) // never polls: the clock stops once nothing is due
+	select {
+	case res := <-r.results:
+		if !res.Outcome.Delivered {
+			t.Fatalf("outcome = %+v, want delivered", res)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the entry was not sent when it became due")
+	}
+	if got := r.clock.Now().Sub(start); got != 5*time.Second {
+		t.Errorf("delivered at +%s, want +5s (its NextTry)", got)
+	}
+}
+
 // TestLoopPayloadErrors: an erased order goes to the dead letters; a
 // payload that cannot be built for now is retried.
 func TestLoopPayloadErrors(t *testing.T) {

@@ -37,14 +37,15 @@ func (m *memOutbox) add(es ...Entry) {
 	}
 }
 
-func (m *memOutbox) Due(now time.Time, limit int) ([]Entry, error) {
+func (m *memOutbox) Due(now time.Time, limit int) ([]Entry, time.Time, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.dueErrs > 0 {
 		m.dueErrs--
-		return nil, fmt.Errorf("disk on fire")
+		return nil, time.Time{}, fmt.Errorf("disk on fire")
 	}
 	var out []Entry
+	var next time.Time
 	seen := map[string]bool{}
 	for _, e := range m.entries {
 		if len(out) == limit {
@@ -56,11 +57,14 @@ func (m *memOutbox) Due(now time.Time, limit int) ([]Entry, error) {
 		}
 		seen[k] = true
 		if e.NextTry.After(now) {
+			if next.IsZero() || e.NextTry.Before(next) {
+				next = e.NextTry
+			}
 			continue
 		}
 		out = append(out, *e)
 	}
-	return out, nil
+	return out, next, nil
 }
 
 func (m *memOutbox) find(id string) (int, error) {
@@ -138,15 +142,15 @@ func TestMemOutboxDue(t *testing.T) {
 		}
 		return s
 	}
-	due, _ := m.Due(t0, 10)
+	due, _, _ := m.Due(t0, 10)
 	if got, want := ids(due), []string{"002", "004"}; !slices.Equal(got, want) {
 		t.Errorf("Due at t0 = %v, want %v (003 waits for 001, which is not due)", got, want)
 	}
-	due, _ = m.Due(t0.Add(time.Minute), 10)
+	due, _, _ = m.Due(t0.Add(time.Minute), 10)
 	if got, want := ids(due), []string{"001", "002", "004"}; !slices.Equal(got, want) {
 		t.Errorf("Due a minute later = %v, want %v", got, want)
 	}
-	due, _ = m.Due(t0.Add(time.Minute), 1)
+	due, _, _ = m.Due(t0.Add(time.Minute), 1)
 	if got, want := ids(due), []string{"001"}; !slices.Equal(got, want) {
 		t.Errorf("Due limit 1 = %v, want %v", got, want)
 	}

@@ -33,8 +33,10 @@ type DeadLetter struct {
 type Outbox interface {
 	// Due returns up to limit entries whose NextTry has come, oldest
 	// first, at most one per order (the first undelivered one of the
-	// order, so a status change never goes before its conversion).
-	Due(now time.Time, limit int) ([]Entry, error)
+	// order, so a status change never goes before its conversion), and
+	// the earliest NextTry after now among the entries it looked at (zero
+	// for none), so that the loop wakes when the next one becomes due.
+	Due(now time.Time, limit int) (due []Entry, next time.Time, err error)
 	// Delivered removes a delivered entry.
 	Delivered(id string) error
 	// Retry records a failed attempt and when to try again.

@@ -92,17 +92,20 @@ func (s *Store) addOutboxEntry(txn *badger.Txn, kind, bucket, orderID, status st
 // order, so a status change waits for its order's conversion (and an entry
 // waiting to be retried holds back the later ones of its order). A limit
 // of 0 or less returns nothing.
-func (s *Store) Due(now time.Time, limit int) ([]delivery.Entry, error) {
+//
+// next is the earliest NextTry after now of the entries it stepped over,
+// zero if none: after a restart the loop knows no retry times of its own,
+// and this is when it must look again.
+func (s *Store) Due(now time.Time, limit int) (due []delivery.Entry, next time.Time, err error) {
 	if limit <= 0 {
-		return nil, nil
+		return nil, time.Time{}, nil
 	}
 	if !s.enter() {
-		return nil, ErrClosed
+		return nil, time.Time{}, ErrClosed
 	}
 	defer s.leave()
-	var due []delivery.Entry
 	floor := s.outboxFloor.Load()
-	err := s.db.View(func(txn *badger.Txn) error {
+	err = s.db.View(func(txn *badger.Txn) error {
 		// Values are read one by one (most calls want a few entries), and
 		// the scan starts at the floor: delivered entries are deleted, and
 		// their tombstones, which a scan from the start would step over on
@@ -125,6 +128,9 @@ func (s *Store) Due(now time.Time, limit int) ([]delivery.Entry, error) {
 				return err
 			}
 			if e.NextTry.After(now) {
+				if next.IsZero() || e.NextTry.Before(next) {
+					next = e.NextTry
+				}
 				continue
 			}
 			first, err := firstOfOrder(txn, e)
@@ -138,9 +144,9 @@ func (s *Store) Due(now time.Time, limit int) ([]delivery.Entry, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading due outbox entries: %w", err)
+		return nil, time.Time{}, fmt.Errorf("reading due outbox entries: %w", err)
 	}
-	return due, nil
+	return due, next, nil
 }
 
 func decodeEntry(item *badger.Item) (delivery.Entry, error) {

@@ -45,7 +45,7 @@ func deadLetters(t *testing.T, s *Store) []delivery.DeadLetter {
 
 func due(t *testing.T, s *Store, now time.Time, limit int) []delivery.Entry {
 	t.Helper()
-	es, err := s.Due(now, limit)
+	es, _, err := s.Due(now, limit)
 	if err != nil {
 		t.Fatalf("Due: %v", err)
 	}
@@ -349,9 +349,10 @@ func TestOutboxSurvivesReopen(t *testing.T) {
 	if ds := deadLetters(t, s); len(ds) != 1 || ds[0].ID != es[1].ID || ds[0].HTTPStatus != 404 {
 		t.Errorf("dead letters after reopen = %+v", ds)
 	}
-	// The status change still waits for its conversion.
-	if got := due(t, s, now, 10); len(got) != 0 {
-		t.Errorf("Due after reopen = %q, want none", entryNames(got))
+	// The status change still waits for its conversion, and Due says
+	// when that becomes due, so a restarted loop need not wait for a poll.
+	if got, next, err := s.Due(now, 10); err != nil || len(got) != 0 || !next.Equal(later) {
+		t.Errorf("Due after reopen = %q, next %v, %v; want none, next %v", entryNames(got), next, err, later)
 	}
 	if got := entryNames(due(t, s, later, 10)); !slices.Equal(got, []string{"KA-1/7:order"}) {
 		t.Errorf("Due at the retry time = %q", got)
@@ -412,7 +413,7 @@ func TestOutboxErrors(t *testing.T) {
 		name string
 		err  error
 	}{
-		{"Due", func() error { _, err := s.Due(time.Now(), 1); return err }()},
+		{"Due", func() error { _, _, err := s.Due(time.Now(), 1); return err }()},
 		{"Delivered", s.Delivered(id)},
 		{"Retry", s.Retry(id, 1, time.Now(), "")},
 		{"Dead", s.Dead(id, 400, "", time.Now())},
