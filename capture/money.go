@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"html"
 	"math"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 // ("1,250" is 1250), otherwise it is the decimal mark ("9,90" is 9.9).
 // ok is false when s holds no number, or more than one.
 func ParseMoney(s string) (v float64, ok bool) {
+	s = unescapeMoney(s)
 	start, end := -1, -1
 	neg := false
 	for i, r := range s {
@@ -58,6 +60,7 @@ func ParseMoney(s string) (v float64, ok bool) {
 // prints 45.5 so, while in others "15.990" is ParseMoney's 15,990 (CLP,
 // IDR and VND amounts grouped with a dot).
 func DataMoney(s, currency string) (float64, bool) {
+	s = unescapeMoney(s)
 	num := strings.TrimSpace(s)
 	if i := strings.LastIndexByte(num, ' '); i > 0 && strings.IndexFunc(num[i+1:], func(r rune) bool { return !unicode.IsLetter(r) }) < 0 {
 		// A word after the number: a currency code ("56.400 KWD"), which
@@ -80,6 +83,7 @@ func DataMoney(s, currency string) (float64, bool) {
 // that in a three-decimal currency (KWD, BHD …) a plain "45.500" is the
 // decimal 45.5, as those stores print it.
 func TextMoney(s string) (v float64, currency string, ok bool) {
+	s = unescapeMoney(s)
 	currency = CurrencyOf(s)
 	if CurrencyDigits(currency) == 3 {
 		// The one run of digits and dots in s ("45.500 د.ك").
@@ -104,6 +108,16 @@ func TextMoney(s string) (v float64, currency string, ok bool) {
 	}
 	v, ok = ParseMoney(s)
 	return v, currency, ok
+}
+
+// unescapeMoney decodes the character references in an amount that a template
+// escaped once too often ("&#36;1,051.45" in JSON-LD, "12,50&nbsp;&euro;"
+// in a data attribute): their digits are not the amount's.
+func unescapeMoney(s string) string {
+	if strings.IndexByte(s, '&') < 0 {
+		return s
+	}
+	return html.UnescapeString(s)
 }
 
 // trailingCode is the ISO currency code that ends s after a space
@@ -249,6 +263,7 @@ var symbols = []struct{ sym, code string }{
 // "90,90 €", "1,234.00 EUR", "CA$12"), or "" when it shows none or only an
 // ambiguous symbol such as "$".
 func CurrencyOf(s string) string {
+	s = unescapeMoney(s)
 	// An ISO code written beside the amount wins.
 	for f := range strings.FieldsFuncSeq(s, func(r rune) bool {
 		return !unicode.IsLetter(r) || r > unicode.MaxASCII
