@@ -156,6 +156,8 @@ func ga4Order(ec jslit.Object) *Order {
 		Discounts: couponCodes(ec.Get("coupon")),
 		Items:     jsItems(ec.Get("items"), cur),
 		Source:    "ga4",
+		shipping:  jsMoney(ec.Get("shipping"), cur),
+		tax:       jsMoney(ec.Get("tax"), cur),
 	}
 	o.Email = objectEmail(ec)
 	return o

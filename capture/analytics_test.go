@@ -425,3 +425,45 @@ func TestAnalyticsDataLayerEmail(t *testing.T) {
 		})
 	}
 }
+
+// TestGA4ValueBesideShipping: a purchase tag that prints shipping or tax
+// beside its value follows Google's definition (value leaves them out)
+// when the page's grand total is that value plus them; the order's total
+// is then the grand total. Otherwise the tag's value stands, as most
+// stores put the grand total there.
+func TestGA4ValueBesideShipping(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join(analyticsFixtureDir, "08_woocommerce_classic_markup_only_gbp.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The page: subtotal £90.47, discount £9.05, shipping £4.95, total
+	// £86.37 including £14.40 VAT.
+	tests := []struct {
+		name, params string
+		want         float64
+	}{
+		{"value without shipping", `value: 81.42, shipping: 4.95`, 86.37},
+		{"value without shipping or tax", `value: 67.02, shipping: 4.95, tax: 14.40`, 86.37},
+		{"value without tax, shipping not printed", `value: 71.97, tax: 14.40`, 86.37},
+		{"value is the grand total (GTM4WP)", `value: 86.37, shipping: 4.95, tax: 14.40`, 86.37},
+		{"no shipping printed: the value stands", `value: 81.42`, 81.42},
+		{"sums that are not the page's total: the value stands", `value: 70.00, shipping: 4.95`, 70},
+		{"another currency: the value stands", `value: 81.42, shipping: 4.95, currency: 'EUR'`, 81.42},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cur := ", currency: 'GBP'"
+			if strings.Contains(tt.params, "currency") {
+				cur = ""
+			}
+			tag := "<script>gtag('event', 'purchase', {transaction_id: 'GC-10482', " + tt.params + cur + "});</script>\n</head>"
+			o, ok := Extract(bytes.Replace(page, []byte("</head>"), []byte(tag), 1))
+			if !ok || o.Total == nil {
+				t.Fatalf("Extract = %+v, %v", o, ok)
+			}
+			if *o.Total != tt.want {
+				t.Errorf("total %v, want %v", *o.Total, tt.want)
+			}
+		})
+	}
+}

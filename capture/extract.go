@@ -1,6 +1,9 @@
 package capture
 
-import "bytes"
+import (
+	"bytes"
+	"math"
+)
 
 // source is one place a page can print its order. find returns the
 // partial order it reads, or nil when the page has none there.
@@ -102,13 +105,14 @@ func (p *Page) Order() (o Order, ok bool) {
 	}
 	idFrom := ""      // the source whose id the order has
 	var markup *Order // what the markup source read, once it has run
+	markupRead := false
 	for _, s := range sources {
 		if o.Missing()&s.gives == 0 {
 			continue
 		}
 		part := s.find(p)
 		if s.name == "markup" {
-			markup = part
+			markup, markupRead = part, true
 		}
 		if part == nil {
 			continue
@@ -121,12 +125,20 @@ func (p *Page) Order() (o Order, ok bool) {
 		}
 		o.merge(part)
 	}
-	if oneShot[idFrom] {
-		if markup == nil {
-			markup = fromMarkup(p)
+	readMarkup := func() *Order {
+		if !markupRead {
+			markup, markupRead = fromMarkup(p), true
 		}
-		if markup != nil && markup.ID != "" {
-			o.ID = markup.ID
+		return markup
+	}
+	if oneShot[idFrom] {
+		if m := readMarkup(); m != nil && m.ID != "" {
+			o.ID = m.ID
+		}
+	}
+	if o.shipping != nil || o.tax != nil {
+		if m := readMarkup(); m != nil {
+			o.Total = grandTotal(o, m)
 		}
 	}
 	if !o.confirmed() {
@@ -136,6 +148,31 @@ func (p *Page) Order() (o Order, ok bool) {
 		o.Currency = "USD" // the Reporting Schema's default
 	}
 	return o, true
+}
+
+// grandTotal is the total of o, whose value came from an analytics tag
+// that printed shipping or tax beside it: the markup's grand total when
+// it is that value plus the shipping, the tax or both (the store followed
+// Google's definition of value, which leaves them out), else o's total,
+// as most stores print the grand total there.
+func grandTotal(o Order, markup *Order) *float64 {
+	if o.Total == nil || markup.Total == nil || (markup.Currency != "" && o.Currency != "" && markup.Currency != o.Currency) {
+		return o.Total
+	}
+	value, page := *o.Total, *markup.Total
+	ship, tax := 0.0, 0.0
+	if o.shipping != nil {
+		ship = *o.shipping
+	}
+	if o.tax != nil {
+		tax = *o.tax
+	}
+	for _, sum := range []float64{value + ship, value + tax, value + ship + tax} {
+		if sum != value && math.Abs(sum-page) < 0.005 {
+			return markup.Total
+		}
+	}
+	return o.Total
 }
 
 // oneShot are the sources that storefronts often print on the first view

@@ -26,6 +26,12 @@ type Order struct {
 	// of its own (a convert push or pre-seeded thank_you properties), so
 	// the proxy must not add another.
 	Convert bool `json:"-"`
+
+	// shipping and tax are what an analytics tag printed beside its
+	// value, which by Google's definition leaves them out. They travel
+	// with Total (merge), so that Page.Order can tell a value without
+	// them from the page's grand total.
+	shipping, tax *float64
 }
 
 // Discount is one discount applied to the order. Code is "" when the page
@@ -80,6 +86,9 @@ func (o *Order) merge(p *Order) {
 		}
 	}
 	fill(&o.ID, p.ID)
+	if o.Total == nil && p.Total != nil {
+		o.shipping, o.tax = p.shipping, p.tax
+	}
 	fillMoney(&o.Total, p.Total)
 	fillMoney(&o.Subtotal, p.Subtotal)
 	fill(&o.Currency, p.Currency)
