@@ -875,12 +875,14 @@ func byID(id string) func(mtoken) bool {
 
 // markerTag returns the start of the tag whose attributes hold the marker
 // found at at, looking at later occurrences of the marker when one sits in
-// text (a stylesheet, a script), or -1.
-func markerTag(raw []byte, at int, marker string) int {
+// text (a stylesheet, a script: a theme's `if (a<b) $('.marker')` looks
+// like a tag), or -1.
+func markerTag(p *Page, at int, marker string) int {
+	raw := p.Raw
 	for n := 0; at >= 0 && n < 16; n++ {
 		lt := bytes.LastIndexByte(raw[:at], '<')
 		gt := bytes.LastIndexByte(raw[:at], '>')
-		if lt >= 0 && lt > gt && lt+1 < len(raw) && isLetter(raw[lt+1]) {
+		if lt >= 0 && lt > gt && lt+1 < len(raw) && isLetter(raw[lt+1]) && !p.inScript(at) {
 			return lt
 		}
 		next := indexStr(raw[at+1:], marker)

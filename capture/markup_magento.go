@@ -13,7 +13,7 @@ import (
 // config carries the customer's email. There are no totals or items.
 
 func readMagento(p *Page, at int) *Order {
-	st := markerTag(p.Raw, at, markupNeedles[mkMagento].s)
+	st := markerTag(p, at, markupNeedles[mkMagento].s)
 	if st < 0 {
 		return nil
 	}

@@ -11,7 +11,7 @@ import "strings"
 // the URL and in ps_googleanalytics' transaction_id.
 
 func readPrestaShop(p *Page, at int) *Order {
-	st := markerTag(p.Raw, at, markupNeedles[mkPrestaShop].s)
+	st := markerTag(p, at, markupNeedles[mkPrestaShop].s)
 	if st < 0 {
 		return nil
 	}

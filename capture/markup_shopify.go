@@ -14,7 +14,7 @@ import (
 // (after discounts) is more trusted and wins when present.
 
 func readShopifyDOM(p *Page, at int) *Order {
-	st := markerTag(p.Raw, at, markupNeedles[mkShopify].s)
+	st := markerTag(p, at, markupNeedles[mkShopify].s)
 	if st < 0 {
 		return nil
 	}

@@ -10,7 +10,7 @@ import "strconv"
 // decimals ("259.7") and escapes attribute values.
 
 func readShopware(p *Page, at int) *Order {
-	st := markerTag(p.Raw, at, markupNeedles[mkShopware].s)
+	st := markerTag(p, at, markupNeedles[mkShopware].s)
 	if st < 0 {
 		return nil
 	}

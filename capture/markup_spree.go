@@ -20,7 +20,7 @@ import "strings"
 // time of the look, and credited to the visitor's recent clicks.
 
 func readSpree(p *Page, at int) *Order {
-	st := markerTag(p.Raw, at, markupNeedles[mkSolidus].s)
+	st := markerTag(p, at, markupNeedles[mkSolidus].s)
 	if st < 0 {
 		return nil
 	}

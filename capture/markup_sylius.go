@@ -8,7 +8,7 @@ import "strings"
 // Guests get no number, and the page prints no totals, items or email.
 
 func readSylius(p *Page, at int) *Order {
-	st := markerTag(p.Raw, at, markupNeedles[mkSylius].s)
+	st := markerTag(p, at, markupNeedles[mkSylius].s)
 	if st < 0 {
 		return nil
 	}

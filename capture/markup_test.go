@@ -330,3 +330,20 @@ func TestMarkupLargeOrder(t *testing.T) {
 		t.Errorf("%d items and subtotal %v of a %d-byte page; want %d items and 1258.70", len(o.Items), mkMoney(o.Subtotal), len(big), lines+1)
 	}
 }
+
+// TestMarkerInAThemeScript: a theme script that looks the thank-you
+// notice up (`if (a<b) $('.woocommerce-thankyou-order-received')`) reads
+// like a tag holding the marker. Reading from there, the order's markup lay
+// past the window when a large inline stylesheet came between them.
+func TestMarkerInAThemeScript(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join(markupFixtures, "08_woocommerce_classic_markup_only_gbp.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := "<script>if (a<b) { jQuery('.woocommerce-thankyou-order-received').show(); }</script>\n" +
+		"<style>" + strings.Repeat("/* a page builder's inline styles */\n", markupWindow/32) + "</style>\n</head>"
+	o, ok := Extract(bytes.Replace(page, []byte("</head>"), []byte(head), 1))
+	if !ok || o.ID != "GC-10482" || o.Total == nil || *o.Total != 86.37 {
+		t.Fatalf("Extract = %+v, %v; want order GC-10482 of 86.37", o, ok)
+	}
+}

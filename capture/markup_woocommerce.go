@@ -18,7 +18,7 @@ import (
 // order (p.woocommerce-thankyou-order-failed) and a page without the
 // overview (the email verification form) give nil.
 func readWooCommerce(p *Page, at int) *Order {
-	st := markerTag(p.Raw, at, markupNeedles[mkWooThanks].s)
+	st := markerTag(p, at, markupNeedles[mkWooThanks].s)
 	if st < 0 {
 		return nil
 	}
@@ -107,7 +107,7 @@ func wooOverview(ov []byte, o *Order) {
 // totals table (items; no Subtotal row, the block removes it) and the
 // billing email when the addresses block prints it.
 func readWooBlocks(p *Page, at int) *Order {
-	st := markerTag(p.Raw, at, markupNeedles[mkWooBlocks].s)
+	st := markerTag(p, at, markupNeedles[mkWooBlocks].s)
 	if st < 0 {
 		return nil
 	}
