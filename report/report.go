@@ -71,7 +71,10 @@ type Row struct {
 	// Shares is every publisher's share when the model splits the credit
 	// (linear); nil means PublisherID gets Credit.
 	Shares []Share
-	Why    string // the rule that decided
+	// Touches are the clicks that share the credit, each with its
+	// share, when more than one does (linear); nil otherwise.
+	Touches []attribution.Candidate
+	Why     string // the rule that decided
 }
 
 // Share is a publisher's part of an order's credit.
@@ -94,8 +97,24 @@ func ResultRow(r attribution.Result) Row {
 		DaysFromClick: r.DaysFromClick,
 		Credit:        r.Credit,
 		Shares:        chosenShares(r.Why.Candidates),
+		Touches:       sharedTouches(r.Why.Candidates),
 		Why:           r.Why.Rule,
 	}
+}
+
+// sharedTouches returns the chosen candidates when more than one shares
+// the credit, or nil.
+func sharedTouches(cands []attribution.Candidate) []attribution.Candidate {
+	var out []attribution.Candidate
+	for _, c := range cands {
+		if c.Chosen {
+			out = append(out, c)
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
 }
 
 // chosenShares sums the credit of the chosen candidates per publisher, or
@@ -132,18 +151,23 @@ func Render(w io.Writer, d Data) error {
 var csvHeader = []string{"order_id", "status", "model", "publisher_id", "offer_id",
 	"transaction_id", "touch_time", "days_from_click", "credit", "why"}
 
-// CSV writes rows as CSV with a header line. Absent values are empty,
-// touch_time is RFC 3339, and a text cell that starts with = + - @ or a
-// control character gets a leading ' so that a spreadsheet shows it
-// instead of running it.
+// CSV writes rows as CSV with a header line: one line per order, except
+// that an order whose credit several clicks share (linear) has one line
+// per click, each with its publisher, click and share, so that summing
+// the credit column per publisher gives what each one earned. Absent
+// values are empty, touch_time is RFC 3339, and a text cell that starts
+// with = + - @ or a control character gets a leading ' so that a
+// spreadsheet shows it instead of running it.
 func CSV(w io.Writer, rows []Row) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
 		return fmt.Errorf("report: writing CSV header: %w", err)
 	}
 	for _, r := range rows {
-		if err := cw.Write(csvRecord(r)); err != nil {
-			return fmt.Errorf("report: writing CSV row of order %q: %w", r.OrderID, err)
+		for _, rec := range csvRecords(r) {
+			if err := cw.Write(rec); err != nil {
+				return fmt.Errorf("report: writing CSV row of order %q: %w", r.OrderID, err)
+			}
 		}
 	}
 	cw.Flush()
@@ -151,6 +175,26 @@ func CSV(w io.Writer, rows []Row) error {
 		return fmt.Errorf("report: writing CSV: %w", err)
 	}
 	return nil
+}
+
+// csvRecords are the CSV lines of r: one, or one per shared touch.
+func csvRecords(r Row) [][]string {
+	if len(r.Touches) < 2 {
+		return [][]string{csvRecord(r)}
+	}
+	recs := make([][]string, 0, len(r.Touches))
+	for _, c := range r.Touches {
+		line := r
+		line.PublisherID, line.OfferID, line.TransactionID = c.Affiliate(), c.OfferID, c.TransactionID
+		touch := c.Time
+		line.TouchTime, line.DaysFromClick, line.Credit = &touch, nil, c.Credit
+		if !r.Time.IsZero() {
+			days := r.Time.Sub(touch).Hours() / 24
+			line.DaysFromClick = &days
+		}
+		recs = append(recs, csvRecord(line))
+	}
+	return recs
 }
 
 func csvRecord(r Row) []string {

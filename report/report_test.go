@@ -5,10 +5,12 @@ import (
 	"encoding/csv"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +91,10 @@ func fixture() Data {
 	linear := approved("1044", "2025-03-22 14:00", 90, "pub-42", "clk-51c", 5.2)
 	linear.Model, linear.Credit = attribution.Linear, 0.5
 	linear.Shares = []Share{{"pub-17", 0.5}, {"pub-42", 0.5}}
+	linear.Touches = []attribution.Candidate{
+		{Touch: attribution.Touch{Time: at("2025-03-13 11:36"), TransactionID: "clk-2aa", OfferID: "77", PublisherID: "pub-17"}, Chosen: true, Credit: 0.5},
+		{Touch: attribution.Touch{Time: *linear.TouchTime, TransactionID: "clk-51c", OfferID: "77", PublisherID: "pub-42"}, Chosen: true, Credit: 0.5},
+	}
 	linear.Why = "linear: 2 affiliate clicks within 30 days share the credit"
 	euro := approved("1040", "2025-03-18 11:11", 65, "pub-8", "clk-e01", 12)
 	euro.Currency = "EUR"
@@ -342,8 +348,19 @@ func TestCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != len(d.Orders)+1 || !slices.Equal(recs[0], csvHeader) {
+	// One line per order, and the split order (1044) one per click.
+	if len(recs) != len(d.Orders)+2 || !slices.Equal(recs[0], csvHeader) {
 		t.Fatalf("got %d records, header %v", len(recs), recs[0])
+	}
+	credit := map[string]float64{}
+	for _, rec := range recs[1:] {
+		if rec[0] == "1044" {
+			c, _ := strconv.ParseFloat(rec[8], 64)
+			credit[rec[3]+" "+rec[5]] += c
+		}
+	}
+	if want := map[string]float64{"pub-17 clk-2aa": 0.5, "pub-42 clk-51c": 0.5}; !maps.Equal(credit, want) {
+		t.Errorf("credit of the split order by publisher and click = %v, want %v", credit, want)
 	}
 }
 
@@ -588,9 +605,12 @@ func TestResultRow(t *testing.T) {
 	if !slices.Equal(row.Shares, want) {
 		t.Errorf("shares = %v, want %v", row.Shares, want)
 	}
+	if len(row.Touches) != 3 || row.Touches[1].PublisherID != "b" {
+		t.Errorf("touches = %+v, want the 3 chosen clicks", row.Touches)
+	}
 	r.Why.Candidates = r.Why.Candidates[:2]
-	if row := ResultRow(r); row.Shares != nil {
-		t.Errorf("one chosen publisher gives shares %v, want none", row.Shares)
+	if row := ResultRow(r); row.Shares != nil || row.Touches != nil {
+		t.Errorf("one chosen click gives shares %v and touches %v, want none", row.Shares, row.Touches)
 	}
 }
 
