@@ -6,12 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -663,4 +667,82 @@ func putOrderPending(t *testing.T, st *storage.Store, id string) int {
 	}
 	pending, _ := st.OutboxCounts()
 	return pending
+}
+
+// TestReloadSendsAnOrderOnce: on a reload the new config's delivery loop
+// waits for the old one to stop; before, both sent an order that was in
+// flight in the old one when the new one started.
+func TestReloadSendsAnOrderOnce(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		received = map[string]int{}
+		release  = make(chan struct{})
+		arrived  = make(chan struct{}, 10)
+	)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var p map[string]any
+		_ = json.Unmarshal(body, &p)
+		mu.Lock()
+		received[fmt.Sprint(p["order_id"])]++
+		first := received[fmt.Sprint(p["order_id"])] == 1
+		mu.Unlock()
+		arrived <- struct{}{}
+		if first {
+			<-release // Katalys is slow with the first one
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer collector.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+
+	dir := t.TempDir()
+	old := appWith(t, dir, collector.URL, adminBuckets)
+	if err := old.Start(); err != nil {
+		t.Fatal(err)
+	}
+	putOrderPending(t, old.Store(), "A-1")
+	old.wakeDelivery()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the order was not sent")
+	}
+	// The reload: the new config starts while A-1 is in flight.
+	reloaded := appWith(t, dir, collector.URL, adminBuckets)
+	if err := reloaded.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unload(reloaded) })
+	select {
+	case <-arrived:
+		t.Error("the new config sent the order in flight in the old one")
+	case <-time.After(500 * time.Millisecond):
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- unload(old) }()
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	// The new loop has the turn now, and finds nothing to send.
+	putOrderPending(t, reloaded.Store(), "B-2")
+	reloaded.wakeDelivery()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the new config sent nothing after the old one stopped")
+	}
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if want := map[string]int{"A-1": 1, "B-2": 1}; !maps.Equal(received, want) {
+		t.Errorf("received %v, want %v", received, want)
+	}
 }

@@ -300,6 +300,13 @@ type pooledStore struct {
 	// so a failed reload leaves the running config's in force.
 	mu      sync.Mutex
 	configs []heldSettings
+
+	// deliverTurn is held by the delivery loop that drains the outbox:
+	// one at a time. On a reload the new config's loop waits until the
+	// old one's sends have ended and been recorded; two loops on one
+	// outbox would send an entry in flight in the old one again, and
+	// double the rate and concurrency the operator set.
+	deliverTurn chan struct{}
 }
 
 // heldSettings are what a config sets on the shared store.
@@ -480,7 +487,7 @@ func (a *App) Start() error {
 		retention[b.ID] = a.retention(b.ID)
 	}
 	p.hold(heldSettings{app: a, retention: retention, outbox: a.delivers()})
-	a.startDelivery(p.Store)
+	a.startDelivery(p)
 	return nil
 }
 
@@ -507,7 +514,7 @@ func (a *App) acquire() error {
 	}
 	dir := strings.TrimPrefix(a.key, "badger:")
 	v, loaded, err := stores.LoadOrNew(a.key, func() (caddy.Destructor, error) {
-		p := new(pooledStore)
+		p := &pooledStore{deliverTurn: make(chan struct{}, 1)}
 		st, err := storage.Open(storage.Options{
 			Dir:       dir,
 			Retention: p.retentionOf,

@@ -45,10 +45,11 @@ func (a *App) deliverEndpoint() string {
 // delivers reports whether orders are delivered at all.
 func (a *App) delivers() bool { return a.Deliver != DeliverOff }
 
-// startDelivery starts the delivery loop on st. On a reload the old
-// config's loop drains (Stop) while the new one starts: an entry in flight
-// in both may be sent twice, never lost.
-func (a *App) startDelivery(st *storage.Store) {
+// startDelivery starts the delivery loop on p's outbox. It runs once the
+// store's delivery turn is free: on a reload, once the old config's loop
+// has stopped (Stop) and recorded what its last sends got.
+func (a *App) startDelivery(p *pooledStore) {
+	st := p.Store
 	if !a.delivers() || a.run.delivery.Load() != nil {
 		return
 	}
@@ -77,6 +78,12 @@ func (a *App) startDelivery(st *storage.Store) {
 	a.run.delivery.Store(run)
 	go func() {
 		defer close(run.done)
+		select {
+		case p.deliverTurn <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		defer func() { <-p.deliverTurn }()
 		loop.Run(ctx, run.wake)
 	}()
 }
