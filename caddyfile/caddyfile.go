@@ -18,7 +18,7 @@ import (
 
 func init() {
 	httpcaddyfile.RegisterGlobalOption("katalys", parseGlobalOption)
-	httpcaddyfile.RegisterHandlerDirective("katalys", parseDirective)
+	httpcaddyfile.RegisterDirective("katalys", parseDirectiveRoute)
 	// Inside encode, so encode compresses the page with the snippet in it;
 	// outside handle, route and the proxies, so it wraps proxies that sit
 	// inside handle blocks. Users need no `order` option.
@@ -288,6 +288,26 @@ func claim(d *caddyfile.Dispenser, owners map[string]string, bucket, name string
 // convert auto (the default) adds the Katalys convert call to thank-you
 // pages that have none; capture_limit (default 2MiB) bounds the bytes of a
 // thank-you page read for its order.
+// parseDirectiveRoute is what RegisterHandlerDirective would do, except
+// that the handler learns whether the directive had a matcher of its own
+// (Handler.Scoped): `katalys /uk/* KA-UK` beside `katalys KA-MAIN` in one
+// block must keep the /uk/ requests, though Caddy puts it first.
+func parseDirectiveRoute(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	if !h.Next() {
+		return nil, h.ArgErr()
+	}
+	matcherSet, err := h.ExtractMatcherSet()
+	if err != nil {
+		return nil, err
+	}
+	handler, err := parseDirective(h)
+	if err != nil {
+		return nil, err
+	}
+	handler.(*module.Handler).Scoped = matcherSet != nil
+	return h.NewRoute(matcherSet, handler), nil
+}
+
 func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	handler := new(module.Handler)
 	h.Next() // the directive name; the matcher is already gone

@@ -203,14 +203,41 @@ func TestReloadUnderTraffic(t *testing.T) {
 	}
 }
 
-// TestNestedHandlersOneOwner: a katalys in a handle block under a site-wide
-// one. A request has one owner, the katalys nearest the upstream (the most
-// specific): the page gets its snippet alone and one visitor cookie, and
-// the order is stored in its bucket only, where two handlers would store
-// and deliver it twice, in two buckets. The takeover is logged.
+// TestNestedHandlersOneOwner: two katalys handlers on the /uk/ pages, as
+// a katalys in a handle block under a site-wide one, or as `katalys /uk/*`
+// beside a site-wide katalys in one block (Caddy puts the one with the
+// matcher first). A request has one owner, the /uk/ one: the page gets its
+// snippet alone and one visitor cookie, and the order is stored in its
+// bucket only, where two handlers would store and deliver it twice, in two
+// buckets. The other pages keep the site-wide one. The handover is logged.
 func TestNestedHandlersOneOwner(t *testing.T) {
+	for _, tc := range []struct {
+		name, site, warning string
+	}{
+		{"katalys in a handle block", `
+	katalys %[3]s
+	handle /uk/* {
+		katalys %[4]s
+		reverse_proxy %[5]s
+	}
+	handle {
+		reverse_proxy %[5]s
+	}`, `"outer_site_id":"` + siteA + `"`},
+		{"katalys with a matcher beside one without", `
+	katalys %[3]s
+	katalys /uk/* %[4]s
+	reverse_proxy %[5]s`, `"scoped_site_id":"` + siteB + `"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkOneOwner(t, tc.site, tc.warning) })
+	}
+}
+
+func checkOneOwner(t *testing.T, site, warning string) {
 	dir := t.TempDir()
-	pages := map[string]string{"/uk/checkout/order-received/10482/": readFixture(t, "08_woocommerce_classic_markup_only_gbp.html")}
+	pages := map[string]string{
+		"/uk/checkout/order-received/10482/": readFixture(t, "08_woocommerce_classic_markup_only_gbp.html"),
+		"/checkout/order-received/10483/":    strings.ReplaceAll(readFixture(t, "08_woocommerce_classic_markup_only_gbp.html"), "GC-10482", "GC-10483"),
+	}
 	upstream := thankYouUpstream(t, pages, nil)
 	port := freePort(t)
 	c := startCaddy(t, fmt.Sprintf(`{
@@ -221,42 +248,35 @@ func TestNestedHandlersOneOwner(t *testing.T) {
 	}
 }
 
-http://127.0.0.1:%[2]d {
-	katalys %[3]s
-	handle /uk/* {
-		katalys %[4]s
-		reverse_proxy %[5]s
-	}
-	handle {
-		reverse_proxy %[5]s
-	}
+http://127.0.0.1:%[2]d {`+site+`
 }
 `, dir, port, siteA, siteB, upstream))
-	path := "/uk/checkout/order-received/10482/"
-	res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d%s", port, path),
-		"User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document"))
-	if res.status != 200 {
-		t.Fatalf("status %d", res.status)
-	}
-	if ids := snippetSiteIDs(res.body); !slices.Equal(ids, []string{siteB}) {
-		t.Errorf("snippet site ids %q, want exactly [%s], the inner katalys's", ids, siteB)
-	}
-	servedThankYou(t, path, pages[path], res.body)
-	var visitorCookies int
-	for _, ck := range (&http.Response{Header: res.header}).Cookies() {
-		if ck.Name == tracking.VisitorCookie {
-			visitorCookies++
+	for path, want := range map[string]string{"/uk/checkout/order-received/10482/": siteB, "/checkout/order-received/10483/": siteA} {
+		res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d%s", port, path),
+			"User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document"))
+		if res.status != 200 {
+			t.Fatalf("%s: status %d", path, res.status)
+		}
+		if ids := snippetSiteIDs(res.body); !slices.Equal(ids, []string{want}) {
+			t.Errorf("%s: snippet site ids %q, want exactly [%s]", path, ids, want)
+		}
+		servedThankYou(t, path, pages[path], res.body)
+		var visitorCookies int
+		for _, ck := range (&http.Response{Header: res.header}).Cookies() {
+			if ck.Name == tracking.VisitorCookie {
+				visitorCookies++
+			}
+		}
+		if visitorCookies != 1 {
+			t.Errorf("%s: %d visitor cookies set, want 1: %q", path, visitorCookies, res.header.Values("Set-Cookie"))
 		}
 	}
-	if visitorCookies != 1 {
-		t.Errorf("%d visitor cookies set, want 1: %q", visitorCookies, res.header.Values("Set-Cookie"))
-	}
 	stopCaddy(t, c)
-	if got := c.output.String(); !strings.Contains(got, "takes over") || !strings.Contains(got, `"outer_site_id":"`+siteA+`"`) {
-		t.Errorf("no warning logged for the nested handler")
+	if got := c.output.String(); !strings.Contains(got, warning) {
+		t.Errorf("no warning with %s logged for the two handlers", warning)
 	}
-	if n := len(storedOrders(t, dir, siteA)); n != 0 {
-		t.Errorf("%d orders stored in the outer handler's bucket %s, want none", n, siteA)
+	if o := storedOrders(t, dir, siteA); len(o) != 1 || o["GC-10483"].ID == "" {
+		t.Errorf("orders of %s: %v, want GC-10483 alone", siteA, o)
 	}
 	if o := storedOrders(t, dir, siteB); len(o) != 1 || o["GC-10482"].ID == "" {
 		t.Errorf("orders of %s: %v, want GC-10482 alone", siteB, o)

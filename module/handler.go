@@ -62,6 +62,15 @@ type Handler struct {
 	// host, counted in caddy_katalys_unresolved_site_total). Required.
 	SiteID string `json:"site_id,omitempty"`
 
+	// Scoped is set when the handler has a request matcher of its own, as
+	// `katalys /uk/* KA-UK` does in a Caddyfile. A request that two
+	// katalys handlers see belongs to the first scoped one it reaches, and
+	// else to the last one (nearest the upstream): beside a site-wide
+	// `katalys KA-MAIN` in one block, which Caddy puts after it, the /uk/
+	// handler keeps the requests it matched; a katalys inside a handle
+	// block takes them from one around it.
+	Scoped bool `json:"scoped,omitempty"`
+
 	// ScriptSrc is the URL of the Katalys Tracking Script, an absolute
 	// http(s) URL or an absolute path; {site_id} in it is replaced with the
 	// bucket id. Default: https://db.revoffers.com/js/{site_id}.js
@@ -113,11 +122,11 @@ type Handler struct {
 // record it, capture its order and deliver it, into two buckets.
 const ownerVar = "katalys.owner"
 
-// requestOwner is the katalys handler that handles a request: the last one
-// the request reaches, nearest the upstream, so the most specific (the
-// handle /uk/* block's katalys, not the site-wide one around it). A handler
-// further out sees that it was taken over when the response starts, and
-// passes it through untouched.
+// requestOwner is the katalys handler that handles a request: the first
+// scoped one it reaches (see Handler.Scoped), else the last one, nearest
+// the upstream, so the most specific (the handle /uk/* block's katalys,
+// not the site-wide one around it). A handler that is not the owner when
+// the response starts passes it through untouched.
 type requestOwner struct{ h *Handler }
 
 // site is what a request needs to know about its bucket.
@@ -297,8 +306,17 @@ func (h *Handler) own(r *http.Request) *requestOwner {
 		return o
 	}
 	outer := o.h
-	o.h = h
 	metrics.nested.Inc()
+	if outer.Scoped {
+		// `katalys /uk/* KA-UK` keeps what it matched from the katalys
+		// Caddy put after it.
+		if h.nested.first(outer.SiteID) {
+			h.logger.Warn("a katalys with its own matcher keeps the requests it matches: this one, further in, steps aside for them",
+				zap.String("site_id", h.SiteID), zap.String("scoped_site_id", outer.SiteID))
+		}
+		return o
+	}
+	o.h = h
 	if h.nested.first(outer.SiteID) {
 		h.logger.Warn("a katalys inside another takes over its requests: the outer one steps aside for them; give each katalys its own handle block",
 			zap.String("site_id", h.SiteID), zap.String("outer_site_id", outer.SiteID))

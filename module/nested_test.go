@@ -27,17 +27,21 @@ func withVars(r *http.Request) *http.Request {
 
 // TestNestedHandlers: of two katalys handlers on one request the inner one
 // (nearest the upstream) handles it and the outer one passes its response
-// through; an inner one whose site id resolves to no bucket leaves the
-// request to the outer one.
+// through, unless the outer one is scoped (has a matcher of its own); an
+// inner one whose site id resolves to no bucket leaves the request to the
+// outer one.
 func TestNestedHandlers(t *testing.T) {
 	page := "<html><head></head><body><p>hello</p></body></html>"
 	for _, tc := range []struct {
 		name, inner, host, want, notWant string
+		scoped                           bool // the outer one has a matcher of its own
 	}{
-		{"inner owns", "KA-2", "shop.example.com", `"KA-2"`, `"KA-1"`},
-		{"unresolved inner", "{http.request.host}", "unknown.example.org", `"KA-1"`, `"KA-2"`},
+		{"inner owns", "KA-2", "shop.example.com", `"KA-2"`, `"KA-1"`, false},
+		{"unresolved inner", "{http.request.host}", "unknown.example.org", `"KA-1"`, `"KA-2"`, false},
+		{"scoped outer keeps", "KA-2", "shop.example.com", `"KA-1"`, `"KA-2"`, true},
 	} {
 		outer := provision(t, testApp, "KA-1", "")
+		outer.Scoped = tc.scoped
 		inner := provision(t, testApp, tc.inner, "")
 		req := withVars(request("GET", "http://"+tc.host+"/uk/", nil))
 		rec := httptest.NewRecorder()
