@@ -417,7 +417,7 @@ func parseOrderOption(h httpcaddyfile.Helper, handler *module.Handler) error {
 // of the global option, naming them; the dispenser is on the site id, so
 // the error points at its line. Placeholders resolve per request.
 func checkSiteID(h httpcaddyfile.Helper, siteID string) error {
-	if err := module.CheckName(siteID); err != nil {
+	if err := module.CheckSiteID(siteID); err != nil {
 		return h.Errf("site id %q: %v", siteID, err)
 	}
 	if strings.ContainsRune(siteID, '{') {

@@ -12,9 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
+	"golang.org/x/net/idna"
 
 	"github.com/storeedge/caddy-katalys/attribution"
 	"github.com/storeedge/caddy-katalys/storage"
@@ -675,14 +677,41 @@ func (a *App) UnknownSiteError(siteID string) error {
 
 // NameKey is the form in which bucket ids and aliases are compared: lower
 // case, without surrounding space or a trailing dot (a fully qualified
-// host name).
+// host name), and an internationalised domain name in its ASCII form.
 func NameKey(name string) string {
-	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(name), "."))
+	name = strings.TrimSuffix(strings.TrimSpace(name), ".")
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			// An internationalised domain: browsers send its ASCII
+			// form (bücher.example is xn--bcher-kva.example), as
+			// Caddy's host matcher compares it.
+			if ascii, err := idna.Lookup.ToASCII(name); err == nil {
+				name = ascii
+			}
+			break
+		}
+	}
+	return strings.ToLower(name)
 }
 
-// CheckName reports why name cannot be a bucket id or alias: it is empty or
-// holds white space or control characters (it ends up in a script URL).
+// CheckName reports why name cannot be a bucket id or alias: what
+// CheckSiteID refuses, and placeholders, which are never replaced in them
+// (a host is compared with them as written).
 func CheckName(name string) error {
+	if err := CheckSiteID(name); err != nil {
+		return err
+	}
+	if strings.ContainsAny(name, "{}") {
+		return fmt.Errorf("placeholders are not replaced in bucket ids and aliases; use the Caddyfile's {$VAR} for an environment variable")
+	}
+	return nil
+}
+
+// CheckSiteID reports why name cannot be a site id (or, placeholders
+// aside, a bucket id or alias): it is empty or holds white space or
+// control characters (it ends up in a script URL), a wildcard, a slash or
+// a comma, or unbalanced braces.
+func CheckSiteID(name string) error {
 	if strings.TrimSpace(name) == "" {
 		return fmt.Errorf("empty name")
 	}
@@ -700,6 +729,10 @@ func CheckName(name string) error {
 	case strings.Contains(literal, "/"):
 		// Not a URL, and a name is a path segment of the admin API.
 		return fmt.Errorf("a name is a Tracking ID or a host, not a URL or a path: no /")
+	case strings.Contains(literal, ","):
+		// Caddy's site addresses take commas; names here are separated
+		// by spaces, and "shop.example.com," would never match.
+		return fmt.Errorf("no commas: separate names with spaces (alias shop.example.com www.shop.example.com)")
 	case strings.Trim(name, ".") == "":
 		return fmt.Errorf("empty name")
 	}

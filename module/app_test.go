@@ -66,6 +66,12 @@ func TestAppResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	none := new(App)
+	// An internationalised domain is declared as people write it; browsers
+	// send its ASCII form, which {host} resolves.
+	idn := &App{Buckets: []Bucket{{ID: "KA-9", Aliases: []string{"bücher.example"}}}}
+	if err := idn.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		app    *App
 		name   string
@@ -85,6 +91,9 @@ func TestAppResolve(t *testing.T) {
 		{none, "KA-ANY", "KA-ANY", true},
 		{none, "store.example.org", "store.example.org", true},
 		{none, " ", "", false},
+		{idn, "xn--bcher-kva.example", "KA-9", true},
+		{idn, "XN--BCHER-KVA.EXAMPLE", "KA-9", true},
+		{idn, "bücher.example", "KA-9", true},
 	} {
 		bucket, ok := tc.app.Resolve(tc.name)
 		if bucket != tc.bucket || ok != tc.ok {

@@ -193,7 +193,7 @@ func (h *Handler) Validate() error {
 	if strings.TrimSpace(h.SiteID) == "" {
 		return errors.New("site_id is required")
 	}
-	if err := CheckName(h.SiteID); err != nil {
+	if err := CheckSiteID(h.SiteID); err != nil {
 		return fmt.Errorf("site_id %q: %v", h.SiteID, err)
 	}
 	if err := CheckConvert(h.Convert); err != nil {
