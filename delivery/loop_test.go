@@ -158,7 +158,7 @@ func TestLoopDeliversOrderPayload(t *testing.T) {
 	}
 	p := got["100045"]
 	want := map[string]any{
-		"site_id": "KA-4F7Q2Z", "action": "convert", "action_type": "online-sale", "order_id": "100045",
+		"site_id": "KA-4F7Q2Z", "action": "convert", "action_type": "online-sale", "type": "offline_conv", "order_id": "100045",
 		"sale_amount": 118.4, "subtotal_amount": 129.9, "currency": "EUR", "email_address": "Jane.Doe@example.com",
 		"discount_1_code": "KATALYS_INFLUENCER", "discount_1_amount": 10.0, "discount_2_amount": 1.5,
 		"line_item_1_sku": "TSHIRT-M-BLU", "line_item_1_title": "T-shirt, blue, M", "line_item_1_price": 24.95, "line_item_1_qty": 2.0,

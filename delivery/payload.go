@@ -27,6 +27,10 @@ const (
 	// ActionTypeSale is the action_type of every payload: these are
 	// online sales (katalys.md §2.1, §2.3).
 	ActionTypeSale = "online-sale"
+	// TypeOffline is the type of every payload: the KB's offline and
+	// call-center postbacks to /v2/_tr_offline say type=offline_conv
+	// "must be included … always" (katalys.md §4.1).
+	TypeOffline = "offline_conv"
 )
 
 // OrderFacts is what a payload says of an order: the caller fills it from
@@ -104,6 +108,7 @@ func OrderPayload(bucket string, o OrderFacts, res *attribution.Result, kind, st
 		p["action"] = ActionConvert
 	}
 	p["action_type"] = ActionTypeSale
+	p["type"] = TypeOffline
 	str("order_id", o.ID)
 	num("sale_amount", o.Total)
 	num("subtotal_amount", o.Subtotal)

@@ -49,9 +49,9 @@ func approved() *attribution.Result {
 
 func TestOrderPayload(t *testing.T) {
 	full := map[string]any{
-		"site_id":           "KA-4F7Q2Z",
-		"action":            "convert",
-		"action_type":       "online-sale",
+		"site_id":     "KA-4F7Q2Z",
+		"action":      "convert",
+		"action_type": "online-sale", "type": "offline_conv",
 		"order_id":          "100045",
 		"sale_amount":       118.4,
 		"subtotal_amount":   129.9,
@@ -127,7 +127,7 @@ func TestOrderPayload(t *testing.T) {
 			return OrderFacts{ID: "77", Email: "  ", Total: ptr(math.NaN()), Subtotal: nil,
 				Discounts: []OrderDiscount{{}}, Items: []OrderItem{{Quantity: 0}}}
 		}, nil, KindOrder, "", map[string]any{
-			"site_id": "KA-4F7Q2Z", "action": "convert", "action_type": "online-sale",
+			"site_id": "KA-4F7Q2Z", "action": "convert", "action_type": "online-sale", "type": "offline_conv",
 			"order_id": "77", "currency": "USD",
 		}},
 	}

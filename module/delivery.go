@@ -205,7 +205,10 @@ func (p storePayloads) Payload(e delivery.Entry) (map[string]any, error) {
 		}
 		res = &decided
 	}
-	return delivery.OrderPayload(e.Bucket, deliveryFacts(o), res, e.Kind, e.Status), nil
+	// A status change reports the order's status now, not the one its
+	// entry was made for: a dead "paid" retried after a delivered
+	// "refunded" must not tell Katalys the order was paid after all.
+	return delivery.OrderPayload(e.Bucket, deliveryFacts(o), res, e.Kind, ""), nil
 }
 
 // deliveryFacts is what a delivery payload says of a stored order.

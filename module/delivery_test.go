@@ -55,6 +55,30 @@ func TestPayloadDecidesAStatusChangeAgain(t *testing.T) {
 	}
 }
 
+// TestStatusPayloadCarriesTheStatusNow: a status change's payload says the
+// order's status when it is sent. A "paid" that Katalys refused, retried
+// from the dead letters after the "refunded" that followed it went out,
+// told Katalys the order was paid after all.
+func TestStatusPayloadCarriesTheStatusNow(t *testing.T) {
+	app, st, at := clickedOrderApp(t)
+	for i, status := range []string{"paid", "refunded"} {
+		if _, err := st.SetOrderStatus("KA-1", "1042", status, at.Add(time.Duration(2+i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := storePayloads{st: st, rules: app.Rules}
+	payload, err := p.Payload(delivery.Entry{Bucket: "KA-1", OrderID: "1042", Kind: delivery.KindStatus, Status: "paid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := payload["order_status"]; got != "refunded" {
+		t.Errorf("the paid entry's payload says order_status %v, want refunded", got)
+	}
+	if tx, ok := payload["transaction_id"]; ok {
+		t.Errorf("the payload still credits %v", tx)
+	}
+}
+
 // clickedOrderApp starts an app whose store holds a click of visitor v1 an
 // hour ago (TX-1 of pub-7) and, a minute later, that visitor's order 1042,
 // not yet attributed. It returns the click's time.
