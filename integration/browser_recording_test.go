@@ -129,3 +129,108 @@ http://127.0.0.1:%d {
 		t.Errorf("stored %v, want 2 pageview, 1 click, 2 browser_js", count)
 	}
 }
+
+// TestBrowserServiceWorkerNavigation: a store whose service worker answers
+// navigations with fetch(event.request), as PWA themes do. Chromium sends
+// such a page load on with Sec-Fetch-Mode navigate and Sec-Fetch-Dest
+// empty; it is still the page the visitor sees, so it gets the snippet and
+// its page view and click are recorded. Before, a returning visitor's
+// affiliate click was lost and the order went to Katalys as organic.
+func TestBrowserServiceWorkerNavigation(t *testing.T) {
+	// The browser's own user agent, so that the worker's requests, which a
+	// tab's override does not reach, are not a headless bot's.
+	browser := newBrowser(t, chromedp.UserAgent(desktopUA))
+
+	var mu sync.Mutex
+	dests := map[string]string{} // request URI → the Sec-Fetch-Dest the upstream got
+	site := http.NewServeMux()
+	site.HandleFunc("/sw.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/javascript")
+		_, _ = w.Write([]byte(`self.addEventListener("install", function () { self.skipWaiting(); });
+self.addEventListener("activate", function (e) { e.waitUntil(self.clients.claim()); });
+self.addEventListener("fetch", function (e) {
+	if (e.request.mode === "navigate") e.respondWith(fetch(e.request));
+});
+`))
+	})
+	site.HandleFunc("/js/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/javascript")
+		_, _ = w.Write([]byte(`window.__katalys_loaded = window._revoffers_track && window._revoffers_track.site_id;` + "\n"))
+	})
+	site.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" {
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		dests[r.URL.RequestURI()] = r.Header.Get("Sec-Fetch-Dest")
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!DOCTYPE html>
+<html><head><title>Shop</title>
+<script>navigator.serviceWorker.register("/sw.js").then(function () { return navigator.serviceWorker.ready; })
+	.then(function () { window.__sw_ready = true; });</script>
+</head><body><h1>Shop</h1></body></html>
+`)
+	})
+	up := startUpstream(t, site)
+
+	dir := t.TempDir()
+	port := freePort(t)
+	c := startCaddy(t, fmt.Sprintf(`{
+	katalys {
+		storage %s
+		bucket %s
+	}
+}
+
+http://127.0.0.1:%d {
+	katalys %s {
+		script_src /js/{site_id}.js
+	}
+	reverse_proxy %s
+}
+`, dir, siteA, port, siteA, hostPort(up)))
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	tb := openTab(t, browser)
+	tb.navigate(t, base+"/")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		controlled, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`!!window.__sw_ready && !!navigator.serviceWorker.controller`))
+		if err != nil {
+			t.Fatalf("reading the service worker's state: %v", err)
+		}
+		if controlled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the service worker never took control of the page; logs %q", tb.allLogs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	landing := "/?transaction_id=TX-SW-1&offer_id=OF-1&aff_id=AFF-1"
+	tb.navigate(t, base+landing)
+	s := tb.waitState(t, 15*time.Second, func(s pageState) bool { return s.Loaded != nil })
+	mu.Lock()
+	dest := dests[landing]
+	mu.Unlock()
+	if dest != "empty" {
+		t.Fatalf("the landing reached the upstream with Sec-Fetch-Dest %q, want \"empty\" (forwarded by the worker)", dest)
+	}
+	if s.Loaded == nil || *s.Loaded != siteA {
+		t.Errorf("the tracking script did not run with the site id on the page the worker forwarded: %s; logs %q", ptrString(s.Loaded), tb.allLogs())
+	}
+
+	stopCaddy(t, c)
+	var clicks []string
+	for _, ev := range storedEvents(t, dir, siteA) {
+		if ev.Type == "click" {
+			clicks = append(clicks, ev.Fields["transaction_id"])
+		}
+	}
+	if len(clicks) != 1 || clicks[0] != "TX-SW-1" {
+		t.Errorf("clicks stored: %q, want the landing's TX-SW-1", clicks)
+	}
+}

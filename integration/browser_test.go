@@ -21,9 +21,9 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 // newBrowser starts Debian's Chromium, headless, with a fresh profile and
-// only the flags below (none of which reach the network), and closes it when
-// the test ends. chromedp talks to it over a pipe, so it binds no port.
-func newBrowser(t *testing.T) context.Context {
+// only the flags below (none of which reach the network) and extra, and
+// closes it when the test ends. chromedp talks to it over a pipe, so it binds no port.
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("the browser tests need Chromium at %s (Debian: apt-get install chromium): %v", chromiumPath, err)
@@ -46,6 +46,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.NoInheritEnv,
 		chromedp.Env(harnessEnv(t.TempDir())...),
 	}
+	opts = append(opts, extra...)
 	ctx, cancelTimeout := context.WithTimeout(context.Background(), 2*time.Minute)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)

@@ -196,6 +196,9 @@ func TestMayBePage(t *testing.T) {
 		{"GET", []string{"Sec-Fetch-Dest", "frame"}, true},
 		{"GET", []string{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}, true},
 		{"GET", []string{"Sec-Fetch-Dest", "empty"}, false},
+		{"GET", []string{"Sec-Fetch-Dest", "empty", "Sec-Fetch-Mode", "cors"}, false},
+		// A navigation a service worker forwarded with fetch(event.request).
+		{"GET", []string{"Sec-Fetch-Dest", "empty", "Sec-Fetch-Mode", "navigate"}, true},
 		{"GET", []string{"Sec-Fetch-Dest", "image"}, false},
 		{"GET", []string{"Accept", "*/*"}, true},
 		{"GET", []string{"Accept", "text/*"}, true},

@@ -391,6 +391,10 @@ func mayBePage(r *http.Request) bool {
 	case dest == "", strings.EqualFold(dest, "document"),
 		strings.EqualFold(dest, "iframe"), strings.EqualFold(dest, "frame"):
 		return true
+	case strings.EqualFold(dest, "empty"):
+		// A navigation a service worker forwarded with
+		// fetch(event.request) (PWA themes): the browser shows the page.
+		return strings.EqualFold(r.Header.Get("Sec-Fetch-Mode"), "navigate")
 	}
 	return false
 }

@@ -103,20 +103,23 @@ func headerHas(h http.Header, name, token string) bool {
 // IsNavigation reports whether the request loads a document a person is
 // looking at, going by the Fetch Metadata headers: Sec-Fetch-Mode navigate
 // (or nested-navigate, sent by Chromium 76-78 for frames) and Sec-Fetch-Dest
-// document, iframe or frame. Fetches, images, scripts and service worker
-// requests are not. Clients that send neither header (older browsers, plain
+// document, iframe or frame. Fetches, images and scripts are not. A
+// service worker that answers a navigation with fetch(event.request), as
+// PWA themes do, passes it on with mode navigate and dest empty: that is a
+// navigation too. Clients that send neither header (older browsers, plain
 // HTTP clients) count as navigations; IsBot sorts out the latter.
 func IsNavigation(r *http.Request) bool {
-	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
-		switch strings.ToLower(strings.TrimSpace(mode)) {
-		case "navigate", "nested-navigate":
-		default:
-			return false
-		}
+	mode := strings.ToLower(strings.TrimSpace(r.Header.Get("Sec-Fetch-Mode")))
+	switch mode {
+	case "", "navigate", "nested-navigate":
+	default:
+		return false
 	}
 	if dest := r.Header.Get("Sec-Fetch-Dest"); dest != "" {
 		switch strings.ToLower(strings.TrimSpace(dest)) {
 		case "document", "iframe", "frame":
+		case "empty":
+			return mode == "navigate" // forwarded by a service worker
 		default:
 			return false
 		}

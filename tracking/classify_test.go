@@ -97,6 +97,9 @@ func TestIsNavigation(t *testing.T) {
 		{"navigate", "", true},
 		{"", "document", true},
 		{"cors", "empty", false},
+		{"navigate", "empty", true}, // forwarded by a service worker
+		{"", "empty", false},
+		{"nested-navigate", "empty", false},
 		{"no-cors", "image", false},
 		{"same-origin", "", false},
 		{"", "script", false},
