@@ -71,8 +71,8 @@ type OrderItem struct {
 // takes, every value a non-empty string or a finite number, absent values
 // left out.
 //
-// kind is KindOrder (action "convert") or KindStatus (action
-// "offline_conv"); either way the whole order is sent, as the official
+// kind is KindOrder (action "convert"), or KindStatus or KindUpdate
+// (action "offline_conv"); either way the whole order is sent, as the official
 // plugins re-post the full order on every status change and Katalys
 // merges the reports of one order_id. order_status is status when it is
 // not "" (a KindStatus entry's new status), else o.Status.
@@ -102,10 +102,10 @@ func OrderPayload(bucket string, o OrderFacts, res *attribution.Result, kind, st
 	}
 
 	str("site_id", bucket)
-	if kind == KindStatus {
-		p["action"] = ActionStatus
-	} else {
+	if kind == KindOrder {
 		p["action"] = ActionConvert
+	} else {
+		p["action"] = ActionStatus // a status change or an update
 	}
 	p["action_type"] = ActionTypeSale
 	p["type"] = TypeOffline

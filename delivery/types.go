@@ -6,6 +6,11 @@ import "time"
 const (
 	KindOrder  = "order"  // an order's conversion
 	KindStatus = "status" // a later status change of an order
+	// KindUpdate carries what a stored order learned after it was
+	// created (a reload of its thank-you page brought the visitor, and
+	// with it the click it earned, or fields the first view lacked):
+	// the whole order again, as a status change does.
+	KindUpdate = "update"
 )
 
 // Entry is one delivery waiting in the outbox.

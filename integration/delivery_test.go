@@ -175,6 +175,58 @@ func TestDeliveryToCollector(t *testing.T) {
 	}
 }
 
+// TestDeliveryUpdateCarriesALaterClick: a thank-you page first read with
+// no visitor (a fetch without the cookie) gives an organic conversion;
+// the clicked visitor's own view of it later brings the visitor, whose
+// click credits the order, and Katalys hears of it: an update carrying the
+// transaction_id follows the conversion. Before, only the local
+// attribution knew.
+func TestDeliveryUpdateCarriesALaterClick(t *testing.T) {
+	col := &collector{}
+	colSrv := startUpstream(t, col)
+	dir := t.TempDir()
+	port := freePort(t)
+	page := readFixture(t, "12_stripe_nextjs_minor_units_eur.html")
+	upstream := hostPort(startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if strings.HasPrefix(r.URL.Path, "/checkout/order-received/") {
+			_, _ = io.WriteString(w, page)
+			return
+		}
+		_, _ = io.WriteString(w, "<!DOCTYPE html><html><body><h1>Shop</h1></body></html>")
+	})))
+	c := startCaddy(t, deliverySite(dir, colSrv.URL+"/v2/_tr_offline", port, upstream, ""))
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	const ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
+	landing := fetch(t, newRequest(t, "GET", base+"/?transaction_id=TX-UPD-1&publisher_id=PUB-7&offer_id=OF-2", "User-Agent", ua))
+	vid := cookieValue(landing.header, tracking.VisitorCookie)
+	thanks := base + "/checkout/order-received/AM-41982/"
+	// A script's fetch of the page, without the visitor's cookie.
+	fetch(t, newRequest(t, "GET", thanks, "User-Agent", ua, "Sec-Fetch-Dest", "empty", "Sec-Fetch-Mode", "cors", "Accept", "text/html"))
+	waitFor(t, 30*time.Second, "the conversion at the collector", func() bool { return len(col.ackedOf("AM-41982")) > 0 })
+	if p := col.ackedOf("AM-41982")[0]; p["action"] != "convert" || p["transaction_id"] != nil {
+		t.Fatalf("first delivery = %v; want the organic conversion", p)
+	}
+	// The clicked visitor's own view.
+	fetch(t, newRequest(t, "GET", thanks, "User-Agent", ua, "Cookie", tracking.VisitorCookie+"="+vid))
+	waitFor(t, 30*time.Second, "the update at the collector", func() bool { return len(col.ackedOf("AM-41982")) >= 2 })
+	if p := col.ackedOf("AM-41982")[1]; p["action"] != "offline_conv" || p["transaction_id"] != "TX-UPD-1" || p["sale_amount"] != 90.9 {
+		t.Errorf("second delivery = %v; want the whole order again, credited to TX-UPD-1", p)
+	}
+	// A third view learns nothing: nothing more is sent.
+	fetch(t, newRequest(t, "GET", thanks, "User-Agent", ua, "Cookie", tracking.VisitorCookie+"="+vid))
+	var d struct {
+		Pending []any `json:"pending"`
+	}
+	waitFor(t, 10*time.Second, "an empty outbox", func() bool {
+		admin(t, c, "GET", "/katalys/deliveries", "", &d)
+		return len(d.Pending) == 0
+	})
+	if n := len(col.ackedOf("AM-41982")); n != 2 {
+		t.Errorf("%d deliveries of AM-41982, want 2", n)
+	}
+}
+
 // TestDeliveryDeadLetter: a collector that refuses an order with a 400
 // puts it in the dead letters with its answer; once the cause is fixed, a
 // retry delivers it.

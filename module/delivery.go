@@ -192,13 +192,9 @@ func (p storePayloads) Payload(e delivery.Entry) (map[string]any, error) {
 	var res *attribution.Result
 	if rec, ok, err := p.st.GetAttribution(e.Bucket, e.OrderID); err != nil {
 		return nil, err
-	} else if ok && !(e.Kind == delivery.KindStatus && rec.Current.DecidedAt.Before(o.StatusTime) && p.rules != nil) {
+	} else if ok && (p.rules == nil || !stale(e, rec.Current, o)) {
 		res = &rec.Current
 	} else if p.rules != nil {
-		// No decision yet, or a status change's payload whose decision
-		// predates the change: the status is stored (with its outbox
-		// entry) before the order is decided again, and a refund sent
-		// with the decision before it would still credit the click.
 		decided, err := attributeOrder(p.st, p.rules(e.Bucket), o, time.Now())
 		if err != nil {
 			return nil, err
@@ -209,6 +205,22 @@ func (p storePayloads) Payload(e delivery.Entry) (map[string]any, error) {
 	// entry was made for: a dead "paid" retried after a delivered
 	// "refunded" must not tell Katalys the order was paid after all.
 	return delivery.OrderPayload(e.Bucket, deliveryFacts(o), res, e.Kind, ""), nil
+}
+
+// stale reports whether the stored decision res may predate what entry e
+// reports, so that its payload must decide again: a status change is
+// stored (with its outbox entry) before the order is decided again, and a
+// refund sent with the decision before it would still credit the click;
+// an update is stored before the reload that brought it decides again
+// with the visitor it learnt.
+func stale(e delivery.Entry, res attribution.Result, o storage.Order) bool {
+	switch e.Kind {
+	case delivery.KindUpdate:
+		return true
+	case delivery.KindStatus:
+		return res.DecidedAt.Before(o.StatusTime)
+	}
+	return false
 }
 
 // deliveryFacts is what a delivery payload says of a stored order.

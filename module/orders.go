@@ -386,6 +386,9 @@ func (h *Handler) storeOrder(key string, so storage.Order) {
 			// lacked: decide again, with its clicks.
 			h.attribute(st, stored)
 		}
+		// What it filled in goes to Katalys as an update (PutOrder
+		// queued it, if anything was).
+		h.app.wakeDelivery()
 	}
 }
 

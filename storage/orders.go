@@ -77,8 +77,11 @@ func (s *Store) PutOrder(o Order) (stored Order, created bool, err error) {
 	s.orderMu.Lock()
 	changed := false
 	err = s.db.Update(func(txn *badger.Txn) error {
-		var prev []byte
-		stored, created, prev, err = mergeOrder(txn, key, o)
+		var (
+			prev   []byte
+			learnt bool
+		)
+		stored, created, prev, learnt, err = mergeOrder(txn, key, o)
 		if err != nil {
 			return err
 		}
@@ -87,9 +90,15 @@ func (s *Store) PutOrder(o Order) (stored Order, created bool, err error) {
 			return err // a reload that adds nothing writes nothing
 		}
 		changed = true
-		if created && s.outbox.Load() {
-			if err := s.addOutboxEntry(txn, delivery.KindOrder, o.Bucket, o.ID, ""); err != nil {
-				return err
+		if s.outbox.Load() {
+			kind := delivery.KindOrder
+			if !created {
+				kind = delivery.KindUpdate
+			}
+			if created || learnt {
+				if err := s.addOutboxEntry(txn, kind, o.Bucket, o.ID, ""); err != nil {
+					return err
+				}
 			}
 		}
 		return txn.Set(key, val)
@@ -106,35 +115,39 @@ func (s *Store) PutOrder(o Order) (stored Order, created bool, err error) {
 }
 
 // mergeOrder returns o merged into the order stored at key, if any, and
-// the stored value.
-func mergeOrder(txn *badger.Txn, key []byte, o Order) (merged Order, created bool, prev []byte, err error) {
+// the stored value. learnt reports whether the merge told the stored order
+// something Katalys should hear of: a field its delivery carries, or the
+// visitor, whose clicks may credit it.
+func mergeOrder(txn *badger.Txn, key []byte, o Order) (merged Order, created bool, prev []byte, learnt bool, err error) {
 	item, err := txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return o, true, nil, nil
+		return o, true, nil, false, nil
 	}
 	if err != nil {
-		return Order{}, false, nil, err
+		return Order{}, false, nil, false, err
 	}
 	var old Order
 	if prev, err = item.ValueCopy(nil); err != nil {
-		return Order{}, false, nil, err
+		return Order{}, false, nil, false, err
 	}
 	if err := json.Unmarshal(prev, &old); err != nil {
-		return Order{}, false, nil, fmt.Errorf("decoding stored order: %w", err)
+		return Order{}, false, nil, false, fmt.Errorf("decoding stored order: %w", err)
 	}
-	old.Fill(&o.Order)
+	learnt = old.Fill(&o.Order)
 	for _, f := range []struct {
-		dst *string
-		v   string
+		dst     *string
+		v       string
+		carried bool // by the delivery, or deciding its credit
 	}{
-		{&old.Visitor, o.Visitor}, {&old.Session, o.Session}, {&old.ClientIP, o.ClientIP},
-		{&old.UserAgent, o.UserAgent}, {&old.URL, o.URL},
+		{&old.Visitor, o.Visitor, true}, {&old.Session, o.Session, false}, {&old.ClientIP, o.ClientIP, true},
+		{&old.UserAgent, o.UserAgent, true}, {&old.URL, o.URL, false},
 	} {
-		if *f.dst == "" {
+		if *f.dst == "" && f.v != "" {
 			*f.dst = f.v
+			learnt = learnt || f.carried
 		}
 	}
-	return old, false, prev, nil
+	return old, false, prev, learnt, nil
 }
 
 // GetOrder returns the order id of bucket; ok is false when there is none.

@@ -116,16 +116,21 @@ func TestOutboxEntryAndOrderAtomic(t *testing.T) {
 	}
 }
 
+// TestOutboxNoEntryForRepeats: a reload that adds nothing, or nothing
+// Katalys is sent, adds no entry; one that fills a gap adds an update.
 func TestOutboxNoEntryForRepeats(t *testing.T) {
 	s := openTest(t, Options{Outbox: true})
 	first := order("KA-1", "7", 10)
 	reload := order("KA-1", "7", 10)
-	reload.Email = "j@example.org" // fills a gap: the order changes, it is not new
+	reload.Email = "j@example.org" // fills a gap: the order is not new, but Katalys hears of it once
 	putOrders(t, s, first, first, reload, reload)
 	setStatus(t, s, "KA-1", "7", "paid")
 	setStatus(t, s, "KA-1", "7", "paid")
 	putOrders(t, s, reload)
-	want := []string{"KA-1/7:order", "KA-1/7:status:paid"}
+	session := reload
+	session.Session = "s-2" // a field the delivery does not carry: no entry
+	putOrders(t, s, session)
+	want := []string{"KA-1/7:order", "KA-1/7:update", "KA-1/7:status:paid"}
 	if got := entryNames(outboxEntries(t, s)); !slices.Equal(got, want) {
 		t.Errorf("entries = %q, want %q", got, want)
 	}
