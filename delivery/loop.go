@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -68,9 +69,37 @@ const MaxLoopHold = 5 * time.Minute
 // done is what a send reports back to Run.
 type done struct {
 	id, order string
+	delivered bool      // Katalys took it
+	retried   bool      // it is to be tried again
 	holdUntil time.Time // the answer's Retry-After, for every send; zero for none
 	failed    bool      // the Outbox failed recording the outcome
 }
+
+// outage tells when Katalys comes back from being unreachable, so that
+// what waited for it goes at once instead of on each entry's backoff (up
+// to BackoffCap, so a backlog took up to an hour to go after an outage).
+// Katalys was out when two different entries failed in a row; it is back
+// when one then goes through. One entry that keeps failing on its own (a
+// payload Katalys chokes on) is not an outage and keeps its backoff.
+type outage struct {
+	failing []string // the entries that failed since the last delivery, at most two
+}
+
+// settle notes the outcome of one send and reports whether it ends an
+// outage.
+func (o *outage) settle(r done) (over bool) {
+	switch {
+	case r.delivered:
+		over = o.down()
+		o.failing = o.failing[:0]
+	case r.retried && len(o.failing) < 2 && !slices.Contains(o.failing, r.id):
+		o.failing = append(o.failing, r.id)
+	}
+	return over
+}
+
+// down reports whether Katalys looks out: two entries failed in a row.
+func (o *outage) down() bool { return len(o.failing) >= 2 }
 
 // Run drains the outbox until ctx ends. It looks at the outbox when it
 // starts, whenever a send ends, when the next waiting entry becomes due
@@ -91,12 +120,19 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 	orders := make(map[string]bool, conc)   // order keys
 	var nextDue time.Time                   // when the next entry Due stepped over becomes due
 	var pauseUntil time.Time                // after an Outbox failure
+	var out outage
+	catchUp := false // Katalys is back: the entries waiting on their backoff are due
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
 	settle := func(r done) {
 		delete(inflight, r.id)
 		delete(orders, r.order)
+		if out.settle(r) {
+			catchUp = true
+		} else if out.down() {
+			catchUp = false // out again: back to each entry's backoff
+		}
 		if r.failed {
 			pauseUntil = l.now().Add(l.errorDelay())
 		}
@@ -113,8 +149,19 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 		}
 		now := l.now()
 		if free := conc - len(inflight); free > 0 && !now.Before(pauseUntil) {
-			entries, next, err := l.Outbox.Due(now, free+len(inflight))
+			dueAt := now
+			if catchUp {
+				// Every entry waiting on its backoff (at most
+				// BackoffCap) counts as due; those a Retry-After put
+				// further off still wait.
+				dueAt = now.Add(BackoffCap)
+			}
+			limit := free + len(inflight)
+			entries, next, err := l.Outbox.Due(dueAt, limit)
 			nextDue = next
+			if catchUp && err == nil && len(entries) < limit {
+				catchUp = false // all of them are on their way
+			}
 			if err != nil {
 				l.fail(fmt.Errorf("listing due deliveries: %w", err))
 				pauseUntil = now.Add(l.errorDelay())
@@ -190,8 +237,10 @@ func (l *Loop) deliver(ctx context.Context, e Entry, key string) done {
 	now := l.now()
 	switch {
 	case o.Delivered:
+		d.delivered = true
 		err = l.Outbox.Delivered(e.ID)
 	case o.Retry:
+		d.retried = true
 		attempts := e.Attempts + 1
 		retryAt := now.Add(Backoff(attempts, o.RetryAfter, l.Rand))
 		if o.RetryAfter > 0 {

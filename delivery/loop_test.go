@@ -503,6 +503,87 @@ func TestLoopWakesForAnEarlierRunsRetry(t *testing.T) {
 	}
 }
 
+// TestLoopCatchesUpAfterAnOutage: Katalys answers 503 to everything for a
+// while, so each waiting entry is put off on its own backoff (here 1, 2,
+// 4, 8 and 16 minutes). The first one to go through once it is back ends
+// the outage: the others go then, not each at the end of its backoff.
+func TestLoopCatchesUpAfterAnOutage(t *testing.T) {
+	c := newCollector(t, func(n int, _ map[string]any, w http.ResponseWriter, _ *http.Request) {
+		if n < 5 {
+			w.WriteHeader(http.StatusServiceUnavailable) // the outage: every entry's first attempt
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	out := &memOutbox{}
+	for i := range 5 {
+		e := orderEntry(fmt.Sprintf("%03d", i+1), fmt.Sprintf("O-%d", i))
+		e.Attempts = 6 + i // the next backoff: 2^(6+i) s × Rand
+		out.add(e)
+	}
+	r := run(t, &Loop{Poll: -1, Concurrency: 1, Rand: func() float64 { return 0.99 }}, out, c)
+	start := newFakeClock().Now()
+	var firstOK time.Time
+	for delivered := 0; delivered < 5; {
+		select {
+		case res := <-r.results:
+			if res.Outcome.Delivered {
+				delivered++
+				if firstOK.IsZero() {
+					firstOK = r.clock.Now()
+				}
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of 5 delivered", delivered)
+		}
+	}
+	if got := r.clock.Now().Sub(start); got != firstOK.Sub(start) || got > 2*time.Minute {
+		t.Errorf("the backlog went at +%s, the first delivery after the outage at +%s; want all at once, at about +1m3s",
+			got, firstOK.Sub(start))
+	}
+}
+
+// TestLoopPoisonEntryKeepsItsBackoff: one entry Katalys keeps refusing
+// with a 5xx, among entries it takes, is no outage: nothing catches up,
+// so it is never sent before its backoff has passed.
+func TestLoopPoisonEntryKeepsItsBackoff(t *testing.T) {
+	c := newCollector(t, func(n int, p map[string]any, w http.ResponseWriter, _ *http.Request) {
+		if p["order_id"] == "POISON" {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	out := &memOutbox{}
+	out.add(orderEntry("001", "POISON"))
+	r := run(t, &Loop{Poll: -1, Concurrency: 1, Rand: func() float64 { return 0.99 }}, out, c)
+	attempts := 0
+	for i := range 6 {
+		out.add(orderEntry(fmt.Sprintf("%03d", 10+i), fmt.Sprintf("O-%d", i)))
+		r.wake <- struct{}{}
+		for done := false; !done; {
+			select {
+			case res := <-r.results:
+				if res.Entry.OrderID != "POISON" {
+					done = res.Outcome.Delivered
+					continue
+				}
+				attempts++
+				// The loop's clock only moves when it waits, so an
+				// attempt before NextTry is one pulled forward.
+				if now := r.clock.Now(); res.Entry.NextTry.After(now) {
+					t.Errorf("attempt %d of the refused entry at %s, before its next try %s", attempts, now, res.Entry.NextTry)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("an order was not delivered")
+			}
+		}
+	}
+	if attempts == 0 {
+		t.Error("the refused entry was never tried")
+	}
+}
+
 // TestLoopPayloadErrors: an erased order goes to the dead letters; a
 // payload that cannot be built for now is retried.
 func TestLoopPayloadErrors(t *testing.T) {
