@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -123,6 +124,21 @@ func (s *Store) Due(now time.Time, limit int) (due []delivery.Entry, next time.T
 					s.outboxFloor.CompareAndSwap(floor, binary.BigEndian.Uint64(k[len(outboxPrefix):]))
 				}
 			}
+			// During an outage nearly every entry waits for a retry:
+			// their next try is read without decoding the rest.
+			var waitsUntil time.Time
+			if err := it.Item().Value(func(v []byte) error {
+				waitsUntil, _ = entryNextTry(v)
+				return nil
+			}); err != nil {
+				return fmt.Errorf("reading outbox entry %x: %w", it.Item().Key(), err)
+			}
+			if waitsUntil.After(now) {
+				if next.IsZero() || waitsUntil.Before(next) {
+					next = waitsUntil
+				}
+				continue
+			}
 			e, err := decodeEntry(it.Item())
 			if err != nil {
 				return err
@@ -147,6 +163,27 @@ func (s *Store) Due(now time.Time, limit int) (due []delivery.Entry, next time.T
 		return nil, time.Time{}, fmt.Errorf("reading due outbox entries: %w", err)
 	}
 	return due, next, nil
+}
+
+// nextTryKey opens the next_try member of an entry's JSON. No string in it
+// can hold this text: its quotes are escaped there.
+var nextTryKey = []byte(`"next_try":"`)
+
+// entryNextTry reads the next_try of an entry's JSON without decoding the
+// rest; ok is false when it cannot (the caller then decodes the whole
+// entry).
+func entryNextTry(v []byte) (t time.Time, ok bool) {
+	i := bytes.Index(v, nextTryKey)
+	if i < 0 {
+		return time.Time{}, false
+	}
+	rest := v[i+len(nextTryKey):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(rest[:end]))
+	return t, err == nil
 }
 
 func decodeEntry(item *badger.Item) (delivery.Entry, error) {

@@ -450,3 +450,23 @@ func TestOutboxCallbackErrorStops(t *testing.T) {
 		t.Errorf("OutboxEntries = %v after %d calls", err, n)
 	}
 }
+
+// TestOutboxDueReadsTheRealNextTry: Due reads a waiting entry's next try
+// without decoding it; an order id that spells out a next_try member
+// must not fool it.
+func TestOutboxDueReadsTheRealNextTry(t *testing.T) {
+	s := openTest(t, Options{Outbox: true})
+	tricky := `x","next_try":"2000-01-01T00:00:00Z`
+	putOrders(t, s, order("KA-1", tricky, 1))
+	es := outboxEntries(t, s)
+	later := time.Now().Add(time.Hour).Truncate(time.Second)
+	if err := s.Retry(es[0].ID, 1, later, "503"); err != nil {
+		t.Fatal(err)
+	}
+	if got, next, err := s.Due(time.Now(), 10); err != nil || len(got) != 0 || !next.Equal(later) {
+		t.Errorf("Due = %q, next %v, %v; want none, next %v", entryNames(got), next, err, later)
+	}
+	if got := due(t, s, later, 10); len(got) != 1 || got[0].OrderID != tricky {
+		t.Errorf("Due at its next try = %q", entryNames(got))
+	}
+}
