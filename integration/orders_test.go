@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -245,6 +246,37 @@ func TestFetchedThankYouPage(t *testing.T) {
 	o, ok := storedOrders(t, dir, siteA)["GC-10482"]
 	if !ok || o.Visitor != vid || o.Total == nil || *o.Total != 86.37 {
 		t.Fatalf("order GC-10482 stored %v, visitor %q, total %v; want the fetch's visitor %s and 86.37", ok, o.Visitor, o.Total, vid)
+	}
+}
+
+// TestPostedThankYouPage: a payment provider's form posts the customer
+// back to the thank-you page (PayPal Standard with rm=2). The POST comes
+// from another site, so it carries none of the visitor's SameSite=Lax
+// cookies: the page gets its snippet and convert call and its order is
+// stored (organic, with no visitor), and no cookie is set, which would
+// replace the visitor's own. Before, the order was lost.
+func TestPostedThankYouPage(t *testing.T) {
+	c, dir, base, path, pages, _ := clickedWooSite(t)
+	req := newRequest(t, "POST", base+path, "User-Agent", browserUA, "Content-Type", "application/x-www-form-urlencoded",
+		"Accept", "text/html,application/xhtml+xml,*/*;q=0.8", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document",
+		"Sec-Fetch-Site", "cross-site", "Origin", "https://www.paypal.example")
+	req.Body = io.NopCloser(strings.NewReader("payment_status=Completed&txn_id=9XK1"))
+	res := fetch(t, req)
+	if call := servedThankYou(t, "posted view", pages[path], decodeBody(t, res.header.Get("Content-Encoding"), res.body)); call == nil || call["order_id"] != "GC-10482" {
+		t.Errorf("posted view: convert call %v, want one for GC-10482", call)
+	}
+	if cookies := res.header.Values("Set-Cookie"); len(cookies) != 0 {
+		t.Errorf("cookies set on the posted page, replacing the visitor's: %q", cookies)
+	}
+	stopCaddy(t, c)
+	o, ok := storedOrders(t, dir, siteA)["GC-10482"]
+	if !ok || o.Visitor != "" || o.Total == nil || *o.Total != 86.37 {
+		t.Fatalf("order GC-10482 stored %v, visitor %q, total %v; want it stored, with no visitor, 86.37", ok, o.Visitor, o.Total)
+	}
+	for _, ev := range storedEvents(t, dir, siteA) {
+		if ev.Type == "pageview" && strings.Contains(ev.Fields["url"], "order-received") {
+			t.Errorf("the posted page was recorded as a page view: %+v", ev)
+		}
 	}
 }
 

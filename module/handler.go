@@ -242,11 +242,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.serveCollect(w, r)
 		return nil
 	}
+	posted := false
 	if !mayBePage(r) {
-		if fetchedPage(r) && h.isThankYou(r) {
+		switch {
+		case fetchedPage(r) && h.isThankYou(r):
 			return h.readOrder(w, r, next)
+		case postedPage(r) && h.isThankYou(r):
+			posted = true
+		default:
+			return next.ServeHTTP(w, r)
 		}
-		return next.ServeHTTP(w, r)
 	}
 	st, ok := h.siteFor(r)
 	if !ok {
@@ -259,6 +264,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	// out with the header, and only if the response turns out to be a page
 	// (see responseWriter.commit). It is recorded once the page is done.
 	pv := h.observe(r, st.bucket)
+	if posted && !pv.notReady && pv.Skip != tracking.SkipBot && pv.Skip != tracking.SkipPrivacy {
+		// A payment provider's form posted the customer back: the
+		// request carries none of the visitor's SameSite=Lax cookies,
+		// and new ones would replace theirs. The page gets its snippet
+		// and its order is read, with no visitor and no page view.
+		pv.Visit = tracking.Visit{Skip: skipPosted, ClientIP: pv.ClientIP}
+	}
 	orig := r
 	r = askIdentity(r)
 	rw := newResponseWriter(w, h, st, r.Host)
@@ -397,6 +409,20 @@ func mayBePage(r *http.Request) bool {
 		return strings.EqualFold(r.Header.Get("Sec-Fetch-Mode"), "navigate")
 	}
 	return false
+}
+
+// postedPage reports whether r is a form POST navigation whose answer the
+// browser shows as a page, as payment providers send the customer back to
+// some stores' thank-you page (PayPal Standard's return with rm=2).
+func postedPage(r *http.Request) bool {
+	if r.Method != http.MethodPost || r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	if accept := r.Header["Accept"]; len(accept) > 0 && !acceptsHTML(accept) {
+		return false
+	}
+	mode, dest := r.Header.Get("Sec-Fetch-Mode"), r.Header.Get("Sec-Fetch-Dest")
+	return (mode == "" || strings.EqualFold(mode, "navigate")) && (dest == "" || strings.EqualFold(dest, "document"))
 }
 
 // fetchedPage reports whether r fetches a whole page with fetch() rather

@@ -22,6 +22,7 @@ const (
 // not_navigation, privacy).
 const (
 	skipNotReady = "not_ready" // the katalys app has not started: no store yet
+	skipPosted   = "posted"    // a thank-you page a form posted back to (see postedPage)
 	skipOther    = "other"     // a Skip reason this module does not know
 )
 
@@ -144,7 +145,7 @@ func typeLabel(t string) string {
 // skipLabel bounds the reason label of pages_not_recorded_total.
 func skipLabel(skip string) string {
 	switch skip {
-	case tracking.SkipBot, tracking.SkipPrefetch, tracking.SkipNotNavigation, tracking.SkipPrivacy:
+	case tracking.SkipBot, tracking.SkipPrefetch, tracking.SkipNotNavigation, tracking.SkipPrivacy, skipPosted:
 		return skip
 	}
 	return skipOther
