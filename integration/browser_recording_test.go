@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -232,5 +233,79 @@ http://127.0.0.1:%d {
 	}
 	if len(clicks) != 1 || clicks[0] != "TX-SW-1" {
 		t.Errorf("clicks stored: %q, want the landing's TX-SW-1", clicks)
+	}
+}
+
+// TestBrowserBackForwardCache: a store that sends Cache-Control: no-store
+// on its pages (PHP's session default) keeps them in Chromium's
+// back/forward cache, which restores such a page only if no HttpOnly
+// cookie changed since it was shown. Within a session the plugin sets no
+// cookie on every page, so going back to the first page restores it, as
+// it does without the plugin; renewing the cookies on each page made every
+// Back a full reload (and another page view).
+func TestBrowserBackForwardCache(t *testing.T) {
+	browser := newBrowser(t)
+	site := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprintf(w, `<!DOCTYPE html>
+<html><head><title>%[1]s</title>
+<script>window.__shows = 0; addEventListener("pageshow", function (e) { window.__shows++; window.__persisted = e.persisted; });</script>
+</head><body><h1>%[1]s</h1></body></html>
+`, r.URL.Path)
+	})
+	up := startUpstream(t, site)
+	dir := t.TempDir()
+	port := freePort(t)
+	c := startCaddy(t, fmt.Sprintf(`{
+	katalys {
+		storage %s
+		bucket %s
+	}
+}
+
+http://127.0.0.1:%d {
+	katalys %s {
+		script_src /js/{site_id}.js
+	}
+	reverse_proxy %s
+}
+`, dir, siteA, port, siteA, hostPort(up)))
+	defer stopCaddy(t, c)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	tb := openTab(t, browser)
+	tb.poseAsDesktop(t)
+	tb.navigate(t, base+"/first")
+	tb.navigate(t, base+"/second")
+	// history.back(), not chromedp's NavigateBack, which waits for a load
+	// event that a page restored from the cache never fires.
+	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](`history.back(), true`)); err != nil {
+		t.Fatalf("going back: %v", err)
+	}
+	var state struct {
+		Path      string `json:"path"`
+		Persisted bool   `json:"persisted"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		raw, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`JSON.stringify({path: location.pathname, persisted: !!window.__persisted})`))
+		if err != nil {
+			t.Fatalf("reading the page: %v", err)
+		}
+		if err := json.Unmarshal([]byte(raw), &state); err != nil {
+			t.Fatal(err)
+		}
+		if state.Path == "/first" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if state.Path != "/first" || !state.Persisted {
+		t.Errorf("back on %s, restored from the back/forward cache: %v; want /first, restored", state.Path, state.Persisted)
 	}
 }

@@ -29,6 +29,13 @@ const (
 	// clockSkew tolerates a last-seen time slightly ahead of now, as happens
 	// when several Caddy instances with imperfect clocks serve one visitor.
 	clockSkew = time.Minute
+	// sessionRenew is how old the session cookie's last-seen time gets
+	// before a page renews it. Setting cookies on every page would keep
+	// the store's Cache-Control: no-store pages out of the browser's
+	// back/forward cache (Chromium restores them only if no HttpOnly
+	// cookie changed meanwhile); the price is that a session ends after
+	// 25 to 30 idle minutes instead of exactly 30.
+	sessionRenew = 5 * time.Minute
 )
 
 // Reasons a request is not counted, as found in Visit.Skip.
@@ -72,8 +79,10 @@ type Visit struct {
 	Click map[string]string
 	// ClientIP is the client address, truncated under Policy.TruncateIP.
 	ClientIP string
-	// Cookies are to be set on the response. Only counted requests get
-	// cookies, so bots and prefetches never mint visitors.
+	// Cookies are to be set on the response: both on the first page of a
+	// session, the session cookie again once it is sessionRenew old, none
+	// otherwise. Only counted requests get cookies, so bots and
+	// prefetches never mint visitors.
 	Cookies []*http.Cookie
 }
 
@@ -118,9 +127,12 @@ func Observe(r *http.Request, clientIP string, now time.Time, p Policy) Visit {
 		v.Session, v.NewSession = newID(), true
 	}
 	secure := r.TLS != nil
-	v.Cookies = []*http.Cookie{
-		newCookie(VisitorCookie, v.Visitor, visitorMaxAge, secure),
-		newCookie(SessionCookie, v.Session+"."+strconv.FormatInt(now.Unix(), 10), sessionIdle, secure),
+	if v.NewSession {
+		// Each visit renews the visitor cookie for another 400 days.
+		v.Cookies = append(v.Cookies, newCookie(VisitorCookie, v.Visitor, visitorMaxAge, secure))
+	}
+	if v.NewSession || now.Sub(seen) >= sessionRenew {
+		v.Cookies = append(v.Cookies, newCookie(SessionCookie, v.Session+"."+strconv.FormatInt(now.Unix(), 10), sessionIdle, secure))
 	}
 	return v
 }

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -194,20 +195,22 @@ func TestNewIDsDiffer(t *testing.T) {
 func TestObserveCookies(t *testing.T) {
 	for _, tlsOn := range []bool{false, true} {
 		t.Run("tls="+strconv.FormatBool(tlsOn), func(t *testing.T) {
-			r := page("/", visitorCookie(vid), sessionCookie(sid, now.Add(-10*time.Minute)))
+			// A returning visitor whose session has ended: a new session,
+			// both cookies.
+			r := page("/", visitorCookie(vid), sessionCookie(sid, now.Add(-40*time.Minute)))
 			if tlsOn {
 				r.TLS = &tls.ConnectionState{}
 			}
 			v := Observe(r, "", now, Policy{})
-			if len(v.Cookies) != 2 {
-				t.Fatalf("got %d cookies, want 2", len(v.Cookies))
+			if len(v.Cookies) != 2 || !v.NewSession {
+				t.Fatalf("got %d cookies (new session %v), want 2", len(v.Cookies), v.NewSession)
 			}
 			want := []struct {
 				name, value string
 				maxAge      int
 			}{
 				{VisitorCookie, vid, 400 * 24 * 3600},
-				{SessionCookie, sid + "." + strconv.FormatInt(now.Unix(), 10), 30 * 60},
+				{SessionCookie, v.Session + "." + strconv.FormatInt(now.Unix(), 10), 30 * 60},
 			}
 			for i, c := range v.Cookies {
 				w := want[i]
@@ -234,23 +237,61 @@ func TestObserveCookies(t *testing.T) {
 	}
 }
 
-// TestObserveRoundTrip follows a visitor through three pages: the cookies
-// set by one page are sent back on the next, and the session lasts while
-// the visitor stays active.
+// TestObserveRenewsCookiesSparingly: within a session, a page sets no
+// cookie until the session cookie is sessionRenew old, then renews that
+// one alone; a Set-Cookie on every page kept the store's no-store pages
+// out of the browser's back/forward cache.
+func TestObserveRenewsCookiesSparingly(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		seen  time.Duration // how long ago the session cookie was set
+		names []string
+	}{
+		{"a minute into the session", time.Minute, nil},
+		{"just under the renewal age", sessionRenew - time.Second, nil},
+		{"at the renewal age", sessionRenew, []string{SessionCookie}},
+		{"ten minutes on", 10 * time.Minute, []string{SessionCookie}},
+		{"session over", 31 * time.Minute, []string{VisitorCookie, SessionCookie}},
+	} {
+		v := Observe(page("/next", visitorCookie(vid), sessionCookie(sid, now.Add(-tc.seen))), "", now, Policy{})
+		var names []string
+		for _, c := range v.Cookies {
+			names = append(names, c.Name)
+		}
+		if !slices.Equal(names, tc.names) {
+			t.Errorf("%s: cookies %q, want %q", tc.name, names, tc.names)
+		}
+	}
+}
+
+// TestObserveRoundTrip follows a visitor through pages: the cookies set by
+// one page are kept by the browser and sent back on the next, and the
+// session lasts while the visitor stays active.
 func TestObserveRoundTrip(t *testing.T) {
 	at := now
 	first := Observe(page("/"), "", at, Policy{})
 	if !first.NewVisitor || !first.NewSession {
 		t.Fatalf("first page: %+v", first)
 	}
-	cookies := first.Cookies
-	for _, step := range []time.Duration{20 * time.Minute, 25 * time.Minute} {
+	jar := map[string]*http.Cookie{}
+	keep := func(cs []*http.Cookie) []*http.Cookie {
+		for _, c := range cs {
+			jar[c.Name] = c
+		}
+		var all []*http.Cookie
+		for _, c := range jar {
+			all = append(all, c)
+		}
+		return all
+	}
+	cookies := keep(first.Cookies)
+	for _, step := range []time.Duration{2 * time.Minute, 20 * time.Minute, 25 * time.Minute, time.Minute} {
 		at = at.Add(step)
 		v := Observe(page("/next", cookies...), "", at, Policy{})
 		if v.NewVisitor || v.NewSession || v.Visitor != first.Visitor || v.Session != first.Session {
 			t.Fatalf("after %v: %+v, want the first page's visitor and session", step, v)
 		}
-		cookies = v.Cookies
+		cookies = keep(v.Cookies)
 	}
 	at = at.Add(31 * time.Minute)
 	v := Observe(page("/later", cookies...), "", at, Policy{})
