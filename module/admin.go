@@ -211,19 +211,44 @@ func (a *AdminAPI) resolve(rt adminRoute, params []string) (adminCall, error) {
 		return adminCall{}, apiError(http.StatusServiceUnavailable, err)
 	}
 	c := adminCall{app: app, params: params, now: a.now()}
-	if len(params) > 0 && rt.path[0] == "buckets" {
-		bucket, ok := app.Resolve(params[0])
-		if !ok {
-			return adminCall{}, apiError(http.StatusNotFound, fmt.Errorf("unknown bucket %q (known buckets: %s)",
-				params[0], strings.Join(app.BucketIDs(), ", ")))
-		}
-		c.bucket, c.params = bucket, params[1:]
-	}
 	if c.store = app.Store(); c.store == nil {
 		return adminCall{}, apiError(http.StatusServiceUnavailable,
 			errors.New("the katalys store is not open (see Caddy's log)"))
 	}
+	if len(params) > 0 && rt.path[0] == "buckets" {
+		bucket, err := resolveBucket(app, c.store, params[0])
+		if err != nil {
+			return adminCall{}, err
+		}
+		c.bucket, c.params = bucket, params[1:]
+	}
 	return c, nil
+}
+
+// resolveBucket finds the bucket name names. With declared buckets it is
+// one of them or an alias; without, every site id is its own bucket, so
+// it is a static site id of the config or one the store holds data of, in
+// any case: a typo gets a 404, not an empty bucket.
+func resolveBucket(app *App, st *storage.Store, name string) (string, error) {
+	if len(app.Buckets) > 0 {
+		bucket, ok := app.Resolve(name)
+		if !ok {
+			return "", apiError(http.StatusNotFound, fmt.Errorf("unknown bucket %q (known buckets: %s)",
+				name, strings.Join(app.BucketIDs(), ", ")))
+		}
+		return bucket, nil
+	}
+	known, err := app.knownBuckets(st)
+	if err != nil {
+		return "", storeError(err)
+	}
+	for _, b := range known {
+		if NameKey(b) == NameKey(name) {
+			return b, nil
+		}
+	}
+	return "", apiError(http.StatusNotFound, fmt.Errorf("unknown bucket %q: no bucket is declared, no site uses it and the store holds nothing of it (known buckets: %s)",
+		name, strings.Join(known, ", ")))
 }
 
 // apiError is an error with its status. Caddy's admin endpoint writes it
@@ -254,10 +279,21 @@ type apiBucket struct {
 }
 
 // buckets serves GET /katalys/buckets: the declared buckets with their
-// aliases and how many events and orders the store holds of each.
+// aliases and how many events and orders the store holds of each; without
+// declared buckets, the ones the store holds data of.
 func (a *AdminAPI) buckets(w http.ResponseWriter, _ *http.Request, c adminCall) error {
-	list := make([]apiBucket, 0, len(c.app.Buckets))
-	for _, b := range c.app.Buckets {
+	declared := c.app.Buckets
+	if len(declared) == 0 {
+		known, err := c.app.knownBuckets(c.store)
+		if err != nil {
+			return err
+		}
+		for _, id := range known {
+			declared = append(declared, Bucket{ID: id})
+		}
+	}
+	list := make([]apiBucket, 0, len(declared))
+	for _, b := range declared {
 		events, orders, err := c.store.BucketCounts(b.ID)
 		if err != nil {
 			return fmt.Errorf("counting bucket %s: %w", b.ID, err)

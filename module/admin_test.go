@@ -218,11 +218,23 @@ func TestAdminOrders(t *testing.T) {
 	// An alias, in another case and with a trailing dot, names KA-1.
 	res := adminOK(t, api, "GET", "/katalys/buckets/SHOP.example.com./orders", "", "application/json")
 	adminGolden(t, "orders.json", res.body)
+	// Without declared buckets, a bucket is known once the store holds
+	// something of it (or a site uses it), in any case; a typo is a 404,
+	// not an empty bucket.
 	empty := provisionedApp(t, nil)
 	defer startApp(t, empty)()
-	res = adminOK(t, adminFor(empty), "GET", "/katalys/buckets/KA-NEW/orders", "", "application/json")
-	if got := string(res.body); got != `{"orders":[]}`+"\n" {
-		t.Errorf("no orders: %s", got)
+	if r := adminDo(t, adminFor(empty), "GET", "/katalys/buckets/KA-NEW/orders", ""); r.status != http.StatusNotFound ||
+		!strings.Contains(string(r.body), `unknown bucket \"KA-NEW\"`) {
+		t.Errorf("unknown bucket: %d %s, want 404", r.status, r.body)
+	}
+	putOrderPending(t, empty.Store(), "1") // in KA-1
+	res = adminOK(t, adminFor(empty), "GET", "/katalys/buckets/ka-1/orders", "", "application/json")
+	if got := string(res.body); !strings.Contains(got, `"bucket":"KA-1","order_id":"1"`) {
+		t.Errorf("orders of ka-1: %s", got)
+	}
+	res = adminOK(t, adminFor(empty), "GET", "/katalys/buckets", "", "application/json")
+	if got, want := string(res.body), `{"buckets":[{"id":"KA-1","aliases":[],"events":0,"orders":1}]}`+"\n"; got != want {
+		t.Errorf("buckets: %s, want %s", got, want)
 	}
 }
 
@@ -535,7 +547,9 @@ func TestAdminThroughCaddy(t *testing.T) {
 		{apps: `"http": {"servers": {"shop": {"listen": ["` + freeAddress(t) + `"], "automatic_https": {"disable": true},
 			"routes": [{"handle": [{"handler": "katalys", "site_id": "KA-9"}]}]}}}`,
 			path: "/katalys/buckets/KA-9/orders", code: 200, body: `{"orders":[]}`},
-		{path: "/katalys/buckets", code: 200, body: `{"buckets":[]}`},
+		{path: "/katalys/buckets", code: 200, body: `{"buckets":[{"id":"KA-9","aliases":[],"events":0,"orders":0}]}`},
+		{path: "/katalys/buckets/KA-8/orders", code: 404,
+			body: `{"error":"unknown bucket \"KA-8\": no bucket is declared, no site uses it and the store holds nothing of it (known buckets: KA-9)"}`},
 		{apps: `"http": {"servers": {}}`,
 			path: "/katalys/buckets", code: 503, body: `{"error":"the running config has no katalys app"}`},
 	}

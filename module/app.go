@@ -92,6 +92,47 @@ type appRun struct {
 	// delivery is the delivery loop, once started; requests read it
 	// (wakeDelivery) while the app may still be starting.
 	delivery atomic.Pointer[deliveryRun]
+	// sites are the static site ids of this config's handlers: without
+	// declared buckets, each is a bucket the admin API knows before the
+	// store holds anything of it.
+	sitesMu sync.Mutex
+	sites   []string
+}
+
+// noteSite records bucket, the static site id of a handler of this config.
+func (a *App) noteSite(bucket string) {
+	if a.run == nil {
+		return
+	}
+	a.run.sitesMu.Lock()
+	defer a.run.sitesMu.Unlock()
+	if !slices.Contains(a.run.sites, bucket) {
+		a.run.sites = append(a.run.sites, bucket)
+	}
+}
+
+// knownBuckets are the buckets of this config: the declared ones, or,
+// without declared buckets, its handlers' static site ids and the buckets
+// st holds data of (placeholder site ids resolve to any name).
+func (a *App) knownBuckets(st *storage.Store) ([]string, error) {
+	if len(a.Buckets) > 0 {
+		return a.BucketIDs(), nil
+	}
+	inStore, err := st.Buckets()
+	if err != nil {
+		return nil, err
+	}
+	if a.run != nil {
+		a.run.sitesMu.Lock()
+		for _, id := range a.run.sites {
+			if !slices.ContainsFunc(inStore, func(b string) bool { return NameKey(b) == NameKey(id) }) {
+				inStore = append(inStore, id)
+			}
+		}
+		a.run.sitesMu.Unlock()
+	}
+	slices.Sort(inStore)
+	return inStore, nil
 }
 
 // maxOrderDrain bounds how long Cleanup waits for orders being stored.

@@ -186,6 +186,7 @@ func pathSegment(s string) string {
 
 // cliOrder is an order of GET …/orders as the command reads it.
 type cliOrder struct {
+	Bucket   string         `json:"bucket"` // the Tracking ID, whatever name the command was given
 	OrderID  string         `json:"order_id"`
 	Total    *float64       `json:"total"`
 	Currency *string        `json:"currency"`
@@ -233,6 +234,9 @@ func (c cliCall) orders(bucket string) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if len(orders) > 0 && orders[0].Bucket != "" {
+		bucket = orders[0].Bucket // an alias names its Tracking ID
 	}
 	_, err = fmt.Fprintf(c.out, "%s in %s\n", plural(len(orders), "order"), bucket)
 	return err
@@ -515,6 +519,9 @@ func (c cliCall) status(bucket, order, status string) error {
 	}
 	r := v.Attribution
 	tw := newTable(c.out)
+	if v.Order.Bucket != "" {
+		bucket = v.Order.Bucket // an alias names its Tracking ID
+	}
 	tw.row("Order:", fmt.Sprintf("%s of %s, %s", v.Order.OrderID, bucket, money(v.Order.Total, deref(v.Order.Currency))))
 	tw.row("Status:", deref(v.Order.Status))
 	tw.row("Attribution:", string(r.Status))

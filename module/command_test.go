@@ -80,6 +80,7 @@ func (f *fakeAdmin) requests() []string {
 // admin_test.go, after a re-attribution.
 var fixtureAnswers = map[string]fakeAnswer{
 	"GET /katalys/buckets/KA-1/orders":                           {file: "orders.json"},
+	"GET /katalys/buckets/shop.example.com/orders":               {file: "orders.json"},
 	"GET /katalys/buckets/KA-1/attribution":                      {file: "attribution.json"},
 	"POST /katalys/buckets/KA-1/orders/1042/status":              {file: "status_refunded.json"},
 	"POST /katalys/buckets/KA-1/orders/A%2F7%20%C3%BC%3F/status": {status: 404, body: `{"error":"bucket KA-1 has no order \"A/7 ü?\""}` + "\n"},
@@ -174,6 +175,11 @@ func TestCommandCobra(t *testing.T) {
 	out, err := run("orders", "KA-1", "--address", addr)
 	if err != nil || !strings.Contains(out, "2 orders in KA-1") {
 		t.Errorf("orders: %v\n%s", err, out)
+	}
+	// An alias names its Tracking ID.
+	out, err = run("orders", "shop.example.com", "--address", addr)
+	if err != nil || !strings.Contains(out, "2 orders in KA-1") {
+		t.Errorf("orders of an alias: %v\n%s", err, out)
 	}
 	out, err = run("--json", "--address", addr, "orders", "KA-1")
 	if err != nil || !strings.HasPrefix(out, "{\n  \"orders\": [") {

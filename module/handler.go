@@ -184,6 +184,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			return h.app.UnknownSiteError(h.SiteID)
 		}
 		h.static = &site{bucket: bucket, snippet: h.snippets.get(bucket)}
+		h.app.noteSite(bucket)
 	}
 	return registerMetrics(ctx.GetMetricsRegistry())
 }

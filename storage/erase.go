@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -176,4 +178,36 @@ func countKeys(txn *badger.Txn, prefix []byte, keyLen int) int {
 		}
 	}
 	return n
+}
+
+// Buckets returns the buckets that hold events or orders, sorted. It
+// looks at one key of each (a seek per bucket), so it costs little
+// however much they hold. Without declared buckets, every site id is its
+// own bucket, and this is how to know which ones exist.
+func (s *Store) Buckets() ([]string, error) {
+	seen := map[string]bool{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, prefix := range [][]byte{[]byte("e/"), []byte("o/")} {
+			opts := badger.IteratorOptions{Prefix: prefix} // keys only
+			it := txn.NewIterator(opts)
+			for it.Seek(prefix); it.ValidForPrefix(prefix); {
+				key := it.Item().Key()
+				end := bytes.IndexByte(key[len(prefix):], 0)
+				if end < 0 {
+					it.Next()
+					continue
+				}
+				bucket := string(key[len(prefix) : len(prefix)+end])
+				seen[bucket] = true
+				// On to the next bucket: past every key of this one.
+				it.Seek(append(append(append([]byte{}, prefix...), bucket...), 1))
+			}
+			it.Close()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the buckets in %s: %w", s.dir, err)
+	}
+	return slices.Sorted(maps.Keys(seen)), nil
 }

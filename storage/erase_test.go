@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -162,3 +164,25 @@ func TestClosedStoreRefusesWrites(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// TestBuckets lists the buckets that hold events or orders, once each,
+// whatever they hold, and not a bucket whose name extends another's.
+func TestBuckets(t *testing.T) {
+	s := openTest(t, Options{})
+	if got, err := s.Buckets(); err != nil || len(got) != 0 {
+		t.Fatalf("empty store: %q, %v", got, err)
+	}
+	var evs []Event
+	for i := range 5 {
+		evs = append(evs, Event{Bucket: "KA-1", Type: "pageview", Visitor: fmt.Sprintf("v%d", i)},
+			Event{Bucket: "shop.example.com", Type: "pageview"})
+	}
+	if err := s.Write(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	putOrders(t, s, order("KA-10", "1", 5), order("KA-1", "2", 5))
+	want := []string{"KA-1", "KA-10", "shop.example.com"}
+	if got, err := s.Buckets(); err != nil || !slices.Equal(got, want) {
+		t.Errorf("Buckets = %q, %v; want %q", got, err, want)
+	}
+}
