@@ -1,6 +1,9 @@
 package inject
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Nonce returns the nonce that a Content-Security-Policy header value allows
 // for script elements (from script-src-elem, else script-src, else
@@ -22,6 +25,33 @@ func Nonce(policy string) string {
 	return ""
 }
 
+// NeedsLoader reports whether a Content-Security-Policy header value trusts
+// only the scripts that trusted scripts add: a policy whose script
+// directive has 'strict-dynamic' and no nonce (Google's strict CSP in its
+// hash form, which static and cached storefronts use). There the browser
+// ignores origins, so the snippet's <script src> tag is blocked whatever
+// Allow adds, but a script its hash-allowed inline script creates runs
+// (NewLoaderSnippet). It reports false when a policy also requires
+// Trusted Types for scripts, where creating that script from a string
+// would throw instead.
+func NeedsLoader(policy string) bool {
+	needs := false
+	for _, p := range strings.Split(policy, ",") {
+		pol := parsePolicy(p)
+		if d := pol.get("require-trusted-types-for"); d != nil {
+			return false
+		}
+		d := pol.scriptDirective()
+		if d == nil || !hasSource(d, "'strict-dynamic'") {
+			continue
+		}
+		if !slices.ContainsFunc(d.sources, func(src string) bool { _, ok := nonceOf(src); return ok }) {
+			needs = true
+		}
+	}
+	return needs
+}
+
 // Allow returns the Content-Security-Policy header value policy changed so
 // that the snippet s (carrying nonce, which may be "") runs and the tracking
 // script may call home, as the official Magento module whitelists it:
@@ -37,7 +67,8 @@ func Nonce(policy string) string {
 // A directive that is absent with no default-src restricts nothing and stays
 // absent. A value of several comma-separated policies is changed one policy
 // at a time. A policy with 'strict-dynamic' and no nonce ignores origins: the
-// external script then only loads if the policy allows it otherwise.
+// snippet for it is a loader (NeedsLoader), whose hash is what lets the
+// script load.
 func Allow(policy string, s Snippet, nonce string) string {
 	parts := strings.Split(policy, ",")
 	changed := false

@@ -1,6 +1,10 @@
 package inject
 
-import "testing"
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
 
 func TestNonce(t *testing.T) {
 	tests := []struct{ policy, want string }{
@@ -64,5 +68,48 @@ func TestAllowRelativeScript(t *testing.T) {
 	got := Allow("script-src 'none'", s, "")
 	if want := "script-src " + s.Hash() + " 'self'"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestNeedsLoader(t *testing.T) {
+	for _, tc := range []struct {
+		policy string
+		want   bool
+	}{
+		{"script-src 'sha256-abc=' 'strict-dynamic'; object-src 'none'", true},
+		{"default-src 'self'; script-src-elem 'strict-dynamic' 'sha256-abc='", true},
+		{"script-src 'nonce-r4nd0m' 'strict-dynamic'", false}, // the snippet carries the nonce
+		{"script-src 'self' https://cdn.example", false},
+		{"default-src 'self'", false},
+		{"script-src 'sha256-abc=' 'strict-dynamic'; require-trusted-types-for 'script'", false},
+		{"script-src 'self', script-src 'sha256-abc=' 'STRICT-DYNAMIC'", true},
+		{"", false},
+	} {
+		if got := NeedsLoader(tc.policy); got != tc.want {
+			t.Errorf("NeedsLoader(%q) = %v, want %v", tc.policy, got, tc.want)
+		}
+	}
+}
+
+// TestLoaderSnippet: one inline script that seeds the site id and adds the
+// script element itself, text alike in HTML and XHTML, whose hash Allow
+// adds; the thank-you variant carries the convert loader too.
+func TestLoaderSnippet(t *testing.T) {
+	s := NewLoaderSnippet("KA-1", "https://db.revoffers.com/js/{site_id}.js?v=1&x=<2>", false)
+	if got := string(s.HTML); strings.Count(got, "<script") != 1 || !strings.HasPrefix(got, "<script>"+`window._revoffers_track=`) {
+		t.Errorf("HTML = %s", got)
+	}
+	if !bytes.Equal(s.HTML, s.XHTML) || strings.ContainsAny(s.Inline, "<&") {
+		t.Errorf("inline %q is not text alike in HTML and XHTML", s.Inline)
+	}
+	if !strings.Contains(s.Inline, `s.src="https://db.revoffers.com/js/KA-1.js?v=1\u0026x=\u003c2\u003e"`) {
+		t.Errorf("inline %q does not load the script", s.Inline)
+	}
+	policy := Allow("script-src 'sha256-abc=' 'strict-dynamic'", s, "")
+	if !strings.Contains(policy, s.Hash()) {
+		t.Errorf("Allow gave %q, without the loader's hash %s", policy, s.Hash())
+	}
+	if ty := NewLoaderSnippet("KA-1", "", true); !strings.Contains(ty.Inline, convertLoader) || ty.Hash() == s.Hash() {
+		t.Errorf("thank-you loader %q lacks the convert loader", ty.Inline)
 	}
 }

@@ -87,6 +87,26 @@ func ConvertHTML(payload []byte) []byte {
 	return b.Bytes()
 }
 
+// NewLoaderSnippet is the snippet for a page whose policy trusts only the
+// scripts that trusted scripts add (NeedsLoader): one inline script, which
+// seeds the site id as NewSnippet's does and then adds the async script
+// element itself; its hash, which Allow adds to the policy, is all it
+// needs. thankYou adds convertLoader, as NewThankYouSnippet does.
+func NewLoaderSnippet(siteID, scriptSrc string, thankYou bool) Snippet {
+	s := newSnippet(siteID, scriptSrc, "", "")
+	extra := ""
+	if thankYou {
+		extra = convertLoader
+	}
+	// No '<' and no '&' (jsString escapes them in the URL), so that it is
+	// text as it is in XHTML as well as in HTML.
+	s.Inline += `(function(){var s=document.createElement("script"),c=document.currentScript;s.async=true;s.src=` +
+		jsString(s.ScriptSrc) + `;if(c)c.parentNode.insertBefore(s,c.nextSibling);else document.head.appendChild(s)})();` + extra
+	s.HTML = []byte("<script>" + s.Inline + "</script>")
+	s.XHTML = s.HTML
+	return s
+}
+
 func newSnippet(siteID, scriptSrc, nonce, extra string) Snippet {
 	if scriptSrc == "" {
 		scriptSrc = DefaultScriptSrc

@@ -2,6 +2,8 @@ package integration
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -262,6 +264,16 @@ func TestBrowserCSP(t *testing.T) {
 		"Content-Type":            "text/html; charset=utf-8",
 		"Content-Security-Policy": "default-src 'self'; script-src 'self' 'nonce-" + nonce + "'",
 	}, body: pageHTML(`<script nonce="` + nonce + `">window.__page_ran = true;</script>`)})
+	// Google's strict CSP in its hash form, as static and cached stores
+	// use it: 'strict-dynamic' without a nonce ignores origins, so only a
+	// script that a hash-allowed script adds may load.
+	const ownInline = "window.__page_ran = true;"
+	ownHash := sha256.Sum256([]byte(ownInline))
+	store.Handle("/strict-hash", fixedPage{header: map[string]string{
+		"Content-Type": "text/html; charset=utf-8",
+		"Content-Security-Policy": "script-src 'sha256-" + base64.StdEncoding.EncodeToString(ownHash[:]) +
+			"' 'strict-dynamic'; object-src 'none'; base-uri 'none'",
+	}, body: pageHTML(`<script>` + ownInline + `</script>`)})
 	store.Handle("/inline-blocked", fixedPage{header: map[string]string{
 		"Content-Type":            "text/html; charset=utf-8",
 		"Content-Security-Policy": "default-src 'self'; script-src 'self'",
@@ -273,7 +285,7 @@ func TestBrowserCSP(t *testing.T) {
 		katalysSite(withKatalys, siteA, "script_src "+trackerOrigin+"/js/{site_id}.js", hostPort(up))+
 		fmt.Sprintf("http://127.0.0.1:%d {\n\treverse_proxy %s\n}\n", plain, hostPort(up)))
 
-	for _, path := range []string{"/hash", "/nonce"} {
+	for _, path := range []string{"/hash", "/nonce", "/strict-hash"} {
 		t.Run("katalys "+strings.TrimPrefix(path, "/"), func(t *testing.T) {
 			tb := openTab(t, browser)
 			tb.navigate(t, fmt.Sprintf("http://127.0.0.1:%d%s", withKatalys, path))

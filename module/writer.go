@@ -462,15 +462,21 @@ func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 		}
 		return w.markup(w.site.snippet)
 	}
-	nonce := ""
+	nonce, loader := "", false
 	for _, key := range [...]string{csp, cspReportOnly} {
 		for _, v := range hdr[key] {
 			if nonce == "" {
 				nonce = inject.Nonce(v)
 			}
+			loader = loader || inject.NeedsLoader(v)
 		}
 	}
-	s := newSnippet(w.site.bucket, w.h.ScriptSrc, nonce)
+	var s inject.Snippet
+	if nonce == "" && loader {
+		s = inject.NewLoaderSnippet(w.site.bucket, w.h.ScriptSrc, w.converts())
+	} else {
+		s = newSnippet(w.site.bucket, w.h.ScriptSrc, nonce)
+	}
 	w.csp = make(http.Header, 2)
 	for _, key := range [...]string{csp, cspReportOnly} {
 		if len(hdr[key]) == 0 {
