@@ -235,7 +235,9 @@ func parseBucketDuration(d *caddyfile.Dispenser, b *module.Bucket) error {
 	}
 	dur, err := caddy.ParseDuration(v)
 	if err != nil {
-		return d.Errf("bucket %q: %s %q: %v", b.ID, name, v, err)
+		// Not Caddy's message: it reads "30days" after rewriting days
+		// into hours, and quotes "720hays".
+		return d.Errf("bucket %q: %s %q: not a duration; write it as a number and a unit: 30d, 720h, 90m", b.ID, name, v)
 	}
 	if dur <= 0 {
 		return d.Errf("bucket %q: %s %q: must be positive", b.ID, name, v)
