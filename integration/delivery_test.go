@@ -227,9 +227,9 @@ func TestDeliveryUpdateCarriesALaterClick(t *testing.T) {
 	}
 }
 
-// TestDeliveryDeadLetter: a collector that refuses an order with a 400
-// puts it in the dead letters with its answer; once the cause is fixed, a
-// retry delivers it.
+// TestDeliveryDeadLetter: a collector that refuses orders with a 400 puts
+// them in the dead letters with its answer; once the cause is fixed, a
+// retry delivers one, and a retry of "all" the rest.
 func TestDeliveryDeadLetter(t *testing.T) {
 	var refuse sync.Map
 	refuse.Store("on", true)
@@ -244,7 +244,9 @@ func TestDeliveryDeadLetter(t *testing.T) {
 	port := freePort(t)
 	upstream := shopUpstream(t)
 	c := startCaddy(t, deliverySite(dir, colSrv.URL, port, upstream, ""))
-	fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/checkout/order-received/DL-1/", port), "User-Agent", "Mozilla/5.0 Firefox/132.0"))
+	for _, id := range []string{"DL-1", "DL-2", "DL-3"} {
+		fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/checkout/order-received/%s/", port, id), "User-Agent", "Mozilla/5.0 Firefox/132.0"))
+	}
 
 	var d struct {
 		Dead []struct {
@@ -254,9 +256,9 @@ func TestDeliveryDeadLetter(t *testing.T) {
 			Body       string `json:"body"`
 		} `json:"dead"`
 	}
-	waitFor(t, 20*time.Second, "the dead letter", func() bool {
+	waitFor(t, 20*time.Second, "the dead letters", func() bool {
 		admin(t, c, "GET", "/katalys/deliveries", "", &d)
-		return len(d.Dead) == 1
+		return len(d.Dead) == 3
 	})
 	if dl := d.Dead[0]; dl.OrderID != "DL-1" || dl.HTTPStatus != 400 || !strings.Contains(dl.Body, "unknown site_id") {
 		t.Errorf("dead letter = %+v; want order DL-1, 400 and the answer", dl)
@@ -266,6 +268,16 @@ func TestDeliveryDeadLetter(t *testing.T) {
 		t.Fatalf("retry: %d", status)
 	}
 	waitFor(t, 20*time.Second, "the retried order at the collector", func() bool { return len(col.ackedOf("DL-1")) == 1 })
+	// The others, all at once.
+	var retried struct {
+		Retried []string `json:"retried"`
+	}
+	if status := admin(t, c, "POST", "/katalys/deliveries/all/retry", "", &retried); status != 200 || len(retried.Retried) != 2 {
+		t.Fatalf("retry all: %d %v, want the 2 dead letters left", status, retried.Retried)
+	}
+	waitFor(t, 20*time.Second, "every retried order at the collector", func() bool {
+		return len(col.ackedOf("DL-2")) == 1 && len(col.ackedOf("DL-3")) == 1
+	})
 }
 
 // TestDeliverySurvivesSIGKILL: Caddy killed with SIGKILL while delivering a

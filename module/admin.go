@@ -800,9 +800,14 @@ func (a *AdminAPI) deliveries(w http.ResponseWriter, _ *http.Request, c adminCal
 }
 
 // retryDelivery serves POST /katalys/deliveries/{id}/retry: a dead letter
-// goes back to the outbox, to be sent again now.
+// goes back to the outbox, to be sent again now. The id "all" (never an
+// entry's: those are 16 hex digits) sends every dead letter again, as
+// after fixing a deliver URL that made Katalys refuse them all.
 func (a *AdminAPI) retryDelivery(w http.ResponseWriter, _ *http.Request, c adminCall) error {
 	id := c.params[0]
+	if id == "all" {
+		return retryAllDeliveries(w, c)
+	}
 	err := c.store.RetryDead(id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return apiError(http.StatusNotFound, fmt.Errorf("no dead letter %q", id))
@@ -813,6 +818,32 @@ func (a *AdminAPI) retryDelivery(w http.ResponseWriter, _ *http.Request, c admin
 	c.app.wakeDelivery()
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(map[string]string{"retried": id})
+}
+
+// retryAllDeliveries sends every dead letter again; it answers
+// {"retried": [ids]}.
+func retryAllDeliveries(w http.ResponseWriter, c adminCall) error {
+	var ids []string
+	if err := c.store.DeadLetters(func(d delivery.DeadLetter) error {
+		ids = append(ids, d.ID)
+		return nil
+	}); err != nil {
+		return err
+	}
+	retried := make([]string, 0, len(ids))
+	for _, id := range ids {
+		err := c.store.RetryDead(id)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // retried meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		retried = append(retried, id)
+	}
+	c.app.wakeDelivery()
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(map[string][]string{"retried": retried})
 }
 
 // Interface guards

@@ -39,8 +39,8 @@ recorded, and reports order statuses, through Caddy's admin API (the
 
   caddy katalys orders <bucket>                    the bucket's orders
   caddy katalys report <bucket>                    totals per publisher and the latest attributions
-  caddy katalys deliveries [--retry <id>]          the orders waiting to be delivered to Katalys,
-                                                   and the dead letters; --retry sends one again
+  caddy katalys deliveries [--retry <id>|all]      the orders waiting to be delivered to Katalys,
+                                                   and the dead letters; --retry sends one (or all) again
   caddy katalys status <bucket> <order> <status>   sets an order's status (pending, paid,
                                                    fulfilled, refunded, cancelled, rejected)
                                                    and shows its new attribution
@@ -74,7 +74,7 @@ func katalysCommand(cmd *cobra.Command) {
 		Short: "Prints the orders waiting to be delivered to Katalys, and the dead letters",
 		Args:  cobra.NoArgs,
 	}
-	deliveriesCmd.Flags().String("retry", "", "Send this dead letter (by id) again")
+	deliveriesCmd.Flags().String("retry", "", "Send this dead letter (by id) again, or every one with \"all\"")
 	reportCmd.Flags().String("html", "", "Write the HTML report page (charts and the latest orders) to this file instead")
 	cmd.AddCommand(
 		subcommand(&cobra.Command{
@@ -271,7 +271,7 @@ func (c cliCall) deliveries() error {
 	if len(v.Dead) == 0 {
 		return nil
 	}
-	fmt.Fprintln(c.out, "\nDead letters (retry one with --retry <id>):")
+	fmt.Fprintln(c.out, "\nDead letters (retry one with --retry <id>, all with --retry all):")
 	tw = newTable(c.out, "ID", "BUCKET", "ORDER", "KIND", "HTTP", "ANSWER", "DIED")
 	for _, d := range v.Dead {
 		tw.row(d.ID, d.Bucket, d.OrderID, d.Kind, strconv.Itoa(d.HTTPStatus), orDash(d.Body), when(d.Died))
@@ -279,11 +279,21 @@ func (c cliCall) deliveries() error {
 	return tw.Flush()
 }
 
-// retryDelivery sends a dead letter again.
+// retryDelivery sends a dead letter again, or every one for id "all".
 func (c cliCall) retryDelivery(id string) error {
 	body, err := c.request(http.MethodPost, "/katalys/deliveries/"+url.PathEscape(id)+"/retry", nil)
 	if err != nil || c.json {
 		return c.raw(body, err)
+	}
+	if id == "all" {
+		var v struct {
+			Retried []string `json:"retried"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil {
+			return fmt.Errorf("reading the answer: %v", err)
+		}
+		_, err = fmt.Fprintf(c.out, "%s back in the outbox\n", plural(len(v.Retried), "dead letter"))
+		return err
 	}
 	_, err = fmt.Fprintf(c.out, "dead letter %s is back in the outbox\n", id)
 	return err
