@@ -204,6 +204,17 @@ func parseBucket(d *caddyfile.Dispenser, owners map[string]string) (module.Bucke
 			if err := module.CheckIP(b.IP); err != nil {
 				return b, d.Errf("bucket %q: %v", b.ID, err)
 			}
+		case "currency":
+			if b.Currency != "" {
+				return b, d.Errf("bucket %q: currency already specified", b.ID)
+			}
+			if !d.AllArgs(&b.Currency) {
+				return b, d.ArgErr()
+			}
+			if err := module.CheckCurrency(b.Currency); err != nil {
+				return b, d.Errf("bucket %q: %v", b.ID, err)
+			}
+			b.Currency = strings.ToUpper(b.Currency)
 		default:
 			return b, d.Errf("unrecognized subdirective '%s'", d.Val())
 		}

@@ -280,6 +280,40 @@ func TestPostedThankYouPage(t *testing.T) {
 	}
 }
 
+// TestBucketCurrency: a store that prints its Canadian dollars as "$" (the
+// page names no currency) declares it on its bucket; its orders are kept
+// and converted in CAD, not reported as US dollars, the Reporting
+// Schema's default.
+func TestBucketCurrency(t *testing.T) {
+	dir := t.TempDir()
+	path := "/checkout/order-received/10482/"
+	page := strings.ReplaceAll(readFixture(t, "08_woocommerce_classic_markup_only_gbp.html"), "&pound;", "$")
+	upstream := thankYouUpstream(t, map[string]string{path: page}, nil)
+	port := freePort(t)
+	c := startCaddy(t, fmt.Sprintf(`{
+	katalys {
+		storage %s
+		bucket %s {
+			currency CAD
+		}
+	}
+}
+
+http://127.0.0.1:%d {
+	katalys %s
+	reverse_proxy %s
+}
+`, dir, siteA, port, siteA, upstream))
+	res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d%s", port, path), "User-Agent", browserUA))
+	if call := servedThankYou(t, "thank-you page", page, res.body); call == nil || call["currency"] != "CAD" || call["sale_amount"] != 86.37 {
+		t.Errorf("convert call %v, want 86.37 CAD", call)
+	}
+	stopCaddy(t, c)
+	if o := storedOrders(t, dir, siteA)["GC-10482"]; o.Currency != "CAD" {
+		t.Errorf("order stored in %q, want CAD", o.Currency)
+	}
+}
+
 // browserUA is a desktop browser's user agent: recorded, not a bot.
 const browserUA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
 

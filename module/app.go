@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/idna"
 
 	"github.com/storeedge/caddy-katalys/attribution"
+	"github.com/storeedge/caddy-katalys/capture"
 	"github.com/storeedge/caddy-katalys/storage"
 	"github.com/storeedge/caddy-katalys/tracking"
 )
@@ -208,6 +209,29 @@ type Bucket struct {
 	// RefundWindow is how long after an order a refund or cancellation
 	// rejects its attribution. Default: 60 days.
 	RefundWindow caddy.Duration `json:"refund_window,omitempty"`
+
+	// Currency is the ISO 4217 code of the store's currency, given to the
+	// orders whose page names none: a store that prints its Canadian
+	// dollars as "$" would otherwise report them to Katalys as US
+	// dollars (the Reporting Schema's default). Default: "" (none).
+	Currency string `json:"currency,omitempty"`
+}
+
+// CheckCurrency reports why v cannot be a bucket's currency: it must be
+// an ISO 4217 code, three letters.
+func CheckCurrency(v string) error {
+	if capture.Currency(v) == "" {
+		return fmt.Errorf("currency %q: want an ISO 4217 code such as CAD or EUR", v)
+	}
+	return nil
+}
+
+// DefaultCurrency is the currency of bucket's orders that name none, or "".
+func (a *App) DefaultCurrency(bucket string) string {
+	if b := a.byID[bucket]; b != nil {
+		return capture.Currency(b.Currency)
+	}
+	return ""
 }
 
 // DefaultDeliver is Katalys' server-to-server endpoint (DESIGN §3), and
@@ -482,6 +506,11 @@ func (a *App) Validate() error {
 		}
 		if b.IP != "" {
 			if err := CheckIP(b.IP); err != nil {
+				return fmt.Errorf("bucket %q: %v", b.ID, err)
+			}
+		}
+		if b.Currency != "" {
+			if err := CheckCurrency(b.Currency); err != nil {
 				return fmt.Errorf("bucket %q: %v", b.ID, err)
 			}
 		}

@@ -42,6 +42,8 @@ func TestAppValidate(t *testing.T) {
 		{"alias is another id", []Bucket{{ID: "KA-1", Aliases: []string{"KA-2"}}, {ID: "KA-2"}},
 			`alias "KA-2" is already claimed by bucket "KA-2"`},
 		{"empty alias", []Bucket{{ID: "KA-1", Aliases: []string{""}}}, `alias "": empty name`},
+		{"currency", []Bucket{{ID: "KA-1", Currency: "cad"}}, ""},
+		{"currency symbol", []Bucket{{ID: "KA-1", Currency: "C$"}}, `currency "C$": want an ISO 4217 code`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &App{Buckets: tc.buckets}

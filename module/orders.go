@@ -227,11 +227,16 @@ func onlyClosingTags(tail []byte) bool {
 	}
 }
 
-// withPrefix applies the handler's order_prefix to an order id that lacks
-// it, so that stores sharing a bucket never collide.
-func (h *Handler) withPrefix(o capture.Order) capture.Order {
+// ownOrder is o as the store keeps it in bucket: the handler's
+// order_prefix applied to an id that lacks it, so that stores sharing a
+// bucket never collide, and the bucket's currency given to an order whose
+// page names none.
+func (h *Handler) ownOrder(bucket string, o capture.Order) capture.Order {
 	if h.OrderPrefix != "" && o.ID != "" && !strings.HasPrefix(o.ID, h.OrderPrefix) {
 		o.ID = h.OrderPrefix + o.ID
+	}
+	if o.Currency == "" {
+		o.Currency = h.app.DefaultCurrency(bucket)
 	}
 	return o
 }
@@ -246,7 +251,7 @@ func (w *responseWriter) convertCall() []byte {
 	if !c.found || c.order.Convert {
 		return nil
 	}
-	o := w.h.withPrefix(c.order)
+	o := w.h.ownOrder(w.site.bucket, c.order)
 	if w.h.oldOrder(w.site.bucket, o.ID) {
 		return nil
 	}
@@ -328,7 +333,7 @@ func (h *Handler) takeOrder(r *http.Request, bucket string, pv *pageVisit, w *re
 // from.
 func (h *Handler) visitOrder(r *http.Request, bucket string, pv *pageVisit, o capture.Order) storage.Order {
 	so := storage.Order{
-		Order:     h.withPrefix(o),
+		Order:     h.ownOrder(bucket, o),
 		Bucket:    bucket,
 		Time:      time.Now(),
 		UserAgent: r.UserAgent(),
