@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -54,23 +55,7 @@ func TestBrowserVisitorCookie(t *testing.T) {
 	})
 	up := startUpstream(t, site)
 
-	dir := t.TempDir()
-	port := freePort(t)
-	c := startCaddy(t, fmt.Sprintf(`{
-	katalys {
-		storage %s
-		bucket %s
-	}
-}
-
-http://127.0.0.1:%d {
-	katalys %s {
-		script_src /js/{site_id}.js
-	}
-	reverse_proxy %s
-}
-`, dir, siteA, port, siteA, hostPort(up)))
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	c, dir, base := startRecordingSite(t, up)
 
 	tb := openTab(t, browser)
 	tb.poseAsDesktop(t)
@@ -176,23 +161,7 @@ self.addEventListener("fetch", function (e) {
 	})
 	up := startUpstream(t, site)
 
-	dir := t.TempDir()
-	port := freePort(t)
-	c := startCaddy(t, fmt.Sprintf(`{
-	katalys {
-		storage %s
-		bucket %s
-	}
-}
-
-http://127.0.0.1:%d {
-	katalys %s {
-		script_src /js/{site_id}.js
-	}
-	reverse_proxy %s
-}
-`, dir, siteA, port, siteA, hostPort(up)))
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	c, dir, base := startRecordingSite(t, up)
 
 	tb := openTab(t, browser)
 	tb.navigate(t, base+"/")
@@ -259,24 +228,8 @@ func TestBrowserBackForwardCache(t *testing.T) {
 `, r.URL.Path)
 	})
 	up := startUpstream(t, site)
-	dir := t.TempDir()
-	port := freePort(t)
-	c := startCaddy(t, fmt.Sprintf(`{
-	katalys {
-		storage %s
-		bucket %s
-	}
-}
-
-http://127.0.0.1:%d {
-	katalys %s {
-		script_src /js/{site_id}.js
-	}
-	reverse_proxy %s
-}
-`, dir, siteA, port, siteA, hostPort(up)))
+	c, _, base := startRecordingSite(t, up)
 	defer stopCaddy(t, c)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 
 	tb := openTab(t, browser)
 	tb.poseAsDesktop(t)
@@ -308,4 +261,28 @@ http://127.0.0.1:%d {
 	if state.Path != "/first" || !state.Persisted {
 		t.Errorf("back on %s, restored from the back/forward cache: %v; want /first, restored", state.Path, state.Persisted)
 	}
+}
+
+// startRecordingSite starts Caddy with a store of its own (dir) and the
+// site 127.0.0.1:<port> (base) in bucket siteA before up, loading the
+// tracking script from up's /js/ (script_src /js/{site_id}.js).
+func startRecordingSite(t *testing.T, up *httptest.Server) (c *caddyServer, dir, base string) {
+	t.Helper()
+	dir = t.TempDir()
+	port := freePort(t)
+	c = startCaddy(t, fmt.Sprintf(`{
+	katalys {
+		storage %s
+		bucket %s
+	}
+}
+
+http://127.0.0.1:%d {
+	katalys %s {
+		script_src /js/{site_id}.js
+	}
+	reverse_proxy %s
+}
+`, dir, siteA, port, siteA, hostPort(up)))
+	return c, dir, fmt.Sprintf("http://127.0.0.1:%d", port)
 }

@@ -92,6 +92,21 @@ http://127.0.0.1:%d {
 `, dir, siteA, collectorURL, port, siteA, extra, upstream)
 }
 
+// stripeShop is an upstream whose thank-you pages are the Stripe/Next.js
+// fixture (order AM-41982, 90.90 EUR) and whose other pages are a bare
+// shop page.
+func stripeShop(t *testing.T) string {
+	page := readFixture(t, "12_stripe_nextjs_minor_units_eur.html")
+	return hostPort(startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if strings.HasPrefix(r.URL.Path, "/checkout/order-received/") {
+			_, _ = io.WriteString(w, page)
+			return
+		}
+		_, _ = io.WriteString(w, "<!DOCTYPE html><html><body><h1>Shop</h1></body></html>")
+	})))
+}
+
 // TestDeliveryToCollector: a captured order reaches a local collector in
 // the Reporting Schema, field by field (a non-USD currency, discounts,
 // line items, client_ip, user_agent, the click's transaction_id), although
@@ -110,15 +125,7 @@ func TestDeliveryToCollector(t *testing.T) {
 	colSrv := startUpstream(t, col)
 	dir := t.TempDir()
 	port := freePort(t)
-	page := readFixture(t, "12_stripe_nextjs_minor_units_eur.html")
-	upstream := hostPort(startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if strings.HasPrefix(r.URL.Path, "/checkout/order-received/") {
-			_, _ = io.WriteString(w, page)
-			return
-		}
-		_, _ = io.WriteString(w, "<!DOCTYPE html><html><body><h1>Shop</h1></body></html>")
-	})))
+	upstream := stripeShop(t)
 	c := startCaddy(t, deliverySite(dir, colSrv.URL+"/v2/_tr_offline", port, upstream, ""))
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	const ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
@@ -186,15 +193,7 @@ func TestDeliveryUpdateCarriesALaterClick(t *testing.T) {
 	colSrv := startUpstream(t, col)
 	dir := t.TempDir()
 	port := freePort(t)
-	page := readFixture(t, "12_stripe_nextjs_minor_units_eur.html")
-	upstream := hostPort(startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if strings.HasPrefix(r.URL.Path, "/checkout/order-received/") {
-			_, _ = io.WriteString(w, page)
-			return
-		}
-		_, _ = io.WriteString(w, "<!DOCTYPE html><html><body><h1>Shop</h1></body></html>")
-	})))
+	upstream := stripeShop(t)
 	c := startCaddy(t, deliverySite(dir, colSrv.URL+"/v2/_tr_offline", port, upstream, ""))
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	const ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
