@@ -92,6 +92,19 @@ http://127.0.0.1:%d {
 `, dir, siteA, collectorURL, port, siteA, extra, upstream)
 }
 
+// clickedStripeShop starts Caddy, delivering to col, before stripeShop,
+// and lands a visitor on it with affiliate click tx (publisher PUB-7,
+// offer OF-2). It returns the visitor's id.
+func clickedStripeShop(t *testing.T, col *collector, tx string) (c *caddyServer, base, vid string) {
+	t.Helper()
+	colSrv := startUpstream(t, col)
+	port := freePort(t)
+	c = startCaddy(t, deliverySite(t.TempDir(), colSrv.URL+"/v2/_tr_offline", port, stripeShop(t), ""))
+	base = fmt.Sprintf("http://127.0.0.1:%d", port)
+	landing := fetch(t, newRequest(t, "GET", base+"/?transaction_id="+tx+"&publisher_id=PUB-7&offer_id=OF-2", "User-Agent", browserUA))
+	return c, base, cookieValue(landing.header, tracking.VisitorCookie)
+}
+
 // stripeShop is an upstream whose thank-you pages are the Stripe/Next.js
 // fixture (order AM-41982, 90.90 EUR) and whose other pages are a bare
 // shop page.
@@ -122,16 +135,8 @@ func TestDeliveryToCollector(t *testing.T) {
 		}
 		return http.StatusOK, `{"ok":true}`, 0
 	}}
-	colSrv := startUpstream(t, col)
-	dir := t.TempDir()
-	port := freePort(t)
-	upstream := stripeShop(t)
-	c := startCaddy(t, deliverySite(dir, colSrv.URL+"/v2/_tr_offline", port, upstream, ""))
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	const ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
-	landing := fetch(t, newRequest(t, "GET", base+"/?transaction_id=TX-DEL-1&publisher_id=PUB-7&offer_id=OF-2", "User-Agent", ua))
-	vid := cookieValue(landing.header, tracking.VisitorCookie)
-	fetch(t, newRequest(t, "GET", base+"/checkout/order-received/AM-41982/", "User-Agent", ua,
+	c, base, vid := clickedStripeShop(t, col, "TX-DEL-1")
+	fetch(t, newRequest(t, "GET", base+"/checkout/order-received/AM-41982/", "User-Agent", browserUA,
 		"Cookie", tracking.VisitorCookie+"="+vid))
 
 	waitFor(t, 30*time.Second, "the order at the collector", func() bool { return len(col.ackedOf("AM-41982")) > 0 })
@@ -139,7 +144,7 @@ func TestDeliveryToCollector(t *testing.T) {
 	want := map[string]any{
 		"site_id": siteA, "action": "convert", "action_type": "online-sale", "order_id": "AM-41982",
 		"sale_amount": 90.9, "subtotal_amount": 90.0, "currency": "EUR", "email_address": "camille.roussel@example.org",
-		"discount_1_code": "MAREE10", "client_ip": "127.0.0.1", "user_agent": ua,
+		"discount_1_code": "MAREE10", "client_ip": "127.0.0.1", "user_agent": browserUA,
 		"transaction_id": "TX-DEL-1", "publisher_id": "PUB-7", "aff_id": "PUB-7",
 	}
 	for k, v := range want {
@@ -190,30 +195,22 @@ func TestDeliveryToCollector(t *testing.T) {
 // attribution knew.
 func TestDeliveryUpdateCarriesALaterClick(t *testing.T) {
 	col := &collector{}
-	colSrv := startUpstream(t, col)
-	dir := t.TempDir()
-	port := freePort(t)
-	upstream := stripeShop(t)
-	c := startCaddy(t, deliverySite(dir, colSrv.URL+"/v2/_tr_offline", port, upstream, ""))
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	const ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
-	landing := fetch(t, newRequest(t, "GET", base+"/?transaction_id=TX-UPD-1&publisher_id=PUB-7&offer_id=OF-2", "User-Agent", ua))
-	vid := cookieValue(landing.header, tracking.VisitorCookie)
+	c, base, vid := clickedStripeShop(t, col, "TX-UPD-1")
 	thanks := base + "/checkout/order-received/AM-41982/"
 	// A script's fetch of the page, without the visitor's cookie.
-	fetch(t, newRequest(t, "GET", thanks, "User-Agent", ua, "Sec-Fetch-Dest", "empty", "Sec-Fetch-Mode", "cors", "Accept", "text/html"))
+	fetch(t, newRequest(t, "GET", thanks, "User-Agent", browserUA, "Sec-Fetch-Dest", "empty", "Sec-Fetch-Mode", "cors", "Accept", "text/html"))
 	waitFor(t, 30*time.Second, "the conversion at the collector", func() bool { return len(col.ackedOf("AM-41982")) > 0 })
 	if p := col.ackedOf("AM-41982")[0]; p["action"] != "convert" || p["transaction_id"] != nil {
 		t.Fatalf("first delivery = %v; want the organic conversion", p)
 	}
 	// The clicked visitor's own view.
-	fetch(t, newRequest(t, "GET", thanks, "User-Agent", ua, "Cookie", tracking.VisitorCookie+"="+vid))
+	fetch(t, newRequest(t, "GET", thanks, "User-Agent", browserUA, "Cookie", tracking.VisitorCookie+"="+vid))
 	waitFor(t, 30*time.Second, "the update at the collector", func() bool { return len(col.ackedOf("AM-41982")) >= 2 })
 	if p := col.ackedOf("AM-41982")[1]; p["action"] != "offline_conv" || p["transaction_id"] != "TX-UPD-1" || p["sale_amount"] != 90.9 {
 		t.Errorf("second delivery = %v; want the whole order again, credited to TX-UPD-1", p)
 	}
 	// A third view learns nothing: nothing more is sent.
-	fetch(t, newRequest(t, "GET", thanks, "User-Agent", ua, "Cookie", tracking.VisitorCookie+"="+vid))
+	fetch(t, newRequest(t, "GET", thanks, "User-Agent", browserUA, "Cookie", tracking.VisitorCookie+"="+vid))
 	var d struct {
 		Pending []any `json:"pending"`
 	}
