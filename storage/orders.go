@@ -33,6 +33,10 @@ type Order struct {
 	Status        string         `json:"status"`
 	StatusTime    time.Time      `json:"status_time,omitzero"`
 	StatusHistory []StatusChange `json:"status_history,omitempty"`
+	// Queued tells that the order's conversion went to the outbox when it
+	// was stored: only then do later updates go too (an order stored under
+	// `deliver off` is never sent).
+	Queued bool `json:"queued,omitempty"`
 }
 
 // Orders are kept forever (no TTL) under
@@ -85,20 +89,22 @@ func (s *Store) PutOrder(o Order) (stored Order, created bool, err error) {
 		if err != nil {
 			return err
 		}
+		var kind string // of the outbox entry to add, if any
+		switch outbox := s.outbox.Load(); {
+		case !outbox:
+		case created:
+			kind, stored.Queued = delivery.KindOrder, true
+		case learnt && stored.Queued:
+			kind = delivery.KindUpdate
+		}
 		val, err := json.Marshal(stored)
 		if err != nil || bytes.Equal(val, prev) {
 			return err // a reload that adds nothing writes nothing
 		}
 		changed = true
-		if s.outbox.Load() {
-			kind := delivery.KindOrder
-			if !created {
-				kind = delivery.KindUpdate
-			}
-			if created || learnt {
-				if err := s.addOutboxEntry(txn, kind, o.Bucket, o.ID, ""); err != nil {
-					return err
-				}
+		if kind != "" {
+			if err := s.addOutboxEntry(txn, kind, o.Bucket, o.ID, ""); err != nil {
+				return err
 			}
 		}
 		return txn.Set(key, val)

@@ -470,3 +470,17 @@ func TestOutboxDueReadsTheRealNextTry(t *testing.T) {
 		t.Errorf("Due at its next try = %q", entryNames(got))
 	}
 }
+
+// TestOutboxNoUpdateForAnOrderNeverQueued: an order stored under `deliver
+// off` is never sent, not even as an update once delivery is on.
+func TestOutboxNoUpdateForAnOrderNeverQueued(t *testing.T) {
+	s := openTest(t, Options{Outbox: false})
+	putOrders(t, s, order("KA-1", "7", 10))
+	s.SetOutbox(true)
+	reload := order("KA-1", "7", 10)
+	reload.Email = "j@example.org"
+	putOrders(t, s, reload, order("KA-1", "8", 20))
+	if got, want := entryNames(outboxEntries(t, s)), []string{"KA-1/8:order"}; !slices.Equal(got, want) {
+		t.Errorf("entries = %q, want %q", got, want)
+	}
+}
