@@ -3,6 +3,8 @@ package caddyfile
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -280,6 +282,81 @@ func claim(d *caddyfile.Dispenser, owners map[string]string, bucket, name string
 	}
 }
 
+// parseDirectiveRoute is what RegisterHandlerDirective would do, except
+// that the handler learns whether the directive had a matcher of its own
+// (Handler.Scoped) and, when it shares its block with another katalys, the
+// block (Handler.Block): `katalys /uk/* KA-UK` beside `katalys KA-MAIN` in
+// one block must keep the /uk/ requests, though Caddy puts it first, while
+// a katalys in a handle block under it still takes that block's requests.
+func parseDirectiveRoute(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	if !h.Next() {
+		return nil, h.ArgErr()
+	}
+	matcherSet, err := h.ExtractMatcherSet()
+	if err != nil {
+		return nil, err
+	}
+	mh, err := parseDirective(h)
+	if err != nil {
+		return nil, err
+	}
+	handler := mh.(*module.Handler)
+	handler.Scoped = matcherSet != nil
+	vals := h.NewRoute(matcherSet, handler)
+	if len(vals) == 1 {
+		if route, ok := vals[0].Value.(caddyhttp.Route); ok && len(route.HandlersRaw) == 1 {
+			if err := noteSibling(h, handler, route.HandlersRaw); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return vals, nil
+}
+
+// blockKatalys are the katalys handlers of one Caddyfile block, kept in
+// the block's BlockState, which Caddy shares among sibling directives and
+// copies into nested blocks (of tells the copy from the original), with
+// the JSON of each in its route.
+type blockKatalys struct {
+	of       uintptr
+	id       int
+	handlers []*module.Handler
+	raws     [][]json.RawMessage
+}
+
+// noteSibling records handler, whose JSON is raw[0], in its block and,
+// once the block holds two katalys of which one has a matcher, gives them
+// all the block's id, writing the JSON of the earlier ones again. Blocks
+// with one katalys leave Block zero.
+func noteSibling(h httpcaddyfile.Helper, handler *module.Handler, raw []json.RawMessage) error {
+	if h.BlockState == nil || h.State == nil {
+		return nil
+	}
+	const key, counter = "katalys.block", "katalys.blocks"
+	of := reflect.ValueOf(h.BlockState).Pointer()
+	b, ok := h.BlockState[key].(*blockKatalys)
+	if !ok || b.of != of {
+		n, _ := h.State[counter].(int)
+		n++
+		h.State[counter] = n
+		b = &blockKatalys{of: of, id: n}
+		h.BlockState[key] = b
+	}
+	b.handlers, b.raws = append(b.handlers, handler), append(b.raws, raw)
+	if len(b.handlers) < 2 || !slices.ContainsFunc(b.handlers, func(k *module.Handler) bool { return k.Scoped }) {
+		return nil
+	}
+	for i, k := range b.handlers {
+		k.Block = b.id
+		var warnings []caddyconfig.Warning
+		b.raws[i][0] = caddyconfig.JSONModuleObject(k, "handler", "katalys", &warnings)
+		if len(warnings) > 0 {
+			return h.Errf("writing the katalys handler: %s", warnings[0].Message)
+		}
+	}
+	return nil
+}
+
 // parseDirective sets up the katalys handler:
 //
 //	katalys [<matcher>] <site_id> {
@@ -301,26 +378,6 @@ func claim(d *caddyfile.Dispenser, owners map[string]string, bucket, name string
 // convert auto (the default) adds the Katalys convert call to thank-you
 // pages that have none; capture_limit (default 2MiB) bounds the bytes of a
 // thank-you page read for its order.
-// parseDirectiveRoute is what RegisterHandlerDirective would do, except
-// that the handler learns whether the directive had a matcher of its own
-// (Handler.Scoped): `katalys /uk/* KA-UK` beside `katalys KA-MAIN` in one
-// block must keep the /uk/ requests, though Caddy puts it first.
-func parseDirectiveRoute(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
-	if !h.Next() {
-		return nil, h.ArgErr()
-	}
-	matcherSet, err := h.ExtractMatcherSet()
-	if err != nil {
-		return nil, err
-	}
-	handler, err := parseDirective(h)
-	if err != nil {
-		return nil, err
-	}
-	handler.(*module.Handler).Scoped = matcherSet != nil
-	return h.NewRoute(matcherSet, handler), nil
-}
-
 func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	handler := new(module.Handler)
 	h.Next() // the directive name; the matcher is already gone

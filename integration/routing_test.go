@@ -223,6 +223,15 @@ func TestNestedHandlersOneOwner(t *testing.T) {
 	handle {
 		reverse_proxy %[5]s
 	}`, `"outer_site_id":"` + siteA + `"`},
+		{"site-wide katalys with a matcher, and one in a handle block", `
+	katalys /* %[3]s
+	handle /uk/* {
+		katalys %[4]s
+		reverse_proxy %[5]s
+	}
+	handle {
+		reverse_proxy %[5]s
+	}`, `"outer_site_id":"` + siteA + `"`},
 		{"katalys with a matcher beside one without", `
 	katalys %[3]s
 	katalys /uk/* %[4]s

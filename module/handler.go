@@ -63,13 +63,16 @@ type Handler struct {
 	SiteID string `json:"site_id,omitempty"`
 
 	// Scoped is set when the handler has a request matcher of its own, as
-	// `katalys /uk/* KA-UK` does in a Caddyfile. A request that two
-	// katalys handlers see belongs to the first scoped one it reaches, and
-	// else to the last one (nearest the upstream): beside a site-wide
-	// `katalys KA-MAIN` in one block, which Caddy puts after it, the /uk/
-	// handler keeps the requests it matched; a katalys inside a handle
-	// block takes them from one around it.
+	// `katalys /uk/* KA-UK` does in a Caddyfile, and Block, when it shares
+	// its Caddyfile block with another katalys, names that block (any
+	// number, the same for the block's katalys handlers). A request that
+	// two katalys handlers see belongs to the last one, nearest the
+	// upstream (a katalys inside a handle block takes the block's requests
+	// from one around it), unless the one further out is scoped and in the
+	// same block: beside a site-wide `katalys KA-MAIN`, which Caddy puts
+	// after it, `katalys /uk/* KA-UK` keeps the requests it matched.
 	Scoped bool `json:"scoped,omitempty"`
+	Block  int  `json:"block,omitempty"`
 
 	// ScriptSrc is the URL of the Katalys Tracking Script, an absolute
 	// http(s) URL or an absolute path; {site_id} in it is replaced with the
@@ -122,11 +125,11 @@ type Handler struct {
 // record it, capture its order and deliver it, into two buckets.
 const ownerVar = "katalys.owner"
 
-// requestOwner is the katalys handler that handles a request: the first
-// scoped one it reaches (see Handler.Scoped), else the last one, nearest
-// the upstream, so the most specific (the handle /uk/* block's katalys,
-// not the site-wide one around it). A handler that is not the owner when
-// the response starts passes it through untouched.
+// requestOwner is the katalys handler that handles a request: the last one
+// it reaches, nearest the upstream, so the most specific (the handle /uk/*
+// block's katalys, not the site-wide one around it), unless a scoped one
+// further out shares its block (see Handler.Scoped). A handler that is not
+// the owner when the response starts passes it through untouched.
 type requestOwner struct{ h *Handler }
 
 // site is what a request needs to know about its bucket.
@@ -320,9 +323,9 @@ func (h *Handler) own(r *http.Request) *requestOwner {
 	}
 	outer := o.h
 	metrics.nested.Inc()
-	if outer.Scoped {
+	if outer.Scoped && outer.Block != 0 && outer.Block == h.Block {
 		// `katalys /uk/* KA-UK` keeps what it matched from the katalys
-		// Caddy put after it.
+		// Caddy put after it in the same block.
 		if h.nested.first(outer.SiteID) {
 			h.logger.Warn("a katalys with its own matcher keeps the requests it matches: this one, further in, steps aside for them",
 				zap.String("site_id", h.SiteID), zap.String("scoped_site_id", outer.SiteID))

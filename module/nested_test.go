@@ -34,15 +34,18 @@ func TestNestedHandlers(t *testing.T) {
 	page := "<html><head></head><body><p>hello</p></body></html>"
 	for _, tc := range []struct {
 		name, inner, host, want, notWant string
-		scoped                           bool // the outer one has a matcher of its own
+		scoped                           bool // the outer one has a matcher of its own, beside the inner one
 	}{
 		{"inner owns", "KA-2", "shop.example.com", `"KA-2"`, `"KA-1"`, false},
 		{"unresolved inner", "{http.request.host}", "unknown.example.org", `"KA-1"`, `"KA-2"`, false},
-		{"scoped outer keeps", "KA-2", "shop.example.com", `"KA-1"`, `"KA-2"`, true},
+		{"scoped sibling keeps", "KA-2", "shop.example.com", `"KA-1"`, `"KA-2"`, true},
 	} {
 		outer := provision(t, testApp, "KA-1", "")
 		outer.Scoped = tc.scoped
 		inner := provision(t, testApp, tc.inner, "")
+		if tc.scoped {
+			outer.Block, inner.Block = 1, 1 // siblings in one Caddyfile block
+		}
 		req := withVars(request("GET", "http://"+tc.host+"/uk/", nil))
 		rec := httptest.NewRecorder()
 		if err := outer.ServeHTTP(rec, req, chain{inner, upstream{status: 200, header: htmlHeader, body: []byte(page)}}); err != nil {
