@@ -76,11 +76,12 @@ type done struct {
 }
 
 // outage tells when Katalys comes back from being unreachable, so that
-// what waited for it goes at once instead of on each entry's backoff (up
-// to BackoffCap, so a backlog took up to an hour to go after an outage).
-// Katalys was out when two different entries failed in a row; it is back
-// when one then goes through. One entry that keeps failing on its own (a
-// payload Katalys chokes on) is not an outage and keeps its backoff.
+// what waited for it goes at once (Outbox.Resume) instead of on each
+// entry's backoff (up to BackoffCap, so a backlog took up to an hour to go
+// after an outage). Katalys was out when two different entries failed in
+// a row; it is back when one then goes through. One entry that keeps
+// failing on its own (a payload Katalys chokes on) is not an outage and
+// keeps its backoff.
 type outage struct {
 	failing []string // the entries that failed since the last delivery, at most two
 }
@@ -121,7 +122,7 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 	var nextDue time.Time                   // when the next entry Due stepped over becomes due
 	var pauseUntil time.Time                // after an Outbox failure
 	var out outage
-	catchUp := false // Katalys is back: the entries waiting on their backoff are due
+	var lastResume time.Time
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
@@ -129,9 +130,7 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 		delete(inflight, r.id)
 		delete(orders, r.order)
 		if out.settle(r) {
-			catchUp = true
-		} else if out.down() {
-			catchUp = false // out again: back to each entry's backoff
+			lastResume = l.resume(lastResume)
 		}
 		if r.failed {
 			pauseUntil = l.now().Add(l.errorDelay())
@@ -149,19 +148,8 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 		}
 		now := l.now()
 		if free := conc - len(inflight); free > 0 && !now.Before(pauseUntil) {
-			dueAt := now
-			if catchUp {
-				// Every entry waiting on its backoff (at most
-				// BackoffCap) counts as due; those a Retry-After put
-				// further off still wait.
-				dueAt = now.Add(BackoffCap)
-			}
-			limit := free + len(inflight)
-			entries, next, err := l.Outbox.Due(dueAt, limit)
+			entries, next, err := l.Outbox.Due(now, free+len(inflight))
 			nextDue = next
-			if catchUp && err == nil && len(entries) < limit {
-				catchUp = false // all of them are on their way
-			}
 			if err != nil {
 				l.fail(fmt.Errorf("listing due deliveries: %w", err))
 				pauseUntil = now.Add(l.errorDelay())
@@ -221,6 +209,25 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 	}
 }
 
+// MinResumeGap is how long after making the waiting entries due
+// (Outbox.Resume) the loop does it again at the most: a Katalys that comes
+// and goes must not have the whole backlog sent at every return.
+const MinResumeGap = 5 * time.Minute
+
+// resume makes the entries waiting on their backoff due now that Katalys
+// is back, unless it did so less than MinResumeGap before last; it returns
+// when it last did. Entries that fail again get a fresh backoff.
+func (l *Loop) resume(last time.Time) time.Time {
+	now := l.now()
+	if !last.IsZero() && now.Sub(last) < MinResumeGap {
+		return last
+	}
+	if _, err := l.Outbox.Resume(now); err != nil {
+		l.fail(fmt.Errorf("making the waiting deliveries due: %w", err))
+	}
+	return now
+}
+
 // deliver makes one attempt at e and records its outcome in the Outbox.
 func (l *Loop) deliver(ctx context.Context, e Entry, key string) done {
 	d := done{id: e.ID, order: key}
@@ -246,7 +253,7 @@ func (l *Loop) deliver(ctx context.Context, e Entry, key string) done {
 		if o.RetryAfter > 0 {
 			d.holdUntil = now.Add(min(o.RetryAfter, MaxLoopHold))
 		}
-		err = l.Outbox.Retry(e.ID, attempts, retryAt, o.Reason())
+		err = l.Outbox.Retry(e.ID, attempts, retryAt, o.Reason(), o.RetryAfter > 0)
 	default:
 		body := o.Body
 		if o.HTTPStatus == 0 && o.Err != nil {

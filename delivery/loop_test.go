@@ -543,6 +543,67 @@ func TestLoopCatchesUpAfterAnOutage(t *testing.T) {
 	}
 }
 
+// TestLoopResumeDoesNotSpin: an entry that still fails once Katalys is
+// back (it refuses that one payload) gets a fresh backoff after the resume
+// and is not sent again and again, and the other entries go.
+func TestLoopResumeDoesNotSpin(t *testing.T) {
+	c := newCollector(t, func(n int, p map[string]any, w http.ResponseWriter, _ *http.Request) {
+		if n < 4 || p["order_id"] == "POISON" {
+			w.WriteHeader(http.StatusServiceUnavailable) // the outage, then POISON alone
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	out := &memOutbox{}
+	p := orderEntry("001", "POISON")
+	p.Attempts = 9 // its next backoff is past the outage's end
+	out.add(p)
+	for i := range 3 {
+		e := orderEntry(fmt.Sprintf("%03d", i+2), fmt.Sprintf("O-%d", i))
+		e.Attempts = 6 + i
+		out.add(e)
+	}
+	r := run(t, &Loop{Poll: -1, Concurrency: 1, Rand: func() float64 { return 0.99 }}, out, c)
+	poison := 0
+	for delivered := 0; delivered < 3; {
+		select {
+		case res := <-r.results:
+			if res.Entry.OrderID == "POISON" {
+				poison++
+			} else if res.Outcome.Delivered {
+				delivered++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of 3 delivered; the refused entry was sent %d times", delivered, poison)
+		}
+	}
+	// Once in the outage, once when the resume made it due; then its
+	// fresh backoff (about 17 minutes) holds it.
+	if poison > 2 {
+		t.Errorf("the refused entry was sent %d times while the others went, want 2", poison)
+	}
+	if out.resumes != 1 {
+		t.Errorf("%d resumes, want 1", out.resumes)
+	}
+}
+
+// TestLoopResumesAtMostEveryGap: a Katalys that comes and goes does not
+// get the whole backlog at every return.
+func TestLoopResumesAtMostEveryGap(t *testing.T) {
+	clock := newFakeClock()
+	out := &memOutbox{}
+	l := &Loop{Outbox: out, Now: clock.Now}
+	last := l.resume(time.Time{})
+	clock.After(MinResumeGap - time.Second)
+	if got := l.resume(last); !got.Equal(last) || out.resumes != 1 {
+		t.Errorf("a second return within the gap resumed again (%d resumes)", out.resumes)
+	}
+	clock.After(time.Second)
+	if got := l.resume(last); got.Equal(last) || out.resumes != 2 {
+		t.Errorf("a return after the gap did not resume (%d resumes)", out.resumes)
+	}
+}
+
 // TestLoopPoisonEntryKeepsItsBackoff: one entry Katalys keeps refusing
 // with a 5xx, among entries it takes, is no outage: nothing catches up,
 // so it is never sent before its backoff has passed.

@@ -19,6 +19,7 @@ type memOutbox struct {
 	retries   []retryCall
 	dead      []DeadLetter
 	dueErrs   int // Due fails this many more times
+	resumes   int // calls of Resume
 }
 
 type retryCall struct {
@@ -88,7 +89,7 @@ func (m *memOutbox) Delivered(id string) error {
 	return nil
 }
 
-func (m *memOutbox) Retry(id string, attempts int, next time.Time, reason string) error {
+func (m *memOutbox) Retry(id string, attempts int, next time.Time, reason string, held bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	i, err := m.find(id)
@@ -96,9 +97,23 @@ func (m *memOutbox) Retry(id string, attempts int, next time.Time, reason string
 		return err
 	}
 	e := m.entries[i]
-	e.Attempts, e.NextTry, e.LastErr = attempts, next, reason
+	e.Attempts, e.NextTry, e.LastErr, e.Held = attempts, next, reason, held
 	m.retries = append(m.retries, retryCall{id, attempts, next, reason})
 	return nil
+}
+
+func (m *memOutbox) Resume(now time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, e := range m.entries {
+		if e.NextTry.After(now) && !e.Held {
+			e.NextTry = now
+			n++
+		}
+	}
+	m.resumes++
+	return n, nil
 }
 
 func (m *memOutbox) Dead(id string, httpStatus int, body string, at time.Time) error {

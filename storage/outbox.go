@@ -228,14 +228,71 @@ func (s *Store) Delivered(id string) error {
 }
 
 // Retry records a failed attempt at the entry id: its attempts so far, when
-// to try again and why it failed. An entry that is not there is an error
-// wrapping ErrNotFound.
-func (s *Store) Retry(id string, attempts int, next time.Time, reason string) error {
+// to try again (held: Katalys said when) and why it failed. An entry that
+// is not there is an error wrapping ErrNotFound.
+func (s *Store) Retry(id string, attempts int, next time.Time, reason string, held bool) error {
 	return s.changeEntry("recording a retry of outbox entry "+id, id, false,
 		func(txn *badger.Txn, seq uint64, e delivery.Entry) error {
-			e.Attempts, e.NextTry, e.LastErr = attempts, next, excerpt(reason)
+			e.Attempts, e.NextTry, e.LastErr, e.Held = attempts, next, excerpt(reason), held
 			return setJSON(txn, outboxKey(seq), e)
 		})
+}
+
+// Resume makes every entry waiting on its own backoff due at now, leaving
+// those Katalys asked to wait (held), and returns how many it moved. It
+// writes them in as few transactions as Badger allows, and syncs.
+func (s *Store) Resume(now time.Time) (int, error) {
+	if !s.enter() {
+		return 0, ErrClosed
+	}
+	defer s.leave()
+	s.outboxMu.Lock()
+	defer s.outboxMu.Unlock()
+	var waiting []delivery.Entry
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: outboxPrefix})
+		defer it.Close()
+		for it.Seek(outboxKey(s.outboxFloor.Load())); it.ValidForPrefix(outboxPrefix); it.Next() {
+			var next time.Time
+			if err := it.Item().Value(func(v []byte) error { next, _ = entryNextTry(v); return nil }); err != nil {
+				return err
+			}
+			if !next.After(now) {
+				continue
+			}
+			e, err := decodeEntry(it.Item())
+			if err != nil {
+				return err
+			}
+			if e.NextTry.After(now) && !e.Held {
+				waiting = append(waiting, e)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reading the waiting outbox entries: %w", err)
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, e := range waiting {
+		seq, err := entrySeq(e.ID)
+		if err != nil {
+			return 0, err
+		}
+		e.NextTry = now
+		val, err := json.Marshal(e)
+		if err != nil {
+			return 0, err
+		}
+		if err := wb.Set(outboxKey(seq), val); err != nil {
+			return 0, fmt.Errorf("making the waiting outbox entries due: %w", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return 0, fmt.Errorf("making the waiting outbox entries due: %w", err)
+	}
+	return len(waiting), s.sync()
 }
 
 // Dead moves the entry id to the dead letters with the HTTP status and an
