@@ -314,6 +314,38 @@ http://127.0.0.1:%d {
 	}
 }
 
+// TestPostedThankYouPageSameSite: a form on the store itself posts to
+// the thank-you page; the POST carries the visitor's cookies, so the order
+// keeps the visitor (and the click it earned), still with no cookie set
+// and no page view. A payment provider's server calling the same URL (no
+// Fetch Metadata, no text/html in Accept) is no page: it passes through
+// and stores nothing.
+func TestPostedThankYouPageSameSite(t *testing.T) {
+	c, dir, base, path, pages, vid := clickedWooSite(t)
+	callback := newRequest(t, "POST", base+path, "User-Agent", "PaymentProvider-Callback/2.0", "Accept", "*/*",
+		"Content-Type", "application/x-www-form-urlencoded", "Accept-Encoding", "identity", "Accept-Language", "",
+		"Sec-Fetch-Dest", "", "Sec-Fetch-Mode", "", "Sec-Fetch-Site", "", "Upgrade-Insecure-Requests", "")
+	callback.Body = io.NopCloser(strings.NewReader("status=paid"))
+	if res := fetch(t, callback); string(res.body) != pages[path] {
+		t.Errorf("the server callback's answer was changed")
+	}
+	req := newRequest(t, "POST", base+path, "User-Agent", browserUA, "Content-Type", "application/x-www-form-urlencoded",
+		"Accept", "text/html,*/*;q=0.8", "Sec-Fetch-Mode", "navigate", "Sec-Fetch-Dest", "document",
+		"Sec-Fetch-Site", "same-origin", "Cookie", tracking.VisitorCookie+"="+vid)
+	req.Body = io.NopCloser(strings.NewReader("confirm=1"))
+	res := fetch(t, req)
+	if call := servedThankYou(t, "posted view", pages[path], decodeBody(t, res.header.Get("Content-Encoding"), res.body)); call == nil {
+		t.Errorf("posted view: no convert call")
+	}
+	if cookies := res.header.Values("Set-Cookie"); len(cookies) != 0 {
+		t.Errorf("cookies set on the posted page: %q", cookies)
+	}
+	stopCaddy(t, c)
+	if o, ok := storedOrders(t, dir, siteA)["GC-10482"]; !ok || o.Visitor != vid || !strings.Contains(o.UserAgent, "Firefox") {
+		t.Fatalf("order GC-10482 stored %v with visitor %q, user agent %q; want the posting visitor %s", ok, o.Visitor, o.UserAgent, vid)
+	}
+}
+
 // browserUA is a desktop browser's user agent: recorded, not a bot.
 const browserUA = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
 

@@ -269,11 +269,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	// (see responseWriter.commit). It is recorded once the page is done.
 	pv := h.observe(r, st.bucket)
 	if posted && !pv.notReady && pv.Skip != tracking.SkipBot && pv.Skip != tracking.SkipPrivacy {
-		// A payment provider's form posted the customer back: the
-		// request carries none of the visitor's SameSite=Lax cookies,
-		// and new ones would replace theirs. The page gets its snippet
-		// and its order is read, with no visitor and no page view.
-		pv.Visit = tracking.Visit{Skip: skipPosted, ClientIP: pv.ClientIP}
+		pv.Visit = postedVisit(pv.Visit)
 	}
 	orig := r
 	r = askIdentity(r)
@@ -415,6 +411,22 @@ func mayBePage(r *http.Request) bool {
 	return false
 }
 
+// postedVisit is the visit of a thank-you page a form posted the customer
+// back to: a page view neither recorded nor given cookies. A POST from
+// another site (a payment provider's) carries none of the visitor's
+// SameSite=Lax cookies, and new ones would replace theirs; one from the
+// store itself carries them, and its visitor and session are kept.
+func postedVisit(v tracking.Visit) tracking.Visit {
+	posted := tracking.Visit{Skip: skipPosted, ClientIP: v.ClientIP}
+	if !v.NewVisitor {
+		posted.Visitor = v.Visitor
+		if !v.NewSession {
+			posted.Session = v.Session
+		}
+	}
+	return posted
+}
+
 // postedPage reports whether r is a form POST navigation whose answer the
 // browser shows as a page, as payment providers send the customer back to
 // some stores' thank-you page (PayPal Standard's return with rm=2).
@@ -422,11 +434,25 @@ func postedPage(r *http.Request) bool {
 	if r.Method != http.MethodPost || r.Header.Get("Upgrade") != "" {
 		return false
 	}
-	if accept := r.Header["Accept"]; len(accept) > 0 && !acceptsHTML(accept) {
-		return false
-	}
 	mode, dest := r.Header.Get("Sec-Fetch-Mode"), r.Header.Get("Sec-Fetch-Dest")
-	return (mode == "" || strings.EqualFold(mode, "navigate")) && (dest == "" || strings.EqualFold(dest, "document"))
+	if mode == "" {
+		// A browser without Fetch Metadata still asks for HTML by name;
+		// a payment provider's server calling the same URL does not.
+		return dest == "" && asksForHTML(r.Header["Accept"])
+	}
+	return strings.EqualFold(mode, "navigate") && (dest == "" || strings.EqualFold(dest, "document")) &&
+		(len(r.Header["Accept"]) == 0 || acceptsHTML(r.Header["Accept"]))
+}
+
+// asksForHTML reports whether an Accept header names text/html itself, as
+// browsers' navigations do (*/* alone does not).
+func asksForHTML(accept []string) bool {
+	for _, v := range accept {
+		if strings.Contains(strings.ToLower(v), "text/html") {
+			return true
+		}
+	}
+	return false
 }
 
 // fetchedPage reports whether r fetches a whole page with fetch() rather
