@@ -242,6 +242,11 @@ func resolveBucket(app *App, st *storage.Store, name string) (string, error) {
 	if err != nil {
 		return "", storeError(err)
 	}
+	// The name as written first: {host} makes Shop.example.com and
+	// shop.example.com two buckets when no bucket is declared.
+	if slices.Contains(known, name) {
+		return name, nil
+	}
 	for _, b := range known {
 		if NameKey(b) == NameKey(name) {
 			return b, nil

@@ -236,6 +236,16 @@ func TestAdminOrders(t *testing.T) {
 	if got, want := string(res.body), `{"buckets":[{"id":"KA-1","aliases":[],"events":0,"orders":1}]}`+"\n"; got != want {
 		t.Errorf("buckets: %s, want %s", got, want)
 	}
+	// Two buckets that differ in case only: the name as written wins.
+	if _, _, err := empty.Store().PutOrder(storage.Order{Bucket: "ka-1", Order: capture.Order{ID: "2", Total: capture.Money(5)}}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"ka-1": `"order_id":"2"`, "KA-1": `"order_id":"1"`} {
+		res = adminOK(t, adminFor(empty), "GET", "/katalys/buckets/"+name+"/orders", "", "application/json")
+		if got := string(res.body); !strings.Contains(got, want) || strings.Count(got, `"order_id"`) != 1 {
+			t.Errorf("orders of %s: %s, want only %s", name, got, want)
+		}
+	}
 }
 
 // startApp starts app and returns its Stop.
