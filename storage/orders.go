@@ -139,21 +139,41 @@ func mergeOrder(txn *badger.Txn, key []byte, o Order) (merged Order, created boo
 	if err := json.Unmarshal(prev, &old); err != nil {
 		return Order{}, false, nil, false, fmt.Errorf("decoding stored order: %w", err)
 	}
-	learnt = old.Fill(&o.Order)
+	before, err := json.Marshal(deliveryView(old))
+	if err != nil {
+		return Order{}, false, nil, false, err
+	}
+	old.Fill(&o.Order)
 	for _, f := range []struct {
-		dst     *string
-		v       string
-		carried bool // by the delivery, or deciding its credit
+		dst *string
+		v   string
 	}{
-		{&old.Visitor, o.Visitor, true}, {&old.Session, o.Session, false}, {&old.ClientIP, o.ClientIP, true},
-		{&old.UserAgent, o.UserAgent, true}, {&old.URL, o.URL, false},
+		{&old.Visitor, o.Visitor}, {&old.Session, o.Session}, {&old.ClientIP, o.ClientIP},
+		{&old.UserAgent, o.UserAgent}, {&old.URL, o.URL},
 	} {
-		if *f.dst == "" && f.v != "" {
+		if *f.dst == "" {
 			*f.dst = f.v
-			learnt = learnt || f.carried
 		}
 	}
-	return old, false, prev, learnt, nil
+	after, err := json.Marshal(deliveryView(old))
+	if err != nil {
+		return Order{}, false, nil, false, err
+	}
+	return old, false, prev, !bytes.Equal(before, after), nil
+}
+
+// deliveryView is what of an order a delivery carries or decides its
+// credit with: a merge that changes it is worth an update to Katalys; one
+// that fills in only the session, the page's URL or the order time the
+// page printed is not.
+func deliveryView(o Order) any {
+	return struct {
+		Total, Subtotal              *float64
+		Currency, Email, Status      string
+		Discounts                    []capture.Discount
+		Items                        []capture.Item
+		Visitor, ClientIP, UserAgent string
+	}{o.Total, o.Subtotal, o.Currency, o.Email, o.Order.Status, o.Discounts, o.Items, o.Visitor, o.ClientIP, o.UserAgent}
 }
 
 // GetOrder returns the order id of bucket; ok is false when there is none.
