@@ -462,14 +462,18 @@ func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 		}
 		return w.markup(w.site.snippet)
 	}
+	// The enforced policy decides how the snippet is allowed; a
+	// report-only one, alone, stands for it (its reports would tell).
+	governing := hdr[csp]
+	if len(governing) == 0 {
+		governing = hdr[cspReportOnly]
+	}
 	nonce, loader := "", false
-	for _, key := range [...]string{csp, cspReportOnly} {
-		for _, v := range hdr[key] {
-			if nonce == "" {
-				nonce = inject.Nonce(v)
-			}
-			loader = loader || inject.NeedsLoader(v)
+	for _, v := range governing {
+		if nonce == "" {
+			nonce = inject.Nonce(v)
 		}
+		loader = loader || inject.NeedsLoader(v)
 	}
 	var s inject.Snippet
 	if nonce == "" && loader {

@@ -536,6 +536,25 @@ func TestCSP(t *testing.T) {
 	}
 }
 
+// TestCSPEnforcedPolicyDecides: the enforced policy decides how the
+// snippet is allowed: under a hash-based 'strict-dynamic' policy the page
+// gets the loader, even when a report-only policy has a nonce (that nonce
+// would leave the script tag blocked by the enforced policy).
+func TestCSPEnforcedPolicyDecides(t *testing.T) {
+	h := provision(t, testApp, "KA-1", "")
+	policy := "script-src 'sha256-abc=' 'strict-dynamic'; object-src 'none'"
+	up := upstream{status: 200, body: []byte(page), header: header("Content-Type", "text/html",
+		"Content-Security-Policy", policy, "Content-Security-Policy-Report-Only", "script-src 'nonce-r4nd0m'")}
+	got := through(t, h, request("GET", "http://shop.example.com/", nil), up)
+	s := inject.NewLoaderSnippet("KA-1", "", false)
+	if want := withHTML(page, string(s.HTML)); string(got.body) != want {
+		t.Errorf("body %q, want the loader snippet", got.body)
+	}
+	if v := got.header.Get("Content-Security-Policy"); !strings.Contains(v, s.Hash()) {
+		t.Errorf("CSP %q lacks the loader's hash %s", v, s.Hash())
+	}
+}
+
 // TestInformational: 1xx responses pass through and do not count as the
 // final status.
 func TestInformational(t *testing.T) {
