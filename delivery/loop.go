@@ -122,15 +122,19 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 	var nextDue time.Time                   // when the next entry Due stepped over becomes due
 	var pauseUntil time.Time                // after an Outbox failure
 	var out outage
-	var lastResume time.Time
+	var lastResume time.Time // when the waiting entries were last made due
+	resumeOwed := false      // Katalys came back within MinResumeGap of that
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
 	settle := func(r done) {
 		delete(inflight, r.id)
 		delete(orders, r.order)
-		if out.settle(r) {
-			lastResume = l.resume(lastResume)
+		switch {
+		case out.settle(r):
+			resumeOwed = true
+		case out.down():
+			resumeOwed = false // out again: the next return resumes
 		}
 		if r.failed {
 			pauseUntil = l.now().Add(l.errorDelay())
@@ -147,6 +151,10 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 			return
 		}
 		now := l.now()
+		if resumeOwed && (lastResume.IsZero() || now.Sub(lastResume) >= MinResumeGap) {
+			l.resume(now)
+			lastResume, resumeOwed = now, false
+		}
 		if free := conc - len(inflight); free > 0 && !now.Before(pauseUntil) {
 			entries, next, err := l.Outbox.Due(now, free+len(inflight))
 			nextDue = next
@@ -181,6 +189,9 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 		if now.Before(pauseUntil) && (next.IsZero() || pauseUntil.Before(next)) {
 			next = pauseUntil
 		}
+		if owed := lastResume.Add(MinResumeGap); resumeOwed && (next.IsZero() || owed.Before(next)) {
+			next = owed
+		}
 		if poll := l.poll(); poll >= 0 && (next.IsZero() || now.Add(poll).Before(next)) {
 			next = now.Add(poll)
 		}
@@ -210,22 +221,17 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 }
 
 // MinResumeGap is how long after making the waiting entries due
-// (Outbox.Resume) the loop does it again at the most: a Katalys that comes
-// and goes must not have the whole backlog sent at every return.
+// (Outbox.Resume) the loop does it again at the soonest: a Katalys that
+// comes and goes must not have the whole backlog sent at every return. A
+// return within the gap is caught up when it ends.
 const MinResumeGap = 5 * time.Minute
 
-// resume makes the entries waiting on their backoff due now that Katalys
-// is back, unless it did so less than MinResumeGap before last; it returns
-// when it last did. Entries that fail again get a fresh backoff.
-func (l *Loop) resume(last time.Time) time.Time {
-	now := l.now()
-	if !last.IsZero() && now.Sub(last) < MinResumeGap {
-		return last
-	}
+// resume makes the waiting entries due now that Katalys is back. Entries
+// that fail again get a fresh backoff.
+func (l *Loop) resume(now time.Time) {
 	if _, err := l.Outbox.Resume(now); err != nil {
 		l.fail(fmt.Errorf("making the waiting deliveries due: %w", err))
 	}
-	return now
 }
 
 // deliver makes one attempt at e and records its outcome in the Outbox.
@@ -250,10 +256,12 @@ func (l *Loop) deliver(ctx context.Context, e Entry, key string) done {
 		d.retried = true
 		attempts := e.Attempts + 1
 		retryAt := now.Add(Backoff(attempts, o.RetryAfter, l.Rand))
+		var notBefore time.Time
 		if o.RetryAfter > 0 {
 			d.holdUntil = now.Add(min(o.RetryAfter, MaxLoopHold))
+			notBefore = now.Add(o.RetryAfter)
 		}
-		err = l.Outbox.Retry(e.ID, attempts, retryAt, o.Reason(), o.RetryAfter > 0)
+		err = l.Outbox.Retry(e.ID, attempts, retryAt, o.Reason(), notBefore)
 	default:
 		body := o.Body
 		if o.HTTPStatus == 0 && o.Err != nil {

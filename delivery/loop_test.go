@@ -508,8 +508,19 @@ func TestLoopWakesForAnEarlierRunsRetry(t *testing.T) {
 // 4, 8 and 16 minutes). The first one to go through once it is back ends
 // the outage: the others go then, not each at the end of its backoff.
 func TestLoopCatchesUpAfterAnOutage(t *testing.T) {
+	// With a short Retry-After on the outage's answers too: the entries'
+	// own backoff still sets when they go, so the resume moves them.
+	for _, retryAfter := range []string{"", "1"} {
+		t.Run("Retry-After "+retryAfter, func(t *testing.T) { catchUpAfterOutage(t, retryAfter) })
+	}
+}
+
+func catchUpAfterOutage(t *testing.T, retryAfter string) {
 	c := newCollector(t, func(n int, _ map[string]any, w http.ResponseWriter, _ *http.Request) {
 		if n < 5 {
+			if retryAfter != "" {
+				w.Header().Set("Retry-After", retryAfter)
+			}
 			w.WriteHeader(http.StatusServiceUnavailable) // the outage: every entry's first attempt
 			return
 		}
@@ -587,20 +598,48 @@ func TestLoopResumeDoesNotSpin(t *testing.T) {
 	}
 }
 
-// TestLoopResumesAtMostEveryGap: a Katalys that comes and goes does not
-// get the whole backlog at every return.
+// TestLoopResumesAtMostEveryGap: Katalys goes out, comes back (the
+// waiting entries are made due at once), goes out again for two requests
+// and comes back within MinResumeGap: the entries of the second blip are
+// made due when the gap ends, not again at once, and not only at the end
+// of their own (longer) backoff.
 func TestLoopResumesAtMostEveryGap(t *testing.T) {
-	clock := newFakeClock()
+	c := newCollector(t, func(n int, _ map[string]any, w http.ResponseWriter, _ *http.Request) {
+		switch n {
+		case 0, 1, 3, 4: // E1 and E2, twice: two outages
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
 	out := &memOutbox{}
-	l := &Loop{Outbox: out, Now: clock.Now}
-	last := l.resume(time.Time{})
-	clock.After(MinResumeGap - time.Second)
-	if got := l.resume(last); !got.Equal(last) || out.resumes != 1 {
-		t.Errorf("a second return within the gap resumed again (%d resumes)", out.resumes)
+	for i := range 5 {
+		e := orderEntry(fmt.Sprintf("%03d", i+1), fmt.Sprintf("E%d", i+1))
+		if i < 2 {
+			e.Attempts = 9 // their backoff is past the gap
+		}
+		out.add(e)
 	}
-	clock.After(time.Second)
-	if got := l.resume(last); got.Equal(last) || out.resumes != 2 {
-		t.Errorf("a return after the gap did not resume (%d resumes)", out.resumes)
+	r := run(t, &Loop{Poll: -1, Concurrency: 1, Rand: func() float64 { return 0.99 }}, out, c)
+	start := newFakeClock().Now()
+	deliveredAt := map[string]time.Duration{}
+	for len(deliveredAt) < 5 {
+		select {
+		case res := <-r.results:
+			if res.Outcome.Delivered {
+				deliveredAt[res.Entry.OrderID] = r.clock.Now().Sub(start)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("delivered %v of 5", deliveredAt)
+		}
+	}
+	for _, id := range []string{"E1", "E2"} {
+		if got := deliveredAt[id]; got != MinResumeGap {
+			t.Errorf("%s delivered at +%s, want +%s (the end of the gap after the first resume)", id, got, MinResumeGap)
+		}
+	}
+	if out.resumes != 2 {
+		t.Errorf("%d resumes, want 2", out.resumes)
 	}
 }
 

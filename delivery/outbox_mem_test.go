@@ -89,7 +89,7 @@ func (m *memOutbox) Delivered(id string) error {
 	return nil
 }
 
-func (m *memOutbox) Retry(id string, attempts int, next time.Time, reason string, held bool) error {
+func (m *memOutbox) Retry(id string, attempts int, next time.Time, reason string, notBefore time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	i, err := m.find(id)
@@ -97,7 +97,7 @@ func (m *memOutbox) Retry(id string, attempts int, next time.Time, reason string
 		return err
 	}
 	e := m.entries[i]
-	e.Attempts, e.NextTry, e.LastErr, e.Held = attempts, next, reason, held
+	e.Attempts, e.NextTry, e.LastErr, e.NotBefore = attempts, next, reason, notBefore
 	m.retries = append(m.retries, retryCall{id, attempts, next, reason})
 	return nil
 }
@@ -107,8 +107,8 @@ func (m *memOutbox) Resume(now time.Time) (int, error) {
 	defer m.mu.Unlock()
 	n := 0
 	for _, e := range m.entries {
-		if e.NextTry.After(now) && !e.Held {
-			e.NextTry = now
+		if at := later(now, e.NotBefore); e.NextTry.After(at) {
+			e.NextTry = at
 			n++
 		}
 	}
@@ -169,4 +169,11 @@ func TestMemOutboxDue(t *testing.T) {
 	if got, want := ids(due), []string{"001"}; !slices.Equal(got, want) {
 		t.Errorf("Due limit 1 = %v, want %v", got, want)
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

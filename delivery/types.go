@@ -24,9 +24,9 @@ type Entry struct {
 	Attempts int       `json:"attempts"`
 	NextTry  time.Time `json:"next_try"`             // not before this
 	LastErr  string    `json:"last_error,omitempty"` // why the last attempt failed
-	// Held tells that NextTry is what Katalys asked for (Retry-After),
-	// not the entry's own backoff: Resume leaves it.
-	Held bool `json:"held,omitempty"`
+	// NotBefore is when Katalys asked the entry to be sent again
+	// (Retry-After), zero if it did not: Resume brings NextTry no earlier.
+	NotBefore time.Time `json:"not_before,omitzero"`
 }
 
 // DeadLetter is an entry Katalys refused (a 4xx other than 408 and 429).
@@ -47,12 +47,12 @@ type Outbox interface {
 	Due(now time.Time, limit int) (due []Entry, next time.Time, err error)
 	// Delivered removes a delivered entry.
 	Delivered(id string) error
-	// Retry records a failed attempt and when to try again; held when
-	// Katalys set that time (Retry-After).
-	Retry(id string, attempts int, next time.Time, reason string, held bool) error
-	// Resume makes every entry waiting on its own backoff due at now,
-	// once Katalys is back after an outage; entries Katalys asked to wait
-	// (held) keep waiting. It returns how many it moved.
+	// Retry records a failed attempt and when to try again, and when
+	// Katalys asked it to (Retry-After; zero for none).
+	Retry(id string, attempts int, next time.Time, reason string, notBefore time.Time) error
+	// Resume makes every waiting entry due at now, once Katalys is back
+	// after an outage, or at its NotBefore when that is later. It returns
+	// how many it moved.
 	Resume(now time.Time) (int, error)
 	// Dead moves an entry to the dead letters.
 	Dead(id string, httpStatus int, body string, at time.Time) error

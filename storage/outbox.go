@@ -228,19 +228,20 @@ func (s *Store) Delivered(id string) error {
 }
 
 // Retry records a failed attempt at the entry id: its attempts so far, when
-// to try again (held: Katalys said when) and why it failed. An entry that
-// is not there is an error wrapping ErrNotFound.
-func (s *Store) Retry(id string, attempts int, next time.Time, reason string, held bool) error {
+// to try again, why it failed and when Katalys asked it to be sent again
+// (Retry-After; zero for none). An entry that is not there is an error
+// wrapping ErrNotFound.
+func (s *Store) Retry(id string, attempts int, next time.Time, reason string, notBefore time.Time) error {
 	return s.changeEntry("recording a retry of outbox entry "+id, id, false,
 		func(txn *badger.Txn, seq uint64, e delivery.Entry) error {
-			e.Attempts, e.NextTry, e.LastErr, e.Held = attempts, next, excerpt(reason), held
+			e.Attempts, e.NextTry, e.LastErr, e.NotBefore = attempts, next, excerpt(reason), notBefore
 			return setJSON(txn, outboxKey(seq), e)
 		})
 }
 
-// Resume makes every entry waiting on its own backoff due at now, leaving
-// those Katalys asked to wait (held), and returns how many it moved. It
-// writes them in as few transactions as Badger allows, and syncs.
+// Resume makes every waiting entry due at now, or at its NotBefore when
+// Katalys asked for later, and returns how many it moved. It writes them
+// in as few transactions as Badger allows, and syncs.
 func (s *Store) Resume(now time.Time) (int, error) {
 	if !s.enter() {
 		return 0, ErrClosed
@@ -264,7 +265,7 @@ func (s *Store) Resume(now time.Time) (int, error) {
 			if err != nil {
 				return err
 			}
-			if e.NextTry.After(now) && !e.Held {
+			if e.NextTry.After(now) && e.NextTry.After(e.NotBefore) {
 				waiting = append(waiting, e)
 			}
 		}
@@ -281,6 +282,9 @@ func (s *Store) Resume(now time.Time) (int, error) {
 			return 0, err
 		}
 		e.NextTry = now
+		if e.NotBefore.After(now) {
+			e.NextTry = e.NotBefore
+		}
 		val, err := json.Marshal(e)
 		if err != nil {
 			return 0, err

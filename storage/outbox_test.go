@@ -228,7 +228,7 @@ func TestOutboxDue(t *testing.T) {
 	// An order whose conversion waits for a retry holds back its status
 	// change, and nothing else.
 	later := now.Add(time.Hour)
-	if err := s.Retry(byName["KA-1/a:order"], 1, later, "503 Service Unavailable", false); err != nil {
+	if err := s.Retry(byName["KA-1/a:order"], 1, later, "503 Service Unavailable", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := entryNames(due(t, s, now, 100)), all[1:]; !slices.Equal(got, want) {
@@ -261,7 +261,7 @@ func TestOutboxDeadAndRetryDead(t *testing.T) {
 		t.Fatalf("Due = %q", entryNames(first))
 	}
 	id := first[0].ID
-	if err := s.Retry(id, 3, now, "timeout", false); err != nil {
+	if err := s.Retry(id, 3, now, "timeout", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	died := now.Add(time.Minute)
@@ -340,7 +340,7 @@ func TestOutboxSurvivesReopen(t *testing.T) {
 	now := time.Now()
 	es := outboxEntries(t, s)
 	later := now.Add(time.Hour)
-	if err := s.Retry(es[0].ID, 2, later, "503", false); err != nil {
+	if err := s.Retry(es[0].ID, 2, later, "503", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Dead(es[1].ID, 404, "no", now); err != nil {
@@ -393,10 +393,10 @@ func TestOutboxErrors(t *testing.T) {
 		name string
 		err  error
 	}{
-		{"Retry of a missing entry", s.Retry(missing, 1, time.Now(), "x", false)},
+		{"Retry of a missing entry", s.Retry(missing, 1, time.Now(), "x", time.Time{})},
 		{"Dead of a missing entry", s.Dead(missing, 400, "", time.Now())},
 		{"RetryDead of a missing letter", s.RetryDead(missing)},
-		{"Retry of a malformed id", s.Retry("7", 1, time.Now(), "x", false)},
+		{"Retry of a malformed id", s.Retry("7", 1, time.Now(), "x", time.Time{})},
 		{"RetryDead of a malformed id", s.RetryDead("zzzzzzzzzzzzzzzz")},
 	}
 	for _, tt := range tests {
@@ -421,7 +421,7 @@ func TestOutboxErrors(t *testing.T) {
 	}{
 		{"Due", func() error { _, _, err := s.Due(time.Now(), 1); return err }()},
 		{"Delivered", s.Delivered(id)},
-		{"Retry", s.Retry(id, 1, time.Now(), "", false)},
+		{"Retry", s.Retry(id, 1, time.Now(), "", time.Time{})},
 		{"Dead", s.Dead(id, 400, "", time.Now())},
 		{"RetryDead", s.RetryDead(id)},
 		{"OutboxEntries", s.OutboxEntries(func(delivery.Entry) error { return nil })},
@@ -461,7 +461,7 @@ func TestOutboxDueReadsTheRealNextTry(t *testing.T) {
 	putOrders(t, s, order("KA-1", tricky, 1))
 	es := outboxEntries(t, s)
 	later := time.Now().Add(time.Hour).Truncate(time.Second)
-	if err := s.Retry(es[0].ID, 1, later, "503", false); err != nil {
+	if err := s.Retry(es[0].ID, 1, later, "503", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, next, err := s.Due(time.Now(), 10); err != nil || len(got) != 0 || !next.Equal(later) {
@@ -494,21 +494,25 @@ func TestOutboxResume(t *testing.T) {
 	putOrders(t, s, order("KA-1", "a", 1), order("KA-1", "b", 2), order("KA-1", "c", 3))
 	es := outboxEntries(t, s)
 	now := time.Now()
-	if err := s.Retry(es[0].ID, 4, now.Add(30*time.Minute), "503", false); err != nil {
+	if err := s.Retry(es[0].ID, 4, now.Add(30*time.Minute), "503", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Retry(es[1].ID, 1, now.Add(30*time.Minute), "429", true); err != nil {
+	// b: Katalys asked for 10 minutes, its backoff made it 30.
+	if err := s.Retry(es[1].ID, 1, now.Add(30*time.Minute), "429", now.Add(10*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.Resume(now)
-	if err != nil || n != 1 {
-		t.Fatalf("Resume = %d, %v; want 1 entry moved", n, err)
+	if err != nil || n != 2 {
+		t.Fatalf("Resume = %d, %v; want 2 entries moved", n, err)
 	}
 	got := due(t, s, now, 10)
 	if names := entryNames(got); !slices.Equal(names, []string{"KA-1/a:order", "KA-1/c:order"}) {
 		t.Errorf("due after Resume: %q, want a (resumed) and c; b waits for its Retry-After", names)
 	}
-	if got[0].Attempts != 4 || got[0].Held {
+	if got[0].Attempts != 4 {
 		t.Errorf("resumed entry %+v, want its 4 attempts kept", got[0])
+	}
+	if got := entryNames(due(t, s, now.Add(10*time.Minute), 10)); !slices.Contains(got, "KA-1/b:order") {
+		t.Errorf("due when its Retry-After ends: %q, want b among them", got)
 	}
 }
