@@ -339,7 +339,13 @@ func noteSibling(h httpcaddyfile.Helper, handler *module.Handler, raw []json.Raw
 		n, _ := h.State[counter].(int)
 		n++
 		h.State[counter] = n
-		b = &blockKatalys{of: of, id: n}
+		id := n
+		if h.IsNamedRoute() {
+			// Named routes are adapted with a State of their own, whose
+			// count starts again: their blocks count down instead.
+			id = -n
+		}
+		b = &blockKatalys{of: of, id: id}
 		h.BlockState[key] = b
 	}
 	b.handlers, b.raws = append(b.handlers, handler), append(b.raws, raw)
