@@ -145,7 +145,7 @@ func (p *Page) Order() (o Order, ok bool) {
 		return Order{}, false
 	}
 	if o.Currency == "" && o.Source == "katalys" {
-		o.Currency = "USD" // the Reporting Schema's default
+		o.Currency, o.currencyAssumed = "USD", true // the Reporting Schema's default
 	}
 	return o, true
 }

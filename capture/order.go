@@ -32,7 +32,15 @@ type Order struct {
 	// with Total (merge), so that Page.Order can tell a value without
 	// them from the page's grand total.
 	shipping, tax *float64
+	// currencyAssumed tells that Currency is the Reporting Schema's
+	// default, not printed by the page (see CurrencyAssumed).
+	currencyAssumed bool
 }
+
+// CurrencyAssumed reports whether the page named no currency and Currency
+// is the Reporting Schema's default (USD) for a Katalys payload without
+// one: a store that knows its currency may say otherwise.
+func (o *Order) CurrencyAssumed() bool { return o.currencyAssumed }
 
 // Discount is one discount applied to the order. Code is "" when the page
 // shows an amount but no code.

@@ -288,7 +288,9 @@ func TestBucketCurrency(t *testing.T) {
 	dir := t.TempDir()
 	path := "/checkout/order-received/10482/"
 	page := strings.ReplaceAll(readFixture(t, "08_woocommerce_classic_markup_only_gbp.html"), "&pound;", "$")
-	upstream := thankYouUpstream(t, map[string]string{path: page}, nil)
+	// The store's own Katalys push, which names no currency either.
+	pushPath := "/checkout/order-received/73158/"
+	upstream := thankYouUpstream(t, map[string]string{path: page, pushPath: readFixture(t, "10_katalys_push_convert_usd.html")}, nil)
 	port := freePort(t)
 	c := startCaddy(t, fmt.Sprintf(`{
 	katalys {
@@ -308,9 +310,12 @@ http://127.0.0.1:%d {
 	if call := servedThankYou(t, "thank-you page", page, res.body); call == nil || call["currency"] != "CAD" || call["sale_amount"] != 86.37 {
 		t.Errorf("convert call %v, want 86.37 CAD", call)
 	}
+	fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d%s", port, pushPath), "User-Agent", browserUA))
 	stopCaddy(t, c)
-	if o := storedOrders(t, dir, siteA)["GC-10482"]; o.Currency != "CAD" {
-		t.Errorf("order stored in %q, want CAD", o.Currency)
+	for _, id := range []string{"GC-10482", "73158"} {
+		if o := storedOrders(t, dir, siteA)[id]; o.Currency != "CAD" {
+			t.Errorf("order %s stored in %q, want CAD", id, o.Currency)
+		}
 	}
 }
 

@@ -235,8 +235,10 @@ func (h *Handler) ownOrder(bucket string, o capture.Order) capture.Order {
 	if h.OrderPrefix != "" && o.ID != "" && !strings.HasPrefix(o.ID, h.OrderPrefix) {
 		o.ID = h.OrderPrefix + o.ID
 	}
-	if o.Currency == "" {
-		o.Currency = h.app.DefaultCurrency(bucket)
+	if o.Currency == "" || o.CurrencyAssumed() {
+		if c := h.app.DefaultCurrency(bucket); c != "" {
+			o.Currency = c
+		}
 	}
 	return o
 }
