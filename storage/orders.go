@@ -33,10 +33,11 @@ type Order struct {
 	Status        string         `json:"status"`
 	StatusTime    time.Time      `json:"status_time,omitzero"`
 	StatusHistory []StatusChange `json:"status_history,omitempty"`
-	// Queued tells that the order's conversion went to the outbox when it
-	// was stored: only then do later updates go too (an order stored under
-	// `deliver off` is never sent).
-	Queued bool `json:"queued,omitempty"`
+	// Unqueued tells that the order was stored while delivery was off, so
+	// its conversion never went to the outbox: nor do its updates or
+	// status changes later (an order stored under `deliver off` is never
+	// sent). Orders stored before this field existed count as queued.
+	Unqueued bool `json:"unqueued,omitempty"`
 }
 
 // Orders are kept forever (no TTL) under
@@ -91,10 +92,11 @@ func (s *Store) PutOrder(o Order) (stored Order, created bool, err error) {
 		}
 		var kind string // of the outbox entry to add, if any
 		switch outbox := s.outbox.Load(); {
-		case !outbox:
+		case created && !outbox:
+			stored.Unqueued = true
 		case created:
-			kind, stored.Queued = delivery.KindOrder, true
-		case learnt && stored.Queued:
+			kind = delivery.KindOrder
+		case outbox && learnt && !stored.Unqueued:
 			kind = delivery.KindUpdate
 		}
 		val, err := json.Marshal(stored)

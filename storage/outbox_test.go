@@ -473,7 +473,8 @@ func TestOutboxDueReadsTheRealNextTry(t *testing.T) {
 }
 
 // TestOutboxNoUpdateForAnOrderNeverQueued: an order stored under `deliver
-// off` is never sent, not even as an update once delivery is on.
+// off` is never sent, not even as an update or a status change once
+// delivery is on.
 func TestOutboxNoUpdateForAnOrderNeverQueued(t *testing.T) {
 	s := openTest(t, Options{Outbox: false})
 	putOrders(t, s, order("KA-1", "7", 10))
@@ -481,6 +482,7 @@ func TestOutboxNoUpdateForAnOrderNeverQueued(t *testing.T) {
 	reload := order("KA-1", "7", 10)
 	reload.Email = "j@example.org"
 	putOrders(t, s, reload, order("KA-1", "8", 20))
+	setStatus(t, s, "KA-1", "7", "refunded")
 	if got, want := entryNames(outboxEntries(t, s)), []string{"KA-1/8:order"}; !slices.Equal(got, want) {
 		t.Errorf("entries = %q, want %q", got, want)
 	}

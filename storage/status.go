@@ -101,7 +101,7 @@ func (s *Store) updateStatus(bucket, orderID, status string, at time.Time) (o Or
 			return fmt.Errorf("encoding order: %w", err)
 		}
 		changed = true
-		if s.outbox.Load() {
+		if s.outbox.Load() && !o.Unqueued {
 			if err := s.addOutboxEntry(txn, delivery.KindStatus, bucket, orderID, status); err != nil {
 				return err
 			}
