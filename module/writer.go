@@ -463,7 +463,10 @@ func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 		return w.markup(w.site.snippet)
 	}
 	// The enforced policy decides how the snippet is allowed; a
-	// report-only one, alone, stands for it (its reports would tell).
+	// report-only one, alone, stands for it. A report-only nonce is used
+	// when the enforced policy neither has one nor needs the loader: the
+	// enforced policy then gets the hash (Allow), and the trial policy
+	// reports nothing.
 	governing := hdr[csp]
 	if len(governing) == 0 {
 		governing = hdr[cspReportOnly]
@@ -474,6 +477,11 @@ func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 			nonce = inject.Nonce(v)
 		}
 		loader = loader || inject.NeedsLoader(v)
+	}
+	for _, v := range hdr[cspReportOnly] {
+		if nonce == "" && !loader {
+			nonce = inject.Nonce(v)
+		}
 	}
 	var s inject.Snippet
 	if nonce == "" && loader {

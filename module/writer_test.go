@@ -555,6 +555,22 @@ func TestCSPEnforcedPolicyDecides(t *testing.T) {
 	}
 }
 
+// TestCSPReportOnlyNonce: an enforced policy without script rules and a
+// strict report-only one on trial: the snippet carries the trial's nonce,
+// so it reports no violation, and the enforced policy is left alone.
+func TestCSPReportOnlyNonce(t *testing.T) {
+	h := provision(t, testApp, "KA-1", "")
+	up := upstream{status: 200, body: []byte(page), header: header("Content-Type", "text/html",
+		"Content-Security-Policy", "frame-ancestors 'self'", "Content-Security-Policy-Report-Only", "script-src 'nonce-tr1al' 'strict-dynamic'")}
+	got := through(t, h, request("GET", "http://shop.example.com/", nil), up)
+	if !strings.Contains(string(got.body), `nonce="tr1al"`) {
+		t.Errorf("snippet without the report-only policy's nonce: %q", got.body)
+	}
+	if v := got.header.Get("Content-Security-Policy"); v != "frame-ancestors 'self'" {
+		t.Errorf("CSP %q, want it unchanged", v)
+	}
+}
+
 // TestInformational: 1xx responses pass through and do not count as the
 // final status.
 func TestInformational(t *testing.T) {
