@@ -836,17 +836,18 @@ func retryAllDeliveries(w http.ResponseWriter, c adminCall) error {
 		return err
 	}
 	retried := make([]string, 0, len(ids))
+	defer c.app.wakeDelivery() // those moved back go, even if one failed
 	for _, id := range ids {
 		err := c.store.RetryDead(id)
 		if errors.Is(err, storage.ErrNotFound) {
 			continue // retried meanwhile
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("after %d of %d dead letters back in the outbox (%s): %w",
+				len(retried), len(ids), strings.Join(retried, ", "), err)
 		}
 		retried = append(retried, id)
 	}
-	c.app.wakeDelivery()
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(map[string][]string{"retried": retried})
 }
