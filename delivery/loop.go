@@ -84,6 +84,10 @@ type done struct {
 // keeps its backoff.
 type outage struct {
 	failing []string // the entries that failed since the last delivery, at most two
+	// assumed is set when the loop starts on an outbox with entries
+	// waiting for a retry: an earlier run (before a reload or restart,
+	// maybe one that fixed the deliver URL) saw Katalys fail them.
+	assumed bool
 }
 
 // settle notes the outcome of one send and reports whether it ends an
@@ -92,15 +96,16 @@ func (o *outage) settle(r done) (over bool) {
 	switch {
 	case r.delivered:
 		over = o.down()
-		o.failing = o.failing[:0]
+		o.failing, o.assumed = o.failing[:0], false
 	case r.retried && len(o.failing) < 2 && !slices.Contains(o.failing, r.id):
 		o.failing = append(o.failing, r.id)
 	}
 	return over
 }
 
-// down reports whether Katalys looks out: two entries failed in a row.
-func (o *outage) down() bool { return len(o.failing) >= 2 }
+// down reports whether Katalys looks out: two entries failed in a row, or
+// the loop started with entries waiting for a retry.
+func (o *outage) down() bool { return o.assumed || len(o.failing) >= 2 }
 
 // Run drains the outbox until ctx ends. It looks at the outbox when it
 // starts, whenever a send ends, when the next waiting entry becomes due
@@ -122,6 +127,7 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 	var nextDue time.Time                   // when the next entry Due stepped over becomes due
 	var pauseUntil time.Time                // after an Outbox failure
 	var out outage
+	looked := false          // at the outbox, once
 	var lastResume time.Time // when the waiting entries were last made due
 	resumeOwed := false      // Katalys came back within MinResumeGap of that
 	var wg sync.WaitGroup
@@ -158,6 +164,9 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 		if free := conc - len(inflight); free > 0 && !now.Before(pauseUntil) {
 			entries, next, err := l.Outbox.Due(now, free+len(inflight))
 			nextDue = next
+			if !looked && err == nil {
+				looked, out.assumed = true, !next.IsZero()
+			}
 			if err != nil {
 				l.fail(fmt.Errorf("listing due deliveries: %w", err))
 				pauseUntil = now.Add(l.errorDelay())

@@ -554,6 +554,33 @@ func catchUpAfterOutage(t *testing.T, retryAfter string) {
 	}
 }
 
+// TestLoopResumesAfterARestart: a loop that starts (a restart, a reload
+// that fixed the deliver URL) on entries an earlier run left waiting for a
+// retry takes Katalys to have been out: its first delivery makes them due,
+// instead of each waiting out its backoff.
+func TestLoopResumesAfterARestart(t *testing.T) {
+	c := newCollector(t, nil)
+	out := &memOutbox{}
+	start := newFakeClock().Now()
+	out.add(Entry{ID: "001", Bucket: "b", OrderID: "A", Kind: KindOrder, Attempts: 8, NextTry: start.Add(10 * time.Minute)},
+		orderEntry("002", "B"))
+	// One at a time, so that the fake clock does not move while B is sent.
+	r := run(t, &Loop{Poll: -1, Concurrency: 1}, out, c)
+	for delivered := 0; delivered < 2; {
+		select {
+		case res := <-r.results:
+			if res.Outcome.Delivered {
+				delivered++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of 2 delivered", delivered)
+		}
+	}
+	if got := r.clock.Now().Sub(start); got != 0 {
+		t.Errorf("the waiting entry went at +%s, want at once, after the new one", got)
+	}
+}
+
 // TestLoopResumeDoesNotSpin: an entry that still fails once Katalys is
 // back (it refuses that one payload) gets a fresh backoff after the resume
 // and is not sent again and again, and the other entries go.

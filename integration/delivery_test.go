@@ -267,9 +267,10 @@ func TestDeliveryDeadLetter(t *testing.T) {
 	// The others, all at once.
 	var retried struct {
 		Retried []string `json:"retried"`
+		Resumed *int     `json:"resumed"`
 	}
-	if status := admin(t, c, "POST", "/katalys/deliveries/all/retry", "", &retried); status != 200 || len(retried.Retried) != 2 {
-		t.Fatalf("retry all: %d %v, want the 2 dead letters left", status, retried.Retried)
+	if status := admin(t, c, "POST", "/katalys/deliveries/all/retry", "", &retried); status != 200 || len(retried.Retried) != 2 || retried.Resumed == nil {
+		t.Fatalf("retry all: %d %v %v, want the 2 dead letters left and a count of resumed deliveries", status, retried.Retried, retried.Resumed)
 	}
 	waitFor(t, 20*time.Second, "every retried order at the collector", func() bool {
 		return len(col.ackedOf("DL-2")) == 1 && len(col.ackedOf("DL-3")) == 1

@@ -825,8 +825,9 @@ func (a *AdminAPI) retryDelivery(w http.ResponseWriter, _ *http.Request, c admin
 	return json.NewEncoder(w).Encode(map[string]string{"retried": id})
 }
 
-// retryAllDeliveries sends every dead letter again; it answers
-// {"retried": [ids]}.
+// retryAllDeliveries sends every dead letter again, and every entry
+// waiting for its next try now (after fixing a deliver URL that refused
+// connections, for one); it answers {"retried": [ids], "resumed": n}.
 func retryAllDeliveries(w http.ResponseWriter, c adminCall) error {
 	var ids []string
 	if err := c.store.DeadLetters(func(d delivery.DeadLetter) error {
@@ -848,8 +849,12 @@ func retryAllDeliveries(w http.ResponseWriter, c adminCall) error {
 		}
 		retried = append(retried, id)
 	}
+	resumed, err := c.store.Resume(c.now)
+	if err != nil {
+		return fmt.Errorf("after %d dead letters back in the outbox: %w", len(retried), err)
+	}
 	w.Header().Set("Content-Type", "application/json")
-	return json.NewEncoder(w).Encode(map[string][]string{"retried": retried})
+	return json.NewEncoder(w).Encode(map[string]any{"retried": retried, "resumed": resumed})
 }
 
 // Interface guards

@@ -288,11 +288,13 @@ func (c cliCall) retryDelivery(id string) error {
 	if id == "all" {
 		var v struct {
 			Retried []string `json:"retried"`
+			Resumed int      `json:"resumed"`
 		}
 		if err := json.Unmarshal(body, &v); err != nil {
 			return fmt.Errorf("reading the answer: %v", err)
 		}
-		_, err = fmt.Fprintf(c.out, "%s back in the outbox\n", plural(len(v.Retried), "dead letter"))
+		_, err = fmt.Fprintf(c.out, "%s back in the outbox; %d deliveries waiting for a retry due now\n",
+			plural(len(v.Retried), "dead letter"), v.Resumed)
 		return err
 	}
 	_, err = fmt.Fprintf(c.out, "dead letter %s is back in the outbox\n", id)
