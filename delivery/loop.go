@@ -132,6 +132,16 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 	resumeOwed := false      // Katalys came back within MinResumeGap of that
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// A Retry-After that held the loop before this one (a reload) holds
+	// this one too, for what is left of it.
+	if until, err := l.Outbox.HeldUntil(l.now()); err != nil {
+		l.fail(fmt.Errorf("reading the Retry-After holds: %w", err))
+	} else if !until.IsZero() {
+		pauseUntil = until
+		if most := l.now().Add(MaxLoopHold); most.Before(pauseUntil) {
+			pauseUntil = most
+		}
+	}
 
 	settle := func(r done) {
 		delete(inflight, r.id)

@@ -581,6 +581,30 @@ func TestLoopResumesAfterARestart(t *testing.T) {
 	}
 }
 
+// TestLoopKeepsARetryAfterAcrossAReload: Katalys answered an earlier loop
+// (the config before a reload) with Retry-After: 2 minutes; the new loop
+// holds every send until then too, not only the entry that got it.
+func TestLoopKeepsARetryAfterAcrossAReload(t *testing.T) {
+	c := newCollector(t, nil)
+	out := &memOutbox{}
+	start := newFakeClock().Now()
+	out.add(Entry{ID: "001", Bucket: "b", OrderID: "A", Kind: KindOrder, Attempts: 1,
+		NextTry: start.Add(10 * time.Minute), NotBefore: start.Add(2 * time.Minute)},
+		orderEntry("002", "B"))
+	r := run(t, &Loop{Poll: -1, Concurrency: 1}, out, c)
+	select {
+	case res := <-r.results:
+		if res.Entry.OrderID != "B" || !res.Outcome.Delivered {
+			t.Fatalf("first result %+v, want B delivered", res)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing was sent")
+	}
+	if got := r.clock.Now().Sub(start); got < 2*time.Minute {
+		t.Errorf("B went at +%s, during the Retry-After hold (until +2m)", got)
+	}
+}
+
 // TestLoopResumeDoesNotSpin: an entry that still fails once Katalys is
 // back (it refuses that one payload) gets a fresh backoff after the resume
 // and is not sent again and again, and the other entries go.

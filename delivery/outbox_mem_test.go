@@ -102,6 +102,18 @@ func (m *memOutbox) Retry(id string, attempts int, next time.Time, reason string
 	return nil
 }
 
+func (m *memOutbox) HeldUntil(now time.Time) (time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var until time.Time
+	for _, e := range m.entries {
+		if e.NotBefore.After(now) && e.NotBefore.After(until) {
+			until = e.NotBefore
+		}
+	}
+	return until, nil
+}
+
 func (m *memOutbox) Resume(now time.Time) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

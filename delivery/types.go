@@ -50,6 +50,9 @@ type Outbox interface {
 	// Retry records a failed attempt and when to try again, and when
 	// Katalys asked it to (Retry-After; zero for none).
 	Retry(id string, attempts int, next time.Time, reason string, notBefore time.Time) error
+	// HeldUntil is the latest NotBefore of the waiting entries after now,
+	// zero if none: what Katalys asked an earlier run to wait for.
+	HeldUntil(now time.Time) (time.Time, error)
 	// Resume makes every waiting entry due at now, once Katalys is back
 	// after an outage, or at its NotBefore when that is later. It returns
 	// how many it moved.

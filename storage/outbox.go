@@ -239,6 +239,41 @@ func (s *Store) Retry(id string, attempts int, next time.Time, reason string, no
 		})
 }
 
+// HeldUntil is the latest NotBefore after now of the waiting entries, or
+// zero: a delivery loop that starts (a reload) keeps the hold a Retry-After
+// put on the one before it.
+func (s *Store) HeldUntil(now time.Time) (until time.Time, err error) {
+	if !s.enter() {
+		return time.Time{}, ErrClosed
+	}
+	defer s.leave()
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: outboxPrefix})
+		defer it.Close()
+		for it.Seek(outboxKey(s.outboxFloor.Load())); it.ValidForPrefix(outboxPrefix); it.Next() {
+			var next time.Time
+			if err := it.Item().Value(func(v []byte) error { next, _ = entryNextTry(v); return nil }); err != nil {
+				return err
+			}
+			if !next.After(now) {
+				continue // due: not held
+			}
+			e, err := decodeEntry(it.Item())
+			if err != nil {
+				return err
+			}
+			if e.NotBefore.After(now) && e.NotBefore.After(until) {
+				until = e.NotBefore
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading the outbox's Retry-After holds: %w", err)
+	}
+	return until, nil
+}
+
 // Resume makes every waiting entry due at now, or at its NotBefore when
 // Katalys asked for later, and returns how many it moved. It writes them
 // in as few transactions as Badger allows, and syncs.

@@ -518,3 +518,25 @@ func TestOutboxResume(t *testing.T) {
 		t.Errorf("due when its Retry-After ends: %q, want b among them", got)
 	}
 }
+
+// TestOutboxHeldUntil: the latest Retry-After hold of the waiting entries.
+func TestOutboxHeldUntil(t *testing.T) {
+	s := openTest(t, Options{Outbox: true})
+	putOrders(t, s, order("KA-1", "a", 1), order("KA-1", "b", 2), order("KA-1", "c", 3))
+	es := outboxEntries(t, s)
+	now := time.Now().Truncate(time.Second)
+	if until, err := s.HeldUntil(now); err != nil || !until.IsZero() {
+		t.Fatalf("HeldUntil with no hold = %v, %v", until, err)
+	}
+	for i, asked := range []time.Duration{time.Minute, 3 * time.Minute} {
+		if err := s.Retry(es[i].ID, 1, now.Add(time.Hour), "429", now.Add(asked)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if until, err := s.HeldUntil(now); err != nil || !until.Equal(now.Add(3*time.Minute)) {
+		t.Errorf("HeldUntil = %v, %v; want %v", until, err, now.Add(3*time.Minute))
+	}
+	if until, _ := s.HeldUntil(now.Add(4 * time.Minute)); !until.IsZero() {
+		t.Errorf("HeldUntil after every hold = %v, want zero", until)
+	}
+}
