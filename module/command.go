@@ -261,9 +261,11 @@ func (c cliCall) deliveries() error {
 	} else {
 		fmt.Fprintf(c.out, "Delivering to %s: %d waiting, %s\n\n", v.Deliver, len(v.Pending), plural(len(v.Dead), "dead letter"))
 	}
-	tw := newTable(c.out, "ID", "BUCKET", "ORDER", "KIND", "ATTEMPTS", "NEXT TRY", "LAST ERROR")
-	for _, e := range v.Pending {
-		tw.row(e.ID, e.Bucket, e.OrderID, e.Kind, strconv.Itoa(e.Attempts), when(e.NextTry), orDash(e.LastErr))
+	tw := newTable(c.out, "ID", "BUCKET", "ORDER", "KIND", "ATTEMPTS", "NEXT TRY", "WAITS FOR", "LAST ERROR")
+	now := time.Now()
+	for i, e := range v.Pending {
+		tw.row(e.ID, e.Bucket, e.OrderID, e.Kind, strconv.Itoa(e.Attempts), when(e.NextTry),
+			waitsFor(e, v.Pending[:i], v.Dead, now), orDash(e.LastErr))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -277,6 +279,30 @@ func (c cliCall) deliveries() error {
 		tw.row(d.ID, d.Bucket, d.OrderID, d.Kind, strconv.Itoa(d.HTTPStatus), orDash(d.Body), when(d.Died))
 	}
 	return tw.Flush()
+}
+
+// waitsFor says why pending entry e is not on its way: an earlier entry
+// of its order (they go one at a time, in order), its conversion in the
+// dead letters, Katalys' Retry-After, or its own backoff; "-" when it is
+// due. before are the pending entries listed before e (older ones).
+func waitsFor(e delivery.Entry, before []delivery.Entry, dead []delivery.DeadLetter, now time.Time) string {
+	for _, p := range before {
+		if p.Bucket == e.Bucket && p.OrderID == e.OrderID {
+			return "entry " + p.ID + " of its order"
+		}
+	}
+	for _, d := range dead {
+		if d.Kind == delivery.KindOrder && d.Bucket == e.Bucket && d.OrderID == e.OrderID {
+			return "its dead conversion " + d.ID
+		}
+	}
+	switch {
+	case e.NotBefore.After(now):
+		return "Retry-After until " + when(e.NotBefore)
+	case e.NextTry.After(now):
+		return "its next try"
+	}
+	return "-"
 }
 
 // retryDelivery sends a dead letter again, or every one for id "all".

@@ -10,11 +10,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
 	"github.com/storeedge/caddy-katalys/attribution"
+	"github.com/storeedge/caddy-katalys/delivery"
 )
 
 // fakeAdmin is an admin endpoint that answers with canned bodies (the admin
@@ -239,5 +241,32 @@ func TestTableCells(t *testing.T) {
 	}
 	if want := "A    B\nx y  line break [31m\n"; out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
+
+// TestWaitsFor: `caddy katalys deliveries` says why a pending delivery is
+// not on its way.
+func TestWaitsFor(t *testing.T) {
+	now := time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
+	conv := delivery.Entry{ID: "01", Bucket: "KA-1", OrderID: "7", Kind: delivery.KindOrder}
+	status := delivery.Entry{ID: "02", Bucket: "KA-1", OrderID: "7", Kind: delivery.KindStatus, Status: "refunded"}
+	dead := []delivery.DeadLetter{{Entry: conv}}
+	for _, tc := range []struct {
+		name   string
+		e      delivery.Entry
+		before []delivery.Entry
+		dead   []delivery.DeadLetter
+		want   string
+	}{
+		{"due", conv, nil, nil, "-"},
+		{"behind its conversion", status, []delivery.Entry{conv}, nil, "entry 01 of its order"},
+		{"behind its dead conversion", status, nil, dead, "its dead conversion 01"},
+		{"Retry-After", delivery.Entry{ID: "03", NextTry: now.Add(time.Hour), NotBefore: now.Add(10 * time.Minute)}, nil, nil,
+			"Retry-After until 2026-03-14 10:10"},
+		{"backoff", delivery.Entry{ID: "04", NextTry: now.Add(time.Hour)}, nil, nil, "its next try"},
+	} {
+		if got := waitsFor(tc.e, tc.before, tc.dead, now); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
