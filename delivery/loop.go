@@ -127,20 +127,17 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 	var nextDue time.Time                   // when the next entry Due stepped over becomes due
 	var pauseUntil time.Time                // after an Outbox failure
 	var out outage
-	looked := false          // at the outbox, once
 	var lastResume time.Time // when the waiting entries were last made due
 	resumeOwed := false      // Katalys came back within MinResumeGap of that
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	// A Retry-After that held the loop before this one (a reload) holds
-	// this one too, for what is left of it.
-	if until, err := l.Outbox.HeldUntil(l.now()); err != nil {
-		l.fail(fmt.Errorf("reading the Retry-After holds: %w", err))
-	} else if !until.IsZero() {
-		pauseUntil = until
-		if most := l.now().Add(MaxLoopHold); most.Before(pauseUntil) {
-			pauseUntil = most
-		}
+	// What a loop before this one (a reload, a restart) left: entries
+	// waiting for a retry mean Katalys was failing them, and a Retry-After
+	// hold holds this loop too, for what is left of it.
+	if waiting, hold, err := l.Outbox.Waiting(l.now()); err != nil {
+		l.fail(fmt.Errorf("reading the waiting deliveries: %w", err))
+	} else {
+		out.assumed, pauseUntil = waiting, hold
 	}
 
 	settle := func(r done) {
@@ -152,8 +149,8 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 		case out.down():
 			resumeOwed = false // out again: the next return resumes
 		}
-		if r.failed {
-			pauseUntil = l.now().Add(l.errorDelay())
+		if until := l.now().Add(l.errorDelay()); r.failed && until.After(pauseUntil) {
+			pauseUntil = until
 		}
 		// A Retry-After is Katalys asking the sender to wait, not this
 		// entry alone: nothing is sent until then.
@@ -174,9 +171,6 @@ func (l *Loop) Run(ctx context.Context, wake <-chan struct{}) {
 		if free := conc - len(inflight); free > 0 && !now.Before(pauseUntil) {
 			entries, next, err := l.Outbox.Due(now, free+len(inflight))
 			nextDue = next
-			if !looked && err == nil {
-				looked, out.assumed = true, !next.IsZero()
-			}
 			if err != nil {
 				l.fail(fmt.Errorf("listing due deliveries: %w", err))
 				pauseUntil = now.Add(l.errorDelay())
@@ -280,7 +274,7 @@ func (l *Loop) deliver(ctx context.Context, e Entry, key string) done {
 			d.holdUntil = now.Add(min(o.RetryAfter, MaxLoopHold))
 			notBefore = now.Add(o.RetryAfter)
 		}
-		err = l.Outbox.Retry(e.ID, attempts, retryAt, o.Reason(), notBefore)
+		err = l.Outbox.Retry(e.ID, attempts, retryAt, o.Reason(), notBefore, d.holdUntil)
 	default:
 		body := o.Body
 		if o.HTTPStatus == 0 && o.Err != nil {

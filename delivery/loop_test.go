@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -554,54 +555,81 @@ func catchUpAfterOutage(t *testing.T, retryAfter string) {
 	}
 }
 
-// TestLoopResumesAfterARestart: a loop that starts (a restart, a reload
-// that fixed the deliver URL) on entries an earlier run left waiting for a
-// retry takes Katalys to have been out: its first delivery makes them due,
-// instead of each waiting out its backoff.
-func TestLoopResumesAfterARestart(t *testing.T) {
-	c := newCollector(t, nil)
-	out := &memOutbox{}
-	start := newFakeClock().Now()
-	out.add(Entry{ID: "001", Bucket: "b", OrderID: "A", Kind: KindOrder, Attempts: 8, NextTry: start.Add(10 * time.Minute)},
-		orderEntry("002", "B"))
-	// One at a time, so that the fake clock does not move while B is sent.
-	r := run(t, &Loop{Poll: -1, Concurrency: 1}, out, c)
-	for delivered := 0; delivered < 2; {
-		select {
-		case res := <-r.results:
-			if res.Outcome.Delivered {
-				delivered++
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%d of 2 delivered", delivered)
-		}
-	}
-	if got := r.clock.Now().Sub(start); got != 0 {
-		t.Errorf("the waiting entry went at +%s, want at once, after the new one", got)
+// sendTimes is a Payloads that notes when, on clock, each order was sent
+// (its payload built), past start.
+func sendTimes(clock *fakeClock, start time.Time) (Payloads, func() map[string]time.Duration) {
+	var mu sync.Mutex
+	sent := map[string]time.Duration{}
+	p := payloadFunc(func(e Entry) (map[string]any, error) {
+		mu.Lock()
+		sent[e.OrderID] = clock.Now().Sub(start)
+		mu.Unlock()
+		return simplePayloads(e)
+	})
+	return p, func() map[string]time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(sent)
 	}
 }
 
-// TestLoopKeepsARetryAfterAcrossAReload: Katalys answered an earlier loop
-// (the config before a reload) with Retry-After: 2 minutes; the new loop
-// holds every send until then too, not only the entry that got it.
-func TestLoopKeepsARetryAfterAcrossAReload(t *testing.T) {
-	c := newCollector(t, nil)
-	out := &memOutbox{}
-	start := newFakeClock().Now()
-	out.add(Entry{ID: "001", Bucket: "b", OrderID: "A", Kind: KindOrder, Attempts: 1,
-		NextTry: start.Add(10 * time.Minute), NotBefore: start.Add(2 * time.Minute)},
-		orderEntry("002", "B"))
-	r := run(t, &Loop{Poll: -1, Concurrency: 1}, out, c)
-	select {
-	case res := <-r.results:
-		if res.Entry.OrderID != "B" || !res.Outcome.Delivered {
-			t.Fatalf("first result %+v, want B delivered", res)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing was sent")
+// TestLoopStartsFromWhatWasLeft: a loop that starts (a reload, a
+// restart) takes over what the loop before it left in the outbox: entry A,
+// which Katalys failed, and B, a new order.
+func TestLoopStartsFromWhatWasLeft(t *testing.T) {
+	const none = time.Duration(0)
+	for _, tc := range []struct {
+		name                       string
+		attempts                   int
+		next, notBefore, holdUntil time.Duration // of A, from the start; none: unset
+		wantB, wantA               time.Duration // when each is sent
+	}{
+		// Katalys answered Retry-After 2 minutes: every send waits.
+		{"a Retry-After hold", 1, 10 * time.Minute, 2 * time.Minute, 2 * time.Minute, 2 * time.Minute, 2 * time.Minute},
+		// A day-long Retry-After answered hours ago: its hold on the other
+		// sends ended 5 minutes after the answer; A waits as asked.
+		{"an old hold", 1, 21 * time.Hour, 21 * time.Hour, -3 * time.Hour, 0, 21 * time.Hour},
+		// Katalys was failing A: the first delivery resumes it.
+		{"an entry on its backoff", 8, 30 * time.Minute, none, none, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock()
+			start := clock.Now()
+			at := func(d time.Duration) time.Time {
+				if d == none {
+					return time.Time{}
+				}
+				return start.Add(d)
+			}
+			out := &memOutbox{}
+			out.add(Entry{ID: "001", Bucket: "b", OrderID: "A", Kind: KindOrder, Attempts: tc.attempts,
+				NextTry: at(tc.next), NotBefore: at(tc.notBefore), HoldUntil: at(tc.holdUntil)}, orderEntry("002", "B"))
+			payloads, sent := sendTimes(clock, start)
+			// One at a time and no poll, so that the fake clock moves only
+			// when the loop has nothing to do but wait.
+			r := run(t, &Loop{Poll: -1, Concurrency: 1, Now: clock.Now, After: clock.After, Payloads: payloads}, out, newCollector(t, nil))
+			r.until(2)
+			if got := sent(); got["B"] != tc.wantB || got["A"] != tc.wantA {
+				t.Errorf("sent B at +%s and A at +%s, want +%s and +%s", got["B"], got["A"], tc.wantB, tc.wantA)
+			}
+		})
 	}
-	if got := r.clock.Now().Sub(start); got < 2*time.Minute {
-		t.Errorf("B went at +%s, during the Retry-After hold (until +2m)", got)
+}
+
+// TestLoopStartsFromWhatWasLeftBehindDueEntries: the entries the new loop
+// finds due fill its first batch; one waiting behind them is still seen,
+// and resumed by the first delivery.
+func TestLoopStartsFromWhatWasLeftBehindDueEntries(t *testing.T) {
+	clock := newFakeClock()
+	start := clock.Now()
+	out := &memOutbox{}
+	out.add(Entry{ID: "001", Bucket: "b", OrderID: "A", Kind: KindOrder, Attempts: 3, NextTry: start},
+		Entry{ID: "002", Bucket: "b", OrderID: "C", Kind: KindOrder, Attempts: 8, NextTry: start.Add(30 * time.Minute)})
+	payloads, sent := sendTimes(clock, start)
+	r := run(t, &Loop{Poll: -1, Concurrency: 1, Now: clock.Now, After: clock.After, Payloads: payloads}, out, newCollector(t, nil))
+	r.until(2)
+	if got := sent(); got["C"] != 0 {
+		t.Errorf("the waiting entry went at +%s, want at once after the first delivery", got["C"])
 	}
 }
 

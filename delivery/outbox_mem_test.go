@@ -89,7 +89,7 @@ func (m *memOutbox) Delivered(id string) error {
 	return nil
 }
 
-func (m *memOutbox) Retry(id string, attempts int, next time.Time, reason string, notBefore time.Time) error {
+func (m *memOutbox) Retry(id string, attempts int, next time.Time, reason string, notBefore, holdUntil time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	i, err := m.find(id)
@@ -97,21 +97,24 @@ func (m *memOutbox) Retry(id string, attempts int, next time.Time, reason string
 		return err
 	}
 	e := m.entries[i]
-	e.Attempts, e.NextTry, e.LastErr, e.NotBefore = attempts, next, reason, notBefore
+	e.Attempts, e.NextTry, e.LastErr, e.NotBefore, e.HoldUntil = attempts, next, reason, notBefore, holdUntil
 	m.retries = append(m.retries, retryCall{id, attempts, next, reason})
 	return nil
 }
 
-func (m *memOutbox) HeldUntil(now time.Time) (time.Time, error) {
+func (m *memOutbox) Waiting(now time.Time) (waiting bool, hold time.Time, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var until time.Time
 	for _, e := range m.entries {
-		if e.NotBefore.After(now) && e.NotBefore.After(until) {
-			until = e.NotBefore
+		if !e.NextTry.After(now) {
+			continue
+		}
+		waiting = true
+		if e.HoldUntil.After(now) && e.HoldUntil.After(hold) {
+			hold = e.HoldUntil
 		}
 	}
-	return until, nil
+	return waiting, hold, nil
 }
 
 func (m *memOutbox) Resume(now time.Time) (int, error) {

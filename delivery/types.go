@@ -27,6 +27,10 @@ type Entry struct {
 	// NotBefore is when Katalys asked the entry to be sent again
 	// (Retry-After), zero if it did not: Resume brings NextTry no earlier.
 	NotBefore time.Time `json:"not_before,omitzero"`
+	// HoldUntil is when the hold that Retry-After put on every delivery
+	// ends (at most MaxLoopHold after the answer), so that a loop started
+	// by a reload keeps it.
+	HoldUntil time.Time `json:"hold_until,omitzero"`
 }
 
 // DeadLetter is an entry Katalys refused (a 4xx other than 408 and 429).
@@ -47,12 +51,14 @@ type Outbox interface {
 	Due(now time.Time, limit int) (due []Entry, next time.Time, err error)
 	// Delivered removes a delivered entry.
 	Delivered(id string) error
-	// Retry records a failed attempt and when to try again, and when
-	// Katalys asked it to (Retry-After; zero for none).
-	Retry(id string, attempts int, next time.Time, reason string, notBefore time.Time) error
-	// HeldUntil is the latest NotBefore of the waiting entries after now,
-	// zero if none: what Katalys asked an earlier run to wait for.
-	HeldUntil(now time.Time) (time.Time, error)
+	// Retry records a failed attempt and when to try again, when Katalys
+	// asked it to and until when that holds every delivery (Retry-After;
+	// zero for none).
+	Retry(id string, attempts int, next time.Time, reason string, notBefore, holdUntil time.Time) error
+	// Waiting reports whether any entry waits for a retry at now (an
+	// earlier run saw Katalys fail it) and the latest HoldUntil after now
+	// (zero for none): what a loop that starts takes over.
+	Waiting(now time.Time) (waiting bool, hold time.Time, err error)
 	// Resume makes every waiting entry due at now, once Katalys is back
 	// after an outage, or at its NotBefore when that is later. It returns
 	// how many it moved.

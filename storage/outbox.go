@@ -231,20 +231,22 @@ func (s *Store) Delivered(id string) error {
 // to try again, why it failed and when Katalys asked it to be sent again
 // (Retry-After; zero for none). An entry that is not there is an error
 // wrapping ErrNotFound.
-func (s *Store) Retry(id string, attempts int, next time.Time, reason string, notBefore time.Time) error {
+func (s *Store) Retry(id string, attempts int, next time.Time, reason string, notBefore, holdUntil time.Time) error {
 	return s.changeEntry("recording a retry of outbox entry "+id, id, false,
 		func(txn *badger.Txn, seq uint64, e delivery.Entry) error {
-			e.Attempts, e.NextTry, e.LastErr, e.NotBefore = attempts, next, excerpt(reason), notBefore
+			e.Attempts, e.NextTry, e.LastErr = attempts, next, excerpt(reason)
+			e.NotBefore, e.HoldUntil = notBefore, holdUntil
 			return setJSON(txn, outboxKey(seq), e)
 		})
 }
 
-// HeldUntil is the latest NotBefore after now of the waiting entries, or
-// zero: a delivery loop that starts (a reload) keeps the hold a Retry-After
-// put on the one before it.
-func (s *Store) HeldUntil(now time.Time) (until time.Time, err error) {
+// Waiting reports whether any entry waits for a retry at now and the
+// latest HoldUntil after now of the waiting entries, or zero: what a
+// delivery loop that starts (a reload, a restart) takes over from the one
+// before it.
+func (s *Store) Waiting(now time.Time) (waiting bool, hold time.Time, err error) {
 	if !s.enter() {
-		return time.Time{}, ErrClosed
+		return false, time.Time{}, ErrClosed
 	}
 	defer s.leave()
 	err = s.db.View(func(txn *badger.Txn) error {
@@ -252,26 +254,31 @@ func (s *Store) HeldUntil(now time.Time) (until time.Time, err error) {
 		defer it.Close()
 		for it.Seek(outboxKey(s.outboxFloor.Load())); it.ValidForPrefix(outboxPrefix); it.Next() {
 			var next time.Time
-			if err := it.Item().Value(func(v []byte) error { next, _ = entryNextTry(v); return nil }); err != nil {
+			var ok bool
+			if err := it.Item().Value(func(v []byte) error { next, ok = entryNextTry(v); return nil }); err != nil {
 				return err
 			}
-			if !next.After(now) {
-				continue // due: not held
+			if ok && !next.After(now) {
+				continue // due
 			}
 			e, err := decodeEntry(it.Item())
 			if err != nil {
 				return err
 			}
-			if e.NotBefore.After(now) && e.NotBefore.After(until) {
-				until = e.NotBefore
+			if !e.NextTry.After(now) {
+				continue
+			}
+			waiting = true
+			if e.HoldUntil.After(now) && e.HoldUntil.After(hold) {
+				hold = e.HoldUntil
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return time.Time{}, fmt.Errorf("reading the outbox's Retry-After holds: %w", err)
+		return false, time.Time{}, fmt.Errorf("reading the waiting outbox entries: %w", err)
 	}
-	return until, nil
+	return waiting, hold, nil
 }
 
 // Resume makes every waiting entry due at now, or at its NotBefore when
@@ -290,10 +297,11 @@ func (s *Store) Resume(now time.Time) (int, error) {
 		defer it.Close()
 		for it.Seek(outboxKey(s.outboxFloor.Load())); it.ValidForPrefix(outboxPrefix); it.Next() {
 			var next time.Time
-			if err := it.Item().Value(func(v []byte) error { next, _ = entryNextTry(v); return nil }); err != nil {
+			var ok bool
+			if err := it.Item().Value(func(v []byte) error { next, ok = entryNextTry(v); return nil }); err != nil {
 				return err
 			}
-			if !next.After(now) {
+			if ok && !next.After(now) {
 				continue
 			}
 			e, err := decodeEntry(it.Item())

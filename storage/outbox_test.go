@@ -228,7 +228,7 @@ func TestOutboxDue(t *testing.T) {
 	// An order whose conversion waits for a retry holds back its status
 	// change, and nothing else.
 	later := now.Add(time.Hour)
-	if err := s.Retry(byName["KA-1/a:order"], 1, later, "503 Service Unavailable", time.Time{}); err != nil {
+	if err := s.Retry(byName["KA-1/a:order"], 1, later, "503 Service Unavailable", time.Time{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := entryNames(due(t, s, now, 100)), all[1:]; !slices.Equal(got, want) {
@@ -261,7 +261,7 @@ func TestOutboxDeadAndRetryDead(t *testing.T) {
 		t.Fatalf("Due = %q", entryNames(first))
 	}
 	id := first[0].ID
-	if err := s.Retry(id, 3, now, "timeout", time.Time{}); err != nil {
+	if err := s.Retry(id, 3, now, "timeout", time.Time{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	died := now.Add(time.Minute)
@@ -340,7 +340,7 @@ func TestOutboxSurvivesReopen(t *testing.T) {
 	now := time.Now()
 	es := outboxEntries(t, s)
 	later := now.Add(time.Hour)
-	if err := s.Retry(es[0].ID, 2, later, "503", time.Time{}); err != nil {
+	if err := s.Retry(es[0].ID, 2, later, "503", time.Time{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Dead(es[1].ID, 404, "no", now); err != nil {
@@ -393,10 +393,10 @@ func TestOutboxErrors(t *testing.T) {
 		name string
 		err  error
 	}{
-		{"Retry of a missing entry", s.Retry(missing, 1, time.Now(), "x", time.Time{})},
+		{"Retry of a missing entry", s.Retry(missing, 1, time.Now(), "x", time.Time{}, time.Time{})},
 		{"Dead of a missing entry", s.Dead(missing, 400, "", time.Now())},
 		{"RetryDead of a missing letter", s.RetryDead(missing)},
-		{"Retry of a malformed id", s.Retry("7", 1, time.Now(), "x", time.Time{})},
+		{"Retry of a malformed id", s.Retry("7", 1, time.Now(), "x", time.Time{}, time.Time{})},
 		{"RetryDead of a malformed id", s.RetryDead("zzzzzzzzzzzzzzzz")},
 	}
 	for _, tt := range tests {
@@ -421,7 +421,7 @@ func TestOutboxErrors(t *testing.T) {
 	}{
 		{"Due", func() error { _, _, err := s.Due(time.Now(), 1); return err }()},
 		{"Delivered", s.Delivered(id)},
-		{"Retry", s.Retry(id, 1, time.Now(), "", time.Time{})},
+		{"Retry", s.Retry(id, 1, time.Now(), "", time.Time{}, time.Time{})},
 		{"Dead", s.Dead(id, 400, "", time.Now())},
 		{"RetryDead", s.RetryDead(id)},
 		{"OutboxEntries", s.OutboxEntries(func(delivery.Entry) error { return nil })},
@@ -461,7 +461,7 @@ func TestOutboxDueReadsTheRealNextTry(t *testing.T) {
 	putOrders(t, s, order("KA-1", tricky, 1))
 	es := outboxEntries(t, s)
 	later := time.Now().Add(time.Hour).Truncate(time.Second)
-	if err := s.Retry(es[0].ID, 1, later, "503", time.Time{}); err != nil {
+	if err := s.Retry(es[0].ID, 1, later, "503", time.Time{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, next, err := s.Due(time.Now(), 10); err != nil || len(got) != 0 || !next.Equal(later) {
@@ -496,11 +496,11 @@ func TestOutboxResume(t *testing.T) {
 	putOrders(t, s, order("KA-1", "a", 1), order("KA-1", "b", 2), order("KA-1", "c", 3))
 	es := outboxEntries(t, s)
 	now := time.Now()
-	if err := s.Retry(es[0].ID, 4, now.Add(30*time.Minute), "503", time.Time{}); err != nil {
+	if err := s.Retry(es[0].ID, 4, now.Add(30*time.Minute), "503", time.Time{}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	// b: Katalys asked for 10 minutes, its backoff made it 30.
-	if err := s.Retry(es[1].ID, 1, now.Add(30*time.Minute), "429", now.Add(10*time.Minute)); err != nil {
+	if err := s.Retry(es[1].ID, 1, now.Add(30*time.Minute), "429", now.Add(10*time.Minute), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.Resume(now)
@@ -519,24 +519,31 @@ func TestOutboxResume(t *testing.T) {
 	}
 }
 
-// TestOutboxHeldUntil: the latest Retry-After hold of the waiting entries.
-func TestOutboxHeldUntil(t *testing.T) {
+// TestOutboxWaiting: whether entries wait for a retry, and the latest
+// Retry-After hold on every delivery they carry.
+func TestOutboxWaiting(t *testing.T) {
 	s := openTest(t, Options{Outbox: true})
 	putOrders(t, s, order("KA-1", "a", 1), order("KA-1", "b", 2), order("KA-1", "c", 3))
 	es := outboxEntries(t, s)
-	now := time.Now().Truncate(time.Second)
-	if until, err := s.HeldUntil(now); err != nil || !until.IsZero() {
-		t.Fatalf("HeldUntil with no hold = %v, %v", until, err)
+	now := time.Now().Add(time.Second).Truncate(time.Second) // after the entries were made
+	if waiting, hold, err := s.Waiting(now); err != nil || waiting || !hold.IsZero() {
+		t.Fatalf("Waiting with every entry due = %v, %v, %v", waiting, hold, err)
 	}
-	for i, asked := range []time.Duration{time.Minute, 3 * time.Minute} {
-		if err := s.Retry(es[i].ID, 1, now.Add(time.Hour), "429", now.Add(asked)); err != nil {
+	if err := s.Retry(es[2].ID, 3, now.Add(time.Hour), "503", time.Time{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if waiting, hold, err := s.Waiting(now); err != nil || !waiting || !hold.IsZero() {
+		t.Errorf("Waiting with one entry on its backoff = %v, %v, %v; want waiting, no hold", waiting, hold, err)
+	}
+	for i, held := range []time.Duration{time.Minute, 3 * time.Minute} {
+		if err := s.Retry(es[i].ID, 1, now.Add(time.Hour), "429", now.Add(held), now.Add(held)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if until, err := s.HeldUntil(now); err != nil || !until.Equal(now.Add(3*time.Minute)) {
-		t.Errorf("HeldUntil = %v, %v; want %v", until, err, now.Add(3*time.Minute))
+	if waiting, hold, err := s.Waiting(now); err != nil || !waiting || !hold.Equal(now.Add(3*time.Minute)) {
+		t.Errorf("Waiting = %v, %v, %v; want waiting, hold until %v", waiting, hold, err, now.Add(3*time.Minute))
 	}
-	if until, _ := s.HeldUntil(now.Add(4 * time.Minute)); !until.IsZero() {
-		t.Errorf("HeldUntil after every hold = %v, want zero", until)
+	if _, hold, _ := s.Waiting(now.Add(4 * time.Minute)); !hold.IsZero() {
+		t.Errorf("hold after every hold ended = %v, want zero", hold)
 	}
 }
