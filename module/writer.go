@@ -463,7 +463,9 @@ func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 		return w.markup(w.site.snippet)
 	}
 	// The enforced policy decides how the snippet is allowed; a
-	// report-only one, alone, stands for it. A report-only nonce is used
+	// report-only one, alone, stands for it. One that trusts only what
+	// trusted scripts add needs the loader, whatever nonce another has:
+	// the loader's hash goes into every policy (Allow). A report-only nonce is used
 	// when the enforced policy neither has one nor needs the loader: the
 	// enforced policy then gets the hash (Allow), and the trial policy
 	// reports nothing.
@@ -484,8 +486,8 @@ func (w *responseWriter) snippetHTML(hdr http.Header) []byte {
 		}
 	}
 	var s inject.Snippet
-	if nonce == "" && loader {
-		s = inject.NewLoaderSnippet(w.site.bucket, w.h.ScriptSrc, w.converts())
+	if loader {
+		s, nonce = inject.NewLoaderSnippet(w.site.bucket, w.h.ScriptSrc, w.converts()), ""
 	} else {
 		s = newSnippet(w.site.bucket, w.h.ScriptSrc, nonce)
 	}

@@ -555,6 +555,27 @@ func TestCSPEnforcedPolicyDecides(t *testing.T) {
 	}
 }
 
+// TestCSPTwoEnforcedPolicies: a nonce-based policy and a hash-based
+// 'strict-dynamic' one, both enforced: the nonce would leave the script tag
+// blocked by the second, so the page gets the loader, and both policies
+// its hash.
+func TestCSPTwoEnforcedPolicies(t *testing.T) {
+	h := provision(t, testApp, "KA-1", "")
+	first, second := "script-src 'nonce-r4nd0m' 'strict-dynamic'", "script-src 'sha256-abc=' 'strict-dynamic'"
+	up := upstream{status: 200, body: []byte(page), header: http.Header{
+		"Content-Type": {"text/html"}, "Content-Security-Policy": {first, second}}}
+	got := through(t, h, request("GET", "http://shop.example.com/", nil), up)
+	s := inject.NewLoaderSnippet("KA-1", "", false)
+	if want := withHTML(page, string(s.HTML)); string(got.body) != want {
+		t.Errorf("body %q, want the loader snippet", got.body)
+	}
+	for _, v := range got.header.Values("Content-Security-Policy") {
+		if !strings.Contains(v, s.Hash()) {
+			t.Errorf("policy %q lacks the loader's hash", v)
+		}
+	}
+}
+
 // TestCSPReportOnlyNonce: an enforced policy without script rules and a
 // strict report-only one on trial: the snippet carries the trial's nonce,
 // so it reports no violation, and the enforced policy is left alone.
