@@ -81,7 +81,8 @@ func (o *Order) Codes() []string {
 // partial order of the same page. Lists (items, discounts) are taken whole
 // from the most trusted source that has them: mixing the lines of two
 // sources would count items twice.
-func (o *Order) merge(p *Order) (contributed bool) {
+func (o *Order) merge(p *Order) {
+	contributed := false
 	fill := func(dst *string, v string) {
 		if *dst == "" && v != "" {
 			*dst, contributed = v, true
@@ -119,14 +120,13 @@ func (o *Order) merge(p *Order) (contributed bool) {
 		}
 		o.Sources = append(o.Sources, p.Source)
 	}
-	return contributed
 }
 
 // Fill fills the fields of o that are empty from p, as Extract does
 // across the sources of one page: a later capture of the same order (a
 // reload of its thank-you page) completes what the first one lacked but
-// never changes what it recorded. It reports whether p added anything.
-func (o *Order) Fill(p *Order) bool { return o.merge(p) }
+// never changes what it recorded.
+func (o *Order) Fill(p *Order) { o.merge(p) }
 
 // fillDiscountAmounts gives the discounts of dst that have no amount the
 // amounts of src, line by line, when both list the same number of

@@ -249,7 +249,23 @@ func (s *Store) Waiting(now time.Time) (waiting bool, hold time.Time, err error)
 		return false, time.Time{}, ErrClosed
 	}
 	defer s.leave()
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.eachWaiting(now, func(e delivery.Entry) {
+		waiting = true
+		if e.HoldUntil.After(now) && e.HoldUntil.After(hold) {
+			hold = e.HoldUntil
+		}
+	})
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("reading the waiting outbox entries: %w", err)
+	}
+	return waiting, hold, nil
+}
+
+// eachWaiting calls fn with every entry whose NextTry is after now, oldest
+// first. A due entry is skipped on its next try alone, read without
+// decoding the rest.
+func (s *Store) eachWaiting(now time.Time, fn func(delivery.Entry)) error {
+	return s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: outboxPrefix})
 		defer it.Close()
 		for it.Seek(outboxKey(s.outboxFloor.Load())); it.ValidForPrefix(outboxPrefix); it.Next() {
@@ -265,20 +281,12 @@ func (s *Store) Waiting(now time.Time) (waiting bool, hold time.Time, err error)
 			if err != nil {
 				return err
 			}
-			if !e.NextTry.After(now) {
-				continue
-			}
-			waiting = true
-			if e.HoldUntil.After(now) && e.HoldUntil.After(hold) {
-				hold = e.HoldUntil
+			if e.NextTry.After(now) {
+				fn(e)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return false, time.Time{}, fmt.Errorf("reading the waiting outbox entries: %w", err)
-	}
-	return waiting, hold, nil
 }
 
 // Resume makes every waiting entry due at now, or at its NotBefore when
@@ -292,27 +300,10 @@ func (s *Store) Resume(now time.Time) (int, error) {
 	s.outboxMu.Lock()
 	defer s.outboxMu.Unlock()
 	var waiting []delivery.Entry
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: outboxPrefix})
-		defer it.Close()
-		for it.Seek(outboxKey(s.outboxFloor.Load())); it.ValidForPrefix(outboxPrefix); it.Next() {
-			var next time.Time
-			var ok bool
-			if err := it.Item().Value(func(v []byte) error { next, ok = entryNextTry(v); return nil }); err != nil {
-				return err
-			}
-			if ok && !next.After(now) {
-				continue
-			}
-			e, err := decodeEntry(it.Item())
-			if err != nil {
-				return err
-			}
-			if e.NextTry.After(now) && e.NextTry.After(e.NotBefore) {
-				waiting = append(waiting, e)
-			}
+	err := s.eachWaiting(now, func(e delivery.Entry) {
+		if e.NextTry.After(e.NotBefore) {
+			waiting = append(waiting, e)
 		}
-		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("reading the waiting outbox entries: %w", err)
