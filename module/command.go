@@ -263,9 +263,10 @@ func (c cliCall) deliveries() error {
 	}
 	tw := newTable(c.out, "ID", "BUCKET", "ORDER", "KIND", "ATTEMPTS", "NEXT TRY", "WAITS FOR", "LAST ERROR")
 	now := time.Now()
+	hold := loopHold(v.Pending, now)
 	for i, e := range v.Pending {
 		tw.row(e.ID, e.Bucket, e.OrderID, e.Kind, strconv.Itoa(e.Attempts), when(e.NextTry),
-			waitsFor(e, v.Pending[:i], v.Dead, now), orDash(e.LastErr))
+			waitsFor(e, v.Pending[:i], v.Dead, hold, now), orDash(e.LastErr))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -283,9 +284,9 @@ func (c cliCall) deliveries() error {
 
 // waitsFor says why pending entry e is not on its way: an earlier entry
 // of its order (they go one at a time, in order), its conversion in the
-// dead letters, Katalys' Retry-After, or its own backoff; "-" when it is
-// due. before are the pending entries listed before e (older ones).
-func waitsFor(e delivery.Entry, before []delivery.Entry, dead []delivery.DeadLetter, now time.Time) string {
+// dead letters, Katalys' Retry-After (its own, or hold: the pause one
+// answered for every delivery), or its backoff. "-" means it is due.
+func waitsFor(e delivery.Entry, before []delivery.Entry, dead []delivery.DeadLetter, hold, now time.Time) string {
 	for _, p := range before {
 		if p.Bucket == e.Bucket && p.OrderID == e.OrderID {
 			return "entry " + p.ID + " of its order"
@@ -296,13 +297,30 @@ func waitsFor(e delivery.Entry, before []delivery.Entry, dead []delivery.DeadLet
 			return "its dead conversion " + d.ID
 		}
 	}
+	until := e.NotBefore
+	if hold.After(until) {
+		until = hold
+	}
 	switch {
-	case e.NotBefore.After(now):
-		return "Retry-After until " + when(e.NotBefore)
+	case until.After(now) && !e.NextTry.After(until):
+		return "Retry-After until " + when(until)
 	case e.NextTry.After(now):
 		return "its next try"
 	}
 	return "-"
+}
+
+// loopHold is when the pause Katalys asked of every delivery (a
+// Retry-After, kept on the entry it answered) ends; zero when none holds
+// at now. The loop sends nothing before it, whatever an entry's NextTry.
+func loopHold(pending []delivery.Entry, now time.Time) time.Time {
+	var hold time.Time
+	for _, e := range pending {
+		if e.HoldUntil.After(now) && e.HoldUntil.After(hold) {
+			hold = e.HoldUntil
+		}
+	}
+	return hold
 }
 
 // retryDelivery sends a dead letter again, or every one for id "all".

@@ -251,6 +251,8 @@ func TestWaitsFor(t *testing.T) {
 	conv := delivery.Entry{ID: "01", Bucket: "KA-1", OrderID: "7", Kind: delivery.KindOrder}
 	status := delivery.Entry{ID: "02", Bucket: "KA-1", OrderID: "7", Kind: delivery.KindStatus, Status: "refunded"}
 	dead := []delivery.DeadLetter{{Entry: conv}}
+	answered := delivery.Entry{ID: "00", Bucket: "KA-1", OrderID: "6", NextTry: now.Add(20 * time.Minute),
+		NotBefore: now.Add(20 * time.Minute), HoldUntil: now.Add(20 * time.Minute)}
 	for _, tc := range []struct {
 		name   string
 		e      delivery.Entry
@@ -261,11 +263,15 @@ func TestWaitsFor(t *testing.T) {
 		{"due", conv, nil, nil, "-"},
 		{"behind its conversion", status, []delivery.Entry{conv}, nil, "entry 01 of its order"},
 		{"behind its dead conversion", status, nil, dead, "its dead conversion 01"},
-		{"Retry-After", delivery.Entry{ID: "03", NextTry: now.Add(time.Hour), NotBefore: now.Add(10 * time.Minute)}, nil, nil,
+		{"Retry-After", delivery.Entry{ID: "03", NextTry: now.Add(10 * time.Minute), NotBefore: now.Add(10 * time.Minute)}, nil, nil,
 			"Retry-After until 2026-03-14 10:10"},
 		{"backoff", delivery.Entry{ID: "04", NextTry: now.Add(time.Hour)}, nil, nil, "its next try"},
+		{"held by another's Retry-After", delivery.Entry{ID: "05", NextTry: now}, []delivery.Entry{answered}, nil,
+			"Retry-After until 2026-03-14 10:20"},
+		{"backoff past the hold", delivery.Entry{ID: "06", NextTry: now.Add(time.Hour)}, []delivery.Entry{answered}, nil,
+			"its next try"},
 	} {
-		if got := waitsFor(tc.e, tc.before, tc.dead, now); got != tc.want {
+		if got := waitsFor(tc.e, tc.before, tc.dead, loopHold(append(tc.before, tc.e), now), now); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
