@@ -299,7 +299,7 @@ func TestDecideReasons(t *testing.T) {
 		utmLanding(time.Hour),
 		click("old", 31*day+5*time.Hour),
 		click("edge", 30*day+time.Second),
-		{Time: placed.Add(-2 * day), AffID: "77"},
+		{Time: placed.Add(-2 * day), AffID: "77", OfferID: "55"},
 	}
 	got := Decide(order("", 0), touches, Rules{}, decidedAt)
 	want := []string{
@@ -318,7 +318,7 @@ func TestDecideReasons(t *testing.T) {
 		t.Errorf("reasons\n got %q\nwant %q", reasons, want)
 	}
 	if got.TransactionID != "" || got.Why.Candidates[3].AffID != "77" || !got.Why.Candidates[3].Chosen {
-		t.Errorf("the aff_id-only click should be credited: %+v", got.Why.Candidates[3])
+		t.Errorf("the partner link's click should be credited: %+v", got.Why.Candidates[3])
 	}
 }
 

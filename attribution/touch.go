@@ -1,6 +1,9 @@
 package attribution
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // The four click ids of a landing URL, as tracking.ClickParams records them.
 const (
@@ -10,11 +13,23 @@ const (
 	keyAffID         = "aff_id"
 )
 
-// IsAffiliate reports whether t is an affiliate click: a landing that
-// carried a transaction_id, offer_id, publisher_id or aff_id. A landing with
-// only utm_* parameters, a source or sub ids is not one.
+// IsAffiliate reports whether t is an affiliate click (CreditsClick of its
+// ids). A landing with only utm_* parameters, a source or sub ids is not
+// one.
 func IsAffiliate(t Touch) bool {
-	return t.TransactionID != "" || t.OfferID != "" || t.PublisherID != "" || t.AffID != ""
+	return CreditsClick(t.TransactionID, t.PublisherID, t.AffID, t.OfferID)
+}
+
+// CreditsClick reports whether a click with these ids is one Katalys can
+// credit: it has a transaction_id (the click id) or a publisher_id, or,
+// for a partner link's landing, both an aff_id and an offer_id (a report
+// without a transaction_id needs both; katalys.md §3.1). An offer_id or
+// an aff_id alone names no affiliate Katalys could pay: a store's own
+// ?offer_id=bundle-3 link is no click. Attribution and delivery share the
+// rule, so that the reports credit exactly the orders Katalys is told of.
+func CreditsClick(transactionID, publisherID, affID, offerID string) bool {
+	has := func(s string) bool { return strings.TrimSpace(s) != "" }
+	return has(transactionID) || has(publisherID) || has(affID) && has(offerID)
 }
 
 // TouchFromClick builds the Touch of a stored click event recorded at `at`

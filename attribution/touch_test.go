@@ -16,9 +16,13 @@ func TestIsAffiliate(t *testing.T) {
 		want  bool
 	}{
 		{"transaction_id", Touch{TransactionID: "t"}, true},
-		{"offer_id", Touch{OfferID: "o"}, true},
 		{"publisher_id", Touch{PublisherID: "p"}, true},
-		{"aff_id", Touch{AffID: "a"}, true},
+		{"partner link: aff_id and offer_id", Touch{AffID: "a", OfferID: "o"}, true},
+		// Katalys could not credit these (katalys.md §3.1): the store's
+		// own ?offer_id=bundle-3 link, an aff_id without its offer.
+		{"offer_id alone", Touch{OfferID: "o"}, false},
+		{"aff_id alone", Touch{AffID: "a", Subs: map[string]string{"sub1": "x"}}, false},
+		{"blank transaction_id", Touch{TransactionID: " "}, false},
 		{"utm only", Touch{Subs: map[string]string{"utm_source": "x", "utm_medium": "email"}}, false},
 		{"subs and source only", Touch{Subs: map[string]string{"sub1": "x", "source": "fb"}}, false},
 		{"nothing", Touch{}, false},

@@ -180,8 +180,7 @@ func credited(res *attribution.Result) bool {
 	if res.Status != attribution.Approved && res.Status != attribution.Pending {
 		return false
 	}
-	return strings.TrimSpace(res.TransactionID) != "" || strings.TrimSpace(res.PublisherID) != "" ||
-		strings.TrimSpace(res.AffID) != "" && strings.TrimSpace(res.OfferID) != ""
+	return attribution.CreditsClick(res.TransactionID, res.PublisherID, res.AffID, res.OfferID)
 }
 
 func finite(v *float64) bool {

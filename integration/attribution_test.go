@@ -416,3 +416,65 @@ http://127.0.0.1:%d {
 		}
 	}
 }
+
+// followLink clicks, in the tab's page, a link to href (a path on the same
+// origin, so the browser sends Sec-Fetch-Site: same-origin) and waits
+// until that page has loaded.
+func (tb *tab) followLink(t *testing.T, href string) {
+	t.Helper()
+	click := fmt.Sprintf(`(() => { const a = document.createElement("a"); a.href = %q; a.textContent = "go";
+document.body.append(a); a.click(); return true })()`, href)
+	if _, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](click)); err != nil {
+		t.Fatalf("clicking a link to %s: %v", href, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// Errors are the old page's context going away mid-navigation.
+		at, err := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`location.pathname + location.search + " " + document.readyState`))
+		if err == nil && at == href+" complete" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the link to %s did not load: at %q (%v)", href, at, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestAttributionKeepsThePublishersClick: in a real Chromium, a shopper
+// lands through a publisher's link, follows the store's own links that
+// carry an offer_id, a source and a partner-like aff_id, and comes back
+// from the payment provider to a thank-you URL with the provider's
+// transaction_id. None of these is a click: the order is the publisher's,
+// in the admin API and in what Katalys is sent.
+func TestAttributionKeepsThePublishersClick(t *testing.T) {
+	browser := newBrowser(t)
+	col := &collector{}
+	colSrv := startUpstream(t, col)
+	port := freePort(t)
+	c := startCaddy(t, deliverySite(t.TempDir(), colSrv.URL+"/v2/_tr_offline", port, shopUpstream(t),
+		"{\n\t\tscript_src /katalys-stub.js\n\t}"))
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	tb := openTab(t, browser)
+	tb.poseAsDesktop(t)
+	tb.navigate(t, base+"/?transaction_id=TX-REAL-8&offer_id=OF-12&publisher_id=PUB-REAL")
+	tb.followLink(t, "/product/bundle/?offer_id=bundle-3&source=menu")
+	tb.followLink(t, "/product/trail-shoe/?aff_id=66&offer_id=77&utm_source=newsletter")
+	// The provider's return is typed here: a top-level navigation from no
+	// page of the store, as a redirect from the provider's site is.
+	tb.navigate(t, base+"/checkout/order-received/G-1/?status=successful&transaction_id=4411902")
+
+	a := attributionOf(t, c, siteA, "G-1")
+	if a.Status != "approved" || a.PublisherID != "PUB-REAL" || a.TransactionID != "TX-REAL-8" || a.OfferID != "OF-12" {
+		t.Errorf("attribution of G-1 = %+v; want approved to PUB-REAL, click TX-REAL-8, offer OF-12", a)
+	}
+	if n := len(a.Why.Candidates); n != 1 {
+		t.Errorf("%d clicks considered, want the publisher's alone: %+v", n, a.Why.Candidates)
+	}
+	waitFor(t, 10*time.Second, "the delivery of G-1", func() bool { return len(col.ackedOf("G-1")) > 0 })
+	p := col.ackedOf("G-1")[0]
+	if p["transaction_id"] != "TX-REAL-8" || p["publisher_id"] != "PUB-REAL" || p["aff_id"] != "PUB-REAL" || p["offer_id"] != "OF-12" {
+		t.Errorf("Katalys was sent %v; want the publisher's click TX-REAL-8", p)
+	}
+}

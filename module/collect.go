@@ -105,7 +105,7 @@ func (h *Handler) serveCollect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	v := tracking.Observe(r, clientIP(r), now, h.app.Policy(st.bucket))
+	v := tracking.Observe(r, clientIP(r), now, h.app.Policy(st.bucket), false)
 	if v.Skip == tracking.SkipPrivacy {
 		// The visitor opted out: accepted, nothing kept.
 		metrics.notRecorded.WithLabelValues(tracking.SkipPrivacy).Inc()

@@ -49,7 +49,7 @@ func (h *Handler) observe(r *http.Request, bucket string) *pageVisit {
 		return &pageVisit{notReady: true}
 	}
 	now := time.Now()
-	return &pageVisit{Visit: tracking.Observe(r, clientIP(r), now, h.app.Policy(bucket)), at: now}
+	return &pageVisit{Visit: tracking.Observe(r, clientIP(r), now, h.app.Policy(bucket), h.isThankYou(r)), at: now}
 }
 
 // record queues the page view of a page that was served (and, for a

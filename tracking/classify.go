@@ -127,6 +127,23 @@ func IsNavigation(r *http.Request) bool {
 	return true
 }
 
+// IsLanding reports whether navigation r may be a landing, whose click
+// parameters are an affiliate's or a campaign's: any navigation but one
+// from a page of the same origin (Sec-Fetch-Site: same-origin), such as
+// the store's own link to /product?offer_id=bundle-3 or ?source=menu,
+// which would otherwise take the credit from the publisher whose click
+// brought the visitor. A redirect chain that started on another site is
+// cross-site, so a publisher's link through a redirect still lands; a
+// browser that sends no fetch metadata is taken at its word.
+//
+// Thank-you pages are not landings either, but telling them apart is the
+// caller's part (Observe's orderPage): a payment provider sends the
+// shopper back with its own transaction_id, and as a click it would take
+// the order it confirms.
+func IsLanding(r *http.Request) bool {
+	return !strings.EqualFold(strings.TrimSpace(r.Header.Get("Sec-Fetch-Site")), "same-origin")
+}
+
 // OptedOut reports whether the visitor asked not to be tracked, with Global
 // Privacy Control (Sec-GPC: 1) or the older Do Not Track (DNT: 1).
 func OptedOut(h http.Header) bool {

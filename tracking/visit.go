@@ -88,13 +88,14 @@ type Visit struct {
 
 // Observe classifies a page request and works out the visitor and session
 // from its cookies at time now. clientIP is the client address the caller
-// trusts (Caddy's client_ip).
+// trusts (Caddy's client_ip). orderPage marks a thank-you page, which is
+// never a landing (see IsLanding).
 //
 // An opted-out visitor under Policy.PrivacyGPC gets a Visit with only Skip
 // set: no ids, no address, no cookies. Other requests that do not count
 // still report the ids their cookies carry, so that collect requests (which
 // are fetches, not navigations) can be tied to their visitor and session.
-func Observe(r *http.Request, clientIP string, now time.Time, p Policy) Visit {
+func Observe(r *http.Request, clientIP string, now time.Time, p Policy, orderPage bool) Visit {
 	if p.PrivacyGPC && OptedOut(r.Header) {
 		return Visit{Skip: SkipPrivacy}
 	}
@@ -119,7 +120,9 @@ func Observe(r *http.Request, clientIP string, now time.Time, p Policy) Visit {
 		return v
 	}
 	v.Record = true
-	v.Click = ClickParams(r.URL.Query())
+	if !orderPage && IsLanding(r) {
+		v.Click = ClickParams(r.URL.Query())
+	}
 	if v.Visitor == "" {
 		v.Visitor, v.NewVisitor = newID(), true
 	}

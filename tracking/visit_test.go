@@ -145,7 +145,7 @@ func TestObserveSessions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := Observe(tt.req, "203.0.113.7", now, Policy{})
+			v := Observe(tt.req, "203.0.113.7", now, Policy{}, false)
 			if !v.Record || v.Skip != "" {
 				t.Fatalf("Record=%v Skip=%q, want a counted page", v.Record, v.Skip)
 			}
@@ -201,7 +201,7 @@ func TestObserveCookies(t *testing.T) {
 			if tlsOn {
 				r.TLS = &tls.ConnectionState{}
 			}
-			v := Observe(r, "", now, Policy{})
+			v := Observe(r, "", now, Policy{}, false)
 			if len(v.Cookies) != 2 || !v.NewSession {
 				t.Fatalf("got %d cookies (new session %v), want 2", len(v.Cookies), v.NewSession)
 			}
@@ -253,7 +253,7 @@ func TestObserveRenewsCookiesSparingly(t *testing.T) {
 		{"ten minutes on", 10 * time.Minute, []string{SessionCookie}},
 		{"session over", 31 * time.Minute, []string{VisitorCookie, SessionCookie}},
 	} {
-		v := Observe(page("/next", visitorCookie(vid), sessionCookie(sid, now.Add(-tc.seen))), "", now, Policy{})
+		v := Observe(page("/next", visitorCookie(vid), sessionCookie(sid, now.Add(-tc.seen))), "", now, Policy{}, false)
 		var names []string
 		for _, c := range v.Cookies {
 			names = append(names, c.Name)
@@ -269,7 +269,7 @@ func TestObserveRenewsCookiesSparingly(t *testing.T) {
 // session lasts while the visitor stays active.
 func TestObserveRoundTrip(t *testing.T) {
 	at := now
-	first := Observe(page("/"), "", at, Policy{})
+	first := Observe(page("/"), "", at, Policy{}, false)
 	if !first.NewVisitor || !first.NewSession {
 		t.Fatalf("first page: %+v", first)
 	}
@@ -287,14 +287,14 @@ func TestObserveRoundTrip(t *testing.T) {
 	cookies := keep(first.Cookies)
 	for _, step := range []time.Duration{2 * time.Minute, 20 * time.Minute, 25 * time.Minute, time.Minute} {
 		at = at.Add(step)
-		v := Observe(page("/next", cookies...), "", at, Policy{})
+		v := Observe(page("/next", cookies...), "", at, Policy{}, false)
 		if v.NewVisitor || v.NewSession || v.Visitor != first.Visitor || v.Session != first.Session {
 			t.Fatalf("after %v: %+v, want the first page's visitor and session", step, v)
 		}
 		cookies = keep(v.Cookies)
 	}
 	at = at.Add(31 * time.Minute)
-	v := Observe(page("/later", cookies...), "", at, Policy{})
+	v := Observe(page("/later", cookies...), "", at, Policy{}, false)
 	if v.NewVisitor || !v.NewSession || v.Visitor != first.Visitor {
 		t.Fatalf("after 31 idle minutes: %+v, want the same visitor in a new session", v)
 	}
@@ -330,7 +330,7 @@ func TestObserveNotCounted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := Observe(tt.req, "203.0.113.7", now, tt.policy)
+			v := Observe(tt.req, "203.0.113.7", now, tt.policy, false)
 			if v.Record || v.Skip != tt.skip {
 				t.Fatalf("Record=%v Skip=%q, want not counted for %q", v.Record, v.Skip, tt.skip)
 			}
@@ -351,7 +351,7 @@ func TestObserveNotCounted(t *testing.T) {
 func TestObserveNotCountedExpiredSession(t *testing.T) {
 	r := page("/", visitorCookie(vid), sessionCookie(sid, now.Add(-time.Hour)))
 	r.Header.Set("Sec-Fetch-Mode", "cors")
-	v := Observe(r, "", now, Policy{})
+	v := Observe(r, "", now, Policy{}, false)
 	if v.Visitor != vid || v.Session != "" {
 		t.Errorf("Visitor=%q Session=%q, want %q and no session", v.Visitor, v.Session, vid)
 	}
@@ -361,12 +361,51 @@ func TestObservePolicy(t *testing.T) {
 	r := page("/?transaction_id=abc&utm_campaign=fall", visitorCookie(vid))
 	r.Header.Set("Sec-GPC", "1")
 	// Opting out means nothing without `privacy gpc`.
-	v := Observe(r, "2001:db8:1234:5678::1", now, Policy{TruncateIP: true})
+	v := Observe(r, "2001:db8:1234:5678::1", now, Policy{TruncateIP: true}, false)
 	if !v.Record || v.ClientIP != "2001:db8:1234::" {
 		t.Errorf("Record=%v ClientIP=%q, want counted with 2001:db8:1234::", v.Record, v.ClientIP)
 	}
 	want := map[string]string{"transaction_id": "abc", "utm_campaign": "fall"}
 	if !maps.Equal(v.Click, want) {
 		t.Errorf("Click = %v, want %v", v.Click, want)
+	}
+}
+
+// TestObserveNoLanding: click parameters on a navigation within the store,
+// or on a thank-you page, are no click and start no session; the same URL
+// from another site, or from a browser that sends no fetch metadata, is a
+// landing.
+func TestObserveNoLanding(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		site      string // Sec-Fetch-Site; "" for none
+		orderPage bool
+		landing   bool
+	}{
+		{"from another site", "cross-site", false, true},
+		{"typed or bookmarked", "none", false, true},
+		{"from a sibling subdomain", "same-site", false, true},
+		{"no fetch metadata", "", false, true},
+		{"the store's own link", "same-origin", false, false},
+		{"the store's own link, odd case", " Same-Origin ", false, false},
+		{"a gateway's return to the thank-you page", "cross-site", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := page("/product?offer_id=bundle-3&transaction_id=4411902&utm_source=menu",
+				visitorCookie(vid), sessionCookie(sid, now.Add(-time.Minute)))
+			if tc.site != "" {
+				r.Header.Set("Sec-Fetch-Site", tc.site)
+			}
+			v := Observe(r, "", now, Policy{}, tc.orderPage)
+			if !v.Record {
+				t.Fatalf("not counted: %q", v.Skip)
+			}
+			if got := v.Click != nil; got != tc.landing {
+				t.Errorf("click %v, want a click: %v", v.Click, tc.landing)
+			}
+			if v.NewSession != tc.landing || (v.Session == sid) == tc.landing {
+				t.Errorf("session %s (new %v), want a new one: %v", v.Session, v.NewSession, tc.landing)
+			}
+		})
 	}
 }
