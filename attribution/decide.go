@@ -47,6 +47,7 @@ func Decide(o Order, touches []Touch, r Rules, now time.Time) Result {
 	}
 	credited := share(cands, r.Model, n)
 	credit(&res, o, cands[credited])
+	creditOfAffiliate(&res, cands)
 	status, clause := orderStatus(o, r.RefundWindow)
 	res.Status = status
 	res.Why.Rule = modelRule(r.Model, n, r.Window)
@@ -69,11 +70,19 @@ func candidates(o Order, touches []Touch, window time.Duration) ([]Candidate, in
 	}
 	n, words := 0, phrasing{d: window}
 	var clicks map[string]bool // transaction ids of the counting clicks so far
+	prev := -1                 // the last counting candidate
 	for i := range cands {
 		cands[i].Reason = reason(o.Time, cands[i].Touch, &words)
 		if cands[i].Reason != reasonInWindow {
 			continue
 		}
+		// Without a transaction_id, the same landing right after itself
+		// (a partner link's page reloaded) is no new click either.
+		if prev >= 0 && cands[i].TransactionID == "" && sameLanding(cands[prev].Touch, cands[i].Touch) {
+			cands[i].Reason = reasonSameLanding
+			continue
+		}
+		prev = i
 		// A transaction_id names one click (katalys.md §3.1): the same id
 		// again is the landing reloaded or revisited, not another click,
 		// so it neither adds a share nor moves the last touch.
@@ -95,6 +104,16 @@ func candidates(o Order, touches []Touch, window time.Duration) ([]Candidate, in
 // reasonRepeat is why a touch with the transaction_id of an earlier one
 // does not count.
 const reasonRepeat = "the same click again (its transaction_id was seen earlier): a reload, not a new click"
+
+// reasonSameLanding is why a touch without a transaction_id that repeats
+// the counting touch before it does not count.
+const reasonSameLanding = "the same landing again (same ids, no transaction_id): a reload, not a new click"
+
+// sameLanding reports whether a and b carry the same click parameters.
+func sameLanding(a, b Touch) bool {
+	return a.TransactionID == b.TransactionID && a.OfferID == b.OfferID && a.PublisherID == b.PublisherID &&
+		a.AffID == b.AffID && maps.Equal(a.Subs, b.Subs)
+}
 
 // reason says whether t counts for an order placed at placed, and if not,
 // why not.
@@ -151,6 +170,23 @@ func credit(res *Result, o Order, c Candidate) {
 	res.TouchTime = &at
 	res.DaysFromClick = &days
 	res.Credit = c.Credit
+}
+
+// creditOfAffiliate is the share of the credit that res's affiliate has
+// in all: under linear, the shares of all its clicks, so that a result
+// naming one affiliate does not show a third of the credit when two of
+// three clicks were its own.
+func creditOfAffiliate(res *Result, cands []Candidate) {
+	if res.Credit == 1 {
+		return
+	}
+	sum := 0.0
+	for _, c := range cands {
+		if c.Chosen && c.Affiliate() == affiliate(res.PublisherID, res.AffID) {
+			sum += c.Credit
+		}
+	}
+	res.Credit = sum
 }
 
 // orderStatus is the Status of an attributed order, and the clause of the

@@ -372,6 +372,50 @@ func TestDecideReloadedLanding(t *testing.T) {
 	}
 }
 
+// TestDecidePartnerLandingReloaded: a partner link's landing has no
+// transaction_id; loaded three times in a row it is one click, not three
+// shares. The same link again after another publisher's click is a click.
+func TestDecidePartnerLandingReloaded(t *testing.T) {
+	partner := func(ago time.Duration) Touch {
+		return Touch{Time: placed.Add(-ago), OfferID: "55", AffID: "66", Subs: map[string]string{"sub1": "x"}}
+	}
+	b := click("B", time.Hour)
+	got := Decide(order("", 0), []Touch{partner(5 * time.Hour), partner(4 * time.Hour), partner(3 * time.Hour), b},
+		Rules{Model: Linear}, decidedAt)
+	if s := shares(got); s["66"] != 0.5 || s["pub-B"] != 0.5 {
+		t.Errorf("linear shares %v, want 66 and pub-B 0.5 each", s)
+	}
+	if r := got.Why.Candidates[1].Reason; r != reasonSameLanding {
+		t.Errorf("the reload's reason is %q", r)
+	}
+	got = Decide(order("", 0), []Touch{partner(5 * time.Hour), b, partner(30 * time.Minute)}, Rules{Model: Linear}, decidedAt)
+	if s := shares(got); s["66"] != 2.0/3 || s["pub-B"] != 1.0/3 {
+		t.Errorf("linear shares %v, want 66 2/3 and pub-B 1/3", s)
+	}
+}
+
+// TestDecideLinearCreditOfTheAffiliate: the Result names the last click's
+// affiliate with the whole share that affiliate has, not one click's.
+func TestDecideLinearCreditOfTheAffiliate(t *testing.T) {
+	a1, b, a2 := click("A1", 3*time.Hour), click("B", 2*time.Hour), click("A2", time.Hour)
+	a1.PublisherID, a2.PublisherID = "PUBA", "PUBA"
+	got := Decide(order("", 0), []Touch{a1, b, a2}, Rules{Model: Linear}, decidedAt)
+	if got.PublisherID != "PUBA" || got.TransactionID != "A2" || math.Abs(got.Credit-2.0/3) > 1e-12 {
+		t.Errorf("result %s/%s credit %v, want PUBA's click A2 with 2/3", got.PublisherID, got.TransactionID, got.Credit)
+	}
+}
+
+// shares sums the credit of the chosen candidates per affiliate.
+func shares(r Result) map[string]float64 {
+	out := map[string]float64{}
+	for _, c := range r.Why.Candidates {
+		if c.Chosen {
+			out[c.Affiliate()] += c.Credit
+		}
+	}
+	return out
+}
+
 func TestDecideDeterministic(t *testing.T) {
 	touches := []Touch{
 		click("a", 10*day), click("b", 3*day), utmLanding(day), click("c", 40*day), click("d", -day),

@@ -102,7 +102,7 @@ type Result struct {
 	Subs          map[string]string `json:"subs"`
 	TouchTime     *time.Time        `json:"touch_time"`      // the credited click (the last one for linear)
 	DaysFromClick *float64          `json:"days_from_click"` // order time − touch time, in days
-	Credit        float64           `json:"credit"`          // share of the order credited to PublisherID: 1, or 1/n for linear
+	Credit        float64           `json:"credit"`          // share of the order credited to PublisherID: 1, or for linear the shares of all its clicks
 	Why           Why               `json:"why"`
 	Window        string            `json:"window"`        // the rules it was decided with, e.g. "720h0m0s"
 	RefundWindow  string            `json:"refund_window"` // idem
