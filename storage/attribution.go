@@ -214,7 +214,7 @@ func (s *Store) PutAttribution(bucket string, r attribution.Result) error {
 
 // putAttribution is PutAttribution under orderMu, without the sync.
 func (s *Store) putAttribution(bucket string, r attribution.Result) error {
-	return s.db.Update(func(txn *badger.Txn) error {
+	return s.update(func(txn *badger.Txn) error {
 		prev, err := getCurrent(txn, bucket, r.OrderID)
 		if err != nil {
 			return err
@@ -560,6 +560,9 @@ func (s *Store) Reattribute(bucket string, rules attribution.Rules, now time.Tim
 func (s *Store) reattribute(bucket string, rules attribution.Rules, now time.Time, dry bool) (n int, err error) {
 	if !validNames(bucket, "") {
 		return 0, errBadName
+	}
+	if err := s.roomToWrite(); err != nil && !dry {
+		return 0, fmt.Errorf("re-attributing %s: %w", bucket, err)
 	}
 	if !s.enter() {
 		return 0, ErrClosed

@@ -50,6 +50,9 @@ func (s *Store) EraseVisitor(bucket, visitor string) (n int, err error) {
 // eraseEvents deletes the index entries of visitor in bucket and the log
 // entries they point to; it returns how many of those were there.
 func (s *Store) eraseEvents(bucket, visitor string) (n int, err error) {
+	if err := s.roomToWrite(); err != nil {
+		return 0, err
+	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	ep := eventPrefix(bucket)
@@ -87,6 +90,9 @@ func (s *Store) forgetVisitor(bucket, visitor string) error {
 		return err
 	}
 	member := append([]byte(`"visitor":`), quoted...)
+	if err := s.roomToWrite(); err != nil {
+		return err
+	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	err = s.db.View(func(txn *badger.Txn) error {

@@ -81,7 +81,7 @@ func (s *Store) PutOrder(o Order) (stored Order, created bool, err error) {
 	// serialised here; the fsync is not.
 	s.orderMu.Lock()
 	changed := false
-	err = s.db.Update(func(txn *badger.Txn) error {
+	err = s.update(func(txn *badger.Txn) error {
 		var (
 			prev   []byte
 			learnt bool

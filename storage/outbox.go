@@ -101,6 +101,11 @@ func (s *Store) Due(now time.Time, limit int) (due []delivery.Entry, next time.T
 	if limit <= 0 {
 		return nil, time.Time{}, nil
 	}
+	// Nothing goes out that could not be marked delivered: it would go
+	// again.
+	if err := s.roomToWrite(); err != nil {
+		return nil, time.Time{}, err
+	}
 	if !s.enter() {
 		return nil, time.Time{}, ErrClosed
 	}
@@ -308,6 +313,9 @@ func (s *Store) Resume(now time.Time) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("reading the waiting outbox entries: %w", err)
 	}
+	if err := s.roomToWrite(); err != nil {
+		return 0, err
+	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, e := range waiting {
@@ -371,7 +379,7 @@ func (s *Store) RetryDead(id string) error {
 	}
 	defer s.leave()
 	s.outboxMu.Lock()
-	err = s.db.Update(func(txn *badger.Txn) error {
+	err = s.update(func(txn *badger.Txn) error {
 		item, err := txn.Get(outboxDeadKey(seq))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return ErrNotFound
@@ -419,7 +427,7 @@ func (s *Store) changeEntry(what, id string, delivered bool, change func(*badger
 	defer s.leave()
 	s.outboxMu.Lock()
 	changed := false
-	err = s.db.Update(func(txn *badger.Txn) error {
+	err = s.update(func(txn *badger.Txn) error {
 		item, err := txn.Get(outboxKey(seq))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			if delivered {

@@ -77,7 +77,7 @@ func (s *Store) SetOrderStatus(bucket, orderID, status string, at time.Time) (Or
 // orderMu.
 func (s *Store) updateStatus(bucket, orderID, status string, at time.Time) (o Order, changed bool, err error) {
 	key := orderKey(bucket, orderID)
-	err = s.db.Update(func(txn *badger.Txn) error {
+	err = s.update(func(txn *badger.Txn) error {
 		item, err := txn.Get(key)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return ErrNotFound

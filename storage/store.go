@@ -79,6 +79,15 @@ type Options struct {
 	// (outbox.go) in the same transaction as a new order or a status
 	// change. Off by default: without delivery nothing drains them.
 	Outbox bool
+	// MinFree is the free space, in bytes, the store's filesystem must
+	// keep: Open refuses a filesystem with less, and the store stops
+	// writing while it has less (diskguard.go). Default DefaultMinFree; a
+	// negative value turns the guard off.
+	MinFree int64
+
+	// diskFree reads the free space of a directory's filesystem; tests
+	// replace it. Default: the system's (Linux only).
+	diskFree func(dir string) (free uint64, known bool, err error)
 }
 
 // Defaults for the zero values of Options.
@@ -161,6 +170,16 @@ type Store struct {
 	// outboxFloor is a seq no outbox entry lies below (see Due).
 	outboxFloor atomic.Uint64
 
+	// The disk guard (diskguard.go): minFree is Options.MinFree (0 for
+	// none), free the last free space read, dirInfo the directory as
+	// opened.
+	minFree  uint64
+	diskFree func(string) (uint64, bool, error)
+	dirInfo  os.FileInfo
+	free     atomic.Uint64
+	lowDisk  atomic.Bool
+	dirGone  atomic.Bool
+
 	closeOnce sync.Once
 	closeErr  error
 
@@ -175,6 +194,14 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", opts.Dir, err)
+	}
+	dirInfo, err := os.Stat(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", opts.Dir, err)
+	}
+	minFree := uint64(max(opts.MinFree, 0))
+	if err := checkFreeAtOpen(opts.Dir, minFree, opts.diskFree); err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", opts.Dir, err)
 	}
 	db, err := badger.Open(badgerOptions(opts.Dir, opts.Logger))
@@ -198,6 +225,9 @@ func Open(opts Options) (*Store, error) {
 		wake:      make(chan struct{}, 1),
 		inflight:  make(chan struct{}, maxInFlight),
 		quit:      make(chan struct{}),
+		minFree:   minFree,
+		diskFree:  opts.diskFree,
+		dirInfo:   dirInfo,
 	}
 	// Seeding the sequence with the clock keeps keys unique across restarts
 	// of the same instance even for events stamped with the same time.
@@ -205,9 +235,10 @@ func Open(opts Options) (*Store, error) {
 	s.outbox.Store(opts.Outbox)
 	s.commit = s.commitBatch
 	s.syncs = newSyncGroup(db.Sync)
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.runWriter()
 	go s.runGC(opts.GCInterval)
+	go s.runDiskWatch(diskCheckInterval)
 	return s, nil
 }
 
@@ -240,6 +271,12 @@ func withDefaults(opts Options) (Options, error) {
 	}
 	if opts.Instance == "" {
 		opts.Instance, _ = os.Hostname()
+	}
+	if opts.MinFree == 0 {
+		opts.MinFree = DefaultMinFree
+	}
+	if opts.diskFree == nil {
+		opts.diskFree = diskFree
 	}
 	return opts, nil
 }
@@ -316,6 +353,14 @@ func (s *Store) Close() error {
 		}
 		close(s.quit)
 		s.wg.Wait()
+		if s.dirGone.Load() {
+			// Badger's Close flushes the memtable and retries a failed
+			// flush forever: into a directory that is gone, a stop or a
+			// reload would never end. What it holds is lost either way.
+			s.logger.Error("not closing the katalys store: its directory is gone", zap.String("dir", s.dir))
+			s.closeErr = fmt.Errorf("closing store %s: %w", s.dir, ErrDirGone)
+			return
+		}
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("closing store %s: %w", s.dir, err)
 		}
@@ -341,6 +386,9 @@ func (s *Store) runGC(interval time.Duration) {
 }
 
 func (s *Store) gcOnce() {
+	if s.roomToWrite() != nil {
+		return // GC writes the values it keeps into a new file
+	}
 	for {
 		select {
 		case <-s.quit:

@@ -401,6 +401,10 @@ func (s *Store) settle(batch []*job, err error) {
 // calls done once all of them are committed or failed.
 // It does not wait: Badger runs the callbacks.
 func (s *Store) commitBatch(batch []*job, done func(error)) {
+	if err := s.roomToWrite(); err != nil {
+		done(err)
+		return
+	}
 	c := &txnGroup{done: done}
 	c.pending.Store(1) // held until every transaction is started
 	txn := s.db.NewTransaction(true)

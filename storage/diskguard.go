@@ -1,0 +1,124 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dustin/go-humanize"
+	"go.uber.org/zap"
+)
+
+// Badger writes its memtables' logs and its new tables through memory-mapped
+// files that it sizes up front, sparse. On a full filesystem a store into
+// such a page finds no block to take, the kernel raises SIGBUS, and Go cannot
+// turn a fault in Badger's goroutines into an error: Caddy dies, and again at
+// every start until space is freed (QA, 2026-11-25, on a filled tmpfs). So
+// the store keeps a reserve: it refuses to open on a filesystem with less
+// than Options.MinFree free, and stops writing while it has less, until it
+// has MinFree plus a tenth again. Pages are served all the while; page views
+// are dropped and counted, and a failed order write is logged in full by the
+// caller.
+
+// DefaultMinFree is the reserve of Options.MinFree: room for the memtables'
+// logs (two memtables of 16 MiB each, twice that in their files), the
+// table a flush writes, and compactions.
+const DefaultMinFree = 128 << 20
+
+// diskCheckInterval is how often the store looks at its filesystem. At the
+// few MB/s that even a busy store writes, a second uses little of the
+// reserve.
+const diskCheckInterval = time.Second
+
+// ErrLowDisk is returned by the writes the store refuses while its
+// filesystem has less than Options.MinFree free.
+var ErrLowDisk = errors.New("too little free disk space")
+
+// ErrDirGone is returned by every write once the store's directory was
+// removed or replaced while the store was open: what it wrote since would
+// be lost at the next start.
+var ErrDirGone = errors.New("the store's directory was removed while it was open; restart Caddy to open a new one")
+
+// checkFreeAtOpen returns an error when dir's filesystem has less than
+// minFree free. A filesystem whose free space cannot be read passes.
+func checkFreeAtOpen(dir string, minFree uint64, free func(string) (uint64, bool, error)) error {
+	n, ok, err := free(dir)
+	if err != nil || !ok || n >= minFree {
+		return nil
+	}
+	return fmt.Errorf("%w: %s free on its filesystem, and the store needs %s to open (min_free)",
+		ErrLowDisk, humanize.IBytes(n), humanize.IBytes(minFree))
+}
+
+// roomToWrite says whether the store may write now: nil, ErrLowDisk or
+// ErrDirGone, wrapped with the store's directory.
+func (s *Store) roomToWrite() error {
+	switch {
+	case s.dirGone.Load():
+		return fmt.Errorf("store %s: %w", s.dir, ErrDirGone)
+	case s.lowDisk.Load():
+		return fmt.Errorf("store %s: %w: %s free on its filesystem, writing stops below %s (min_free)",
+			s.dir, ErrLowDisk, humanize.IBytes(s.free.Load()), humanize.IBytes(s.minFree))
+	}
+	return nil
+}
+
+// LowDisk reports whether the store refuses writes for want of disk space
+// or because its directory is gone.
+func (s *Store) LowDisk() bool { return s.lowDisk.Load() || s.dirGone.Load() }
+
+// runDiskWatch looks at the store's filesystem every interval until the
+// store closes.
+func (s *Store) runDiskWatch(interval time.Duration) {
+	defer s.wg.Done()
+	defer s.recoverPanic("disk watch")
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			s.checkDisk()
+		}
+	}
+}
+
+// checkDisk updates lowDisk and dirGone, logging each change once.
+func (s *Store) checkDisk() {
+	if !s.dirGone.Load() {
+		fi, err := os.Stat(s.dir)
+		if err != nil || !os.SameFile(fi, s.dirInfo) {
+			s.dirGone.Store(true)
+			s.logger.Error("the katalys store's directory was removed or replaced while Caddy runs: "+
+				"nothing more is written to it (page views dropped, orders logged as not stored) until Caddy is restarted",
+				zap.String("dir", s.dir), zap.Error(err))
+		}
+	}
+	n, ok, err := s.diskFree(s.dir)
+	if err != nil || !ok {
+		return
+	}
+	s.free.Store(n)
+	switch low := s.lowDisk.Load(); {
+	case !low && n < s.minFree:
+		s.lowDisk.Store(true)
+		s.logger.Error("the katalys store's filesystem is nearly full: writing stops until it has room again "+
+			"(page views dropped, orders logged as not stored); free some space, or lower min_free",
+			zap.String("dir", s.dir), zap.String("free", humanize.IBytes(n)), zap.String("min_free", humanize.IBytes(s.minFree)))
+	case low && n >= s.minFree+s.minFree/10:
+		s.lowDisk.Store(false)
+		s.logger.Info("the katalys store's filesystem has room again: writing resumes",
+			zap.String("dir", s.dir), zap.String("free", humanize.IBytes(n)))
+	}
+}
+
+// update is db.Update, refused (roomToWrite) while the store may not write.
+func (s *Store) update(fn func(*badger.Txn) error) error {
+	if err := s.roomToWrite(); err != nil {
+		return err
+	}
+	return s.db.Update(fn)
+}

@@ -1,0 +1,125 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeDisk is a filesystem whose free space the test sets.
+type fakeDisk struct{ free atomic.Uint64 }
+
+func (d *fakeDisk) read(string) (uint64, bool, error) { return d.free.Load(), true, nil }
+
+// TestOpenRefusesAFullDisk: below MinFree the store does not open, so
+// Badger never maps a file it could not write.
+func TestOpenRefusesAFullDisk(t *testing.T) {
+	disk := &fakeDisk{}
+	disk.free.Store(8 << 20)
+	dir := filepath.Join(t.TempDir(), "store")
+	_, err := Open(Options{Dir: dir, diskFree: disk.read})
+	if !errors.Is(err, ErrLowDisk) {
+		t.Fatalf("Open on 8 MiB free: %v, want ErrLowDisk", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("Badger wrote %d files on a full disk", len(entries))
+	}
+	disk.free.Store(DefaultMinFree)
+	st, err := Open(Options{Dir: dir, diskFree: disk.read})
+	if err != nil {
+		t.Fatalf("Open with the reserve free: %v", err)
+	}
+	st.Close()
+}
+
+// TestWritesStopOnALowDisk: while the filesystem has less than MinFree,
+// every write is refused with ErrLowDisk (page views dropped and counted,
+// collect writes and orders failing, nothing due for delivery); they
+// resume once it has MinFree and a tenth again.
+func TestWritesStopOnALowDisk(t *testing.T) {
+	disk := &fakeDisk{}
+	disk.free.Store(1 << 40)
+	st := openTest(t, Options{diskFree: disk.read, Outbox: true, MinFree: 100 << 20})
+	at := time.Now()
+	if _, _, err := st.PutOrder(order("KA-1", "1", 10)); err != nil {
+		t.Fatal(err)
+	}
+
+	disk.free.Store(99 << 20)
+	st.checkDisk()
+	if _, _, err := st.PutOrder(order("KA-1", "2", 20)); !errors.Is(err, ErrLowDisk) {
+		t.Errorf("PutOrder on a low disk: %v, want ErrLowDisk", err)
+	}
+	if err := st.Write(context.Background(), []Event{ev("KA-1", "v1", "a", at)}); !errors.Is(err, ErrLowDisk) {
+		t.Errorf("Write on a low disk: %v, want ErrLowDisk", err)
+	}
+	dropped := st.Stats().Dropped
+	st.Enqueue(ev("KA-1", "v1", "b", at))
+	if err := st.Write(context.Background(), nil); err != nil && !errors.Is(err, ErrLowDisk) {
+		t.Fatal(err)
+	}
+	waitUntil(t, func() bool { return st.Stats().Dropped > dropped })
+	if due, _, err := st.Due(time.Now(), 10); !errors.Is(err, ErrLowDisk) || len(due) != 0 {
+		t.Errorf("Due on a low disk: %d entries, %v; want none and ErrLowDisk", len(due), err)
+	}
+	if _, err := st.SetOrderStatus("KA-1", "1", "refunded", time.Now()); !errors.Is(err, ErrLowDisk) {
+		t.Errorf("SetOrderStatus on a low disk: %v, want ErrLowDisk", err)
+	}
+	if !st.LowDisk() {
+		t.Error("LowDisk() = false")
+	}
+
+	disk.free.Store(105 << 20) // over MinFree, under MinFree + a tenth
+	st.checkDisk()
+	if _, _, err := st.PutOrder(order("KA-1", "2", 20)); !errors.Is(err, ErrLowDisk) {
+		t.Errorf("PutOrder just over the reserve: %v, want ErrLowDisk still", err)
+	}
+	disk.free.Store(111 << 20)
+	st.checkDisk()
+	if _, _, err := st.PutOrder(order("KA-1", "2", 20)); err != nil {
+		t.Errorf("PutOrder with room again: %v", err)
+	}
+	write(t, st, ev("KA-1", "v1", "c", at))
+	if due, _, err := st.Due(time.Now(), 10); err != nil || len(due) != 2 {
+		t.Errorf("Due with room again: %d entries, %v; want orders 1 and 2", len(due), err)
+	}
+}
+
+// TestWritesStopWhenTheDirectoryGoes: a store whose directory was removed
+// under it writes nothing more, rather than into files that are gone.
+func TestWritesStopWhenTheDirectoryGoes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	st, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.PutOrder(order("KA-1", "1", 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	st.checkDisk()
+	if _, _, err := st.PutOrder(order("KA-1", "2", 20)); !errors.Is(err, ErrDirGone) {
+		t.Errorf("PutOrder after the directory went: %v, want ErrDirGone", err)
+	}
+	// Close returns, where Badger's would retry its flush forever.
+	if err := st.Close(); !errors.Is(err, ErrDirGone) {
+		t.Errorf("Close: %v, want ErrDirGone", err)
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
