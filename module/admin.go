@@ -456,7 +456,9 @@ func attributionCSV(w http.ResponseWriter, c adminCall, from, to time.Time) erro
 }
 
 // report serves GET /katalys/buckets/{id}/report: the HTML report of the
-// orders placed in [from, to) (every order without from and to).
+// orders placed in [from, to) (every order without from and to). Its
+// revenue is in the bucket's currency when the bucket names one, else in
+// the currency most orders use.
 func (a *AdminAPI) report(w http.ResponseWriter, r *http.Request, c adminCall) error {
 	from, to, err := timeRange(r.URL.Query())
 	if err != nil {
@@ -469,7 +471,8 @@ func (a *AdminAPI) report(w http.ResponseWriter, r *http.Request, c adminCall) e
 	slices.Reverse(rows) // newest first
 	rules := c.app.Rules(c.bucket)
 	data := report.Data{Bucket: c.bucket, Generated: c.now, From: from, To: to,
-		Model: rules.Model, Window: rules.Window, Orders: rows}
+		Currency: c.app.DefaultCurrency(c.bucket), Model: rules.Model, Window: rules.Window,
+		Orders: rows}
 	var buf bytes.Buffer
 	if err := report.Render(&buf, data); err != nil {
 		return fmt.Errorf("rendering the report of %s: %w", c.bucket, err)

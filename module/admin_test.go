@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -417,6 +418,50 @@ func TestAdminReport(t *testing.T) {
 	res = adminOK(t, api, "GET", "/katalys/buckets/KA-1/report?from=2025-03-05", "", "text/html; charset=utf-8")
 	if strings.Contains(string(res.body), ">1042<") {
 		t.Error("report from 2025-03-05 shows order 1042")
+	}
+}
+
+// TestAdminReportCurrency: the report page's revenue is in the bucket's
+// currency when the bucket names one (orders without a currency taken to
+// be in it), else in the currency most orders use.
+func TestAdminReportCurrency(t *testing.T) {
+	app := startedApp(t, []Bucket{{ID: "KA-CA", Currency: "CAD"}, {ID: "KA-ANY"}})
+	day := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
+	for _, bucket := range []string{"KA-CA", "KA-ANY"} {
+		for i, o := range []capture.Order{
+			{ID: "u1", Total: capture.Money(10), Currency: "USD"},
+			{ID: "u2", Total: capture.Money(20), Currency: "USD"},
+			{ID: "c1", Total: capture.Money(100), Currency: "CAD"},
+			{ID: "n1", Total: capture.Money(5)}, // stored before the bucket named its currency
+		} {
+			o.Source = "ga4"
+			so := storage.Order{Order: o, Bucket: bucket, Time: day.Add(time.Duration(i) * time.Hour)}
+			if _, _, err := app.Store().PutOrder(so); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	revenue := regexp.MustCompile(`id="total-revenue"><div class="label">Revenue</div><div class="value">([^<]*)<`)
+	api := adminFor(app)
+	for _, tc := range []struct {
+		bucket, revenue, note string
+	}{
+		{"KA-CA", "105.00 CAD", "Also 30.00 USD in 2 orders."},
+		{"KA-ANY", "30.00 USD", "Also 5.00 without a currency in 1 order, 100.00 CAD in 1 order."},
+	} {
+		t.Run(tc.bucket, func(t *testing.T) {
+			page := adminOK(t, api, "GET", "/katalys/buckets/"+tc.bucket+"/report", "", "text/html; charset=utf-8").String()
+			m := revenue.FindStringSubmatch(page)
+			if m == nil {
+				t.Fatal("the page has no revenue card")
+			}
+			if m[1] != tc.revenue {
+				t.Errorf("revenue %q, want %q", m[1], tc.revenue)
+			}
+			if !strings.Contains(page, tc.note) {
+				t.Errorf("the page does not note %q", tc.note)
+			}
+		})
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -812,6 +813,7 @@ func dailyDesc(days []dayTotal, main string) string {
 // share is the donut of attributed revenue (or orders) by publisher.
 type share struct {
 	Basis  string // what the shares are of
+	Note   string // the orders counted but not in the revenue, if any
 	Center string
 	Slices []slice
 	Desc   string
@@ -847,13 +849,15 @@ func buildShare(orders []order, main string, byRevenue bool) share {
 	groups := map[string]*part{"others": {kind: "others"}, "rejected": {kind: "rejected"},
 		"organic": {kind: "organic"}}
 	var total float64
+	var left leftOut
 	for _, o := range orders {
 		w := 1.0
 		if byRevenue {
-			if !o.inMain {
-				continue
-			}
+			// Every order counts in the Orders column, as everywhere on
+			// the page; only totals in the main currency weigh in the
+			// revenue and the shares (o.main is 0 for the others).
 			w = o.main
+			left.add(o)
 		}
 		total += w
 		addOrder(o, w, pubs, groups)
@@ -862,6 +866,7 @@ func buildShare(orders []order, main string, byRevenue bool) share {
 	s := share{Basis: "orders", Slices: drawSlices(parts, total, byRevenue, main)}
 	if byRevenue {
 		s.Basis = "revenue in " + cmp.Or(main, "the main currency")
+		s.Note = left.note()
 	}
 	var att float64
 	for _, p := range parts {
@@ -875,6 +880,56 @@ func buildShare(orders []order, main string, byRevenue bool) share {
 	}
 	s.Desc = shareDesc(s)
 	return s
+}
+
+// leftOut counts the orders the share chart's Orders column counts but
+// its revenue leaves out: per currency ("" for none), and those without a
+// total.
+type leftOut struct {
+	byCurrency map[string]int
+	noTotal    int
+}
+
+func (l *leftOut) add(o order) {
+	switch {
+	case o.inMain:
+	case o.Total == nil:
+		l.noTotal++
+	default:
+		if l.byCurrency == nil {
+			l.byCurrency = map[string]int{}
+		}
+		l.byCurrency[o.currency]++
+	}
+}
+
+// note says which orders the Orders column counts beyond the revenue, or
+// is "" when there are none.
+func (l leftOut) note() string {
+	curs := slices.Collect(maps.Keys(l.byCurrency))
+	slices.SortFunc(curs, func(a, b string) int {
+		return cmp.Or(cmp.Compare(l.byCurrency[b], l.byCurrency[a]), cmp.Compare(a, b))
+	})
+	var parts []string
+	for _, c := range curs {
+		if c == "" {
+			parts = append(parts, plural(l.byCurrency[c], "order", "orders")+" without a currency")
+		} else {
+			parts = append(parts, plural(l.byCurrency[c], "order", "orders")+" in "+c)
+		}
+	}
+	if l.noTotal > 0 {
+		parts = append(parts, plural(l.noTotal, "order", "orders")+" without a total")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	list := parts[len(parts)-1]
+	if len(parts) > 1 {
+		list = strings.Join(parts[:len(parts)-1], ", ") + " and " + list
+	}
+	return "The Orders column counts every order, including " + list +
+		", which the revenue and shares leave out."
 }
 
 // addOrder adds an order of weight w to its publishers' parts, or to the
@@ -1237,7 +1292,7 @@ tr{break-inside:avoid}
 </tbody>
 </table>
 </div>
-<p class="small">Share of {{.Basis}}. Approved and pending orders count for the publisher credited, and a split credit (linear) is shared among its publishers. Rejected: credited to a click, then refunded or cancelled. Organic: no affiliate click.</p>
+<p class="small">Share of {{.Basis}}.{{if .Note}} {{.Note}}{{end}} Approved and pending orders count for the publisher credited, and a split credit (linear) is shared among its publishers. Rejected: credited to a click, then refunded or cancelled. Organic: no affiliate click.</p>
 </section>
 {{- end}}
 {{- with .Lag}}

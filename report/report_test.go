@@ -427,16 +427,104 @@ func slicesOf(s share) map[string]string {
 func TestShareByPublisher(t *testing.T) {
 	got := slicesOf(build(fixture()).Share)
 	want := map[string]string{
-		"pub-8":             "1,250.00 USD 57.7% 1",
-		"pub-17":            "492.44 USD 22.7% 4", // 77.05 + 59.99 + 310.40 + half of 90
-		"pub-42":            "164.55 USD 7.6% 3",  // 42.50 pending + 77.05 + half of 90
+		"pub-8":             "1,250.00 USD 57.7% 2", // and the order of 65 EUR
+		"pub-17":            "492.44 USD 22.7% 4",   // 77.05 + 59.99 + 310.40 + half of 90
+		"pub-42":            "164.55 USD 7.6% 3",    // 42.50 pending + 77.05 + half of 90
 		"(no publisher id)": "48.00 USD 2.2% 1",
 		"Rejected":          "120.00 USD 5.5% 1",
-		"Organic":           "91.20 USD 4.2% 4",
+		"Organic":           "91.20 USD 4.2% 5", // and the order without a total
 	}
 	if !mapsEqual(got, want) {
 		t.Errorf("share legend:\ngot  %v\nwant %v", got, want)
 	}
+}
+
+// TestShareCountsEveryOrder: the share table's Orders column counts every
+// order, as the page's note says, while its revenue and shares stay in the
+// main currency; a publisher paid only in another currency keeps its row.
+func TestShareCountsEveryOrder(t *testing.T) {
+	in := func(cur string, r Row) Row { r.Currency = cur; return r }
+	noTotal := func(r Row) Row { r.Total = nil; return r }
+	usd := approved("1", "2025-03-30 10:00", 100, "pub-us", "c1", 1)
+	for _, tc := range []struct {
+		name     string
+		currency string // Data.Currency
+		rows     []Row
+		want     map[string]string
+		note     string // in the share's note; "" for none
+	}{
+		{
+			name: "a publisher only in another currency",
+			rows: []Row{usd, usd, approved("2", "2025-03-29 10:00", 50, "pub-us", "c2", 1),
+				in("EUR", approved("3", "2025-03-28 10:00", 70, "pub-eu", "c3", 1)),
+				in("EUR", approved("4", "2025-03-27 10:00", 30, "pub-eu", "c4", 1))},
+			want: map[string]string{"pub-us": "250.00 USD 100% 3", "pub-eu": "0.00 USD 0% 2"},
+			note: "including 2 orders in EUR,",
+		},
+		{
+			name: "other currencies in every group",
+			rows: []Row{usd, usd, usd,
+				in("GBP", approved("2", "2025-03-29 10:00", 50, "pub-us", "c2", 1)),
+				in("GBP", organic("3", "2025-03-28 10:00", 20)),
+				noTotal(organic("4", "2025-03-27 10:00", 0)),
+				in("", organic("5", "2025-03-26 10:00", 9))},
+			want: map[string]string{"pub-us": "300.00 USD 100% 4", "Organic": "0.00 USD 0% 3"},
+			note: "including 2 orders in GBP, 1 order without a currency and 1 order without a total,",
+		},
+		{
+			name:     "the store's currency",
+			currency: "CAD",
+			rows: []Row{usd, usd, in("CAD", approved("2", "2025-03-29 10:00", 80, "pub-ca", "c2", 1)),
+				in("", approved("3", "2025-03-28 10:00", 20, "pub-ca", "c3", 1))},
+			want: map[string]string{"pub-ca": "100.00 CAD 100% 2", "pub-us": "0.00 CAD 0% 2"},
+			note: "including 2 orders in USD,",
+		},
+		{
+			name: "all in the main currency",
+			rows: []Row{usd, organic("2", "2025-03-29 10:00", 300)},
+			want: map[string]string{"pub-us": "100.00 USD 25% 1", "Organic": "300.00 USD 75% 1"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Data{Bucket: "b", Generated: at("2025-03-31 12:00"), Currency: tc.currency, Orders: tc.rows}
+			s := build(d).Share
+			if got := slicesOf(s); !mapsEqual(got, tc.want) {
+				t.Errorf("share legend:\ngot  %v\nwant %v", got, tc.want)
+			}
+			orders := 0
+			for _, sl := range s.Slices {
+				orders += sl.Orders
+			}
+			if orders != len(tc.rows) {
+				t.Errorf("the Orders column sums to %d, want every one of the %d orders", orders, len(tc.rows))
+			}
+			if tc.note == "" && s.Note != "" || !strings.Contains(s.Note, tc.note) {
+				t.Errorf("note = %q, want %q", s.Note, tc.note)
+			}
+			legend := strings.Join(strings.Fields(text(findID(parse(t, render(t, d)), "legend-share"))), " ")
+			for label := range tc.want {
+				if !strings.Contains(legend, label) {
+					t.Errorf("the page's share table lacks %s: %s", label, legend)
+				}
+			}
+		})
+	}
+}
+
+// findID returns the element of doc with the id, or fails.
+func findID(doc *html.Node, id string) *html.Node {
+	var found *html.Node
+	walk(doc, func(n *html.Node) {
+		for _, a := range n.Attr {
+			if found == nil && a.Key == "id" && a.Val == id {
+				found = n
+			}
+		}
+	})
+	if found == nil {
+		panic("no element with id " + id)
+	}
+	return found
 }
 
 func mapsEqual(a, b map[string]string) bool {
