@@ -94,23 +94,50 @@ func fromDataLayer(p *Page) *Order {
 	return &o
 }
 
-// nonPurchaseEvents are GA4 and GTM events whose ecommerce payload is not
-// an order even when it carries a transaction id.
-var nonPurchaseEvents = map[string]bool{
-	"add_payment_info": true, "add_shipping_info": true, "begin_checkout": true,
-	"add_to_cart": true, "remove_from_cart": true, "view_cart": true,
-	"view_item": true, "view_item_list": true, "select_item": true,
-	"view_promotion": true, "select_promotion": true, "add_to_wishlist": true,
-	"refund": true, "page_view": true, "gtm.js": true, "gtm.dom": true, "gtm.load": true,
-	"checkout": true, "checkoutOption": true, "addToCart": true, "removeFromCart": true,
-	"productClick": true, "productDetail": true, "eec.checkout": true, "eec.refund": true,
+// purchaseEvent reports whether a data layer object's event names a
+// purchase, so that its transaction is an order: GA4's "purchase" and the
+// names stores and tag plugins give the same push ("eec.purchase",
+// "dl_purchase", "orderCompleted", "gtm4wp.orderCompletedEEC",
+// "transactionComplete", "transaction"). Other events never make an
+// order, even with a transaction id: a lead ("generate_lead"), a sign-up,
+// a checkout step, a refund. An object with no event is read by its shape
+// (a UA purchase, classic transaction keys, GTM4WP's order data).
+func purchaseEvent(obj jslit.Object) bool {
+	v := obj.Get("event")
+	if v == nil {
+		return true
+	}
+	ev, ok := jslit.Str(v)
+	if !ok {
+		return true // not a name (a variable): the shape decides
+	}
+	ev = strings.ToLower(strings.TrimSpace(ev))
+	if ev == "" {
+		return true
+	}
+	for _, not := range [...]string{"refund", "cancel", "fail", "return", "abandon"} {
+		if strings.Contains(ev, not) {
+			return false
+		}
+	}
+	switch {
+	case strings.Contains(ev, "purchase"), strings.Contains(ev, "transaction"):
+		return true
+	case strings.Contains(ev, "order") || strings.Contains(ev, "checkout"):
+		for _, done := range [...]string{"complet", "placed", "confirm", "success", "received", "thank"} {
+			if strings.Contains(ev, done) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dataLayerOrder reads the order one data layer object carries, combining
 // the shapes it holds (GTM4WP prints orderData beside the GA4 ecommerce
 // object), and the rank of the most trusted of them.
 func dataLayerOrder(obj jslit.Object) (*Order, int) {
-	if ev, ok := jslit.Str(obj.Get("event")); ok && nonPurchaseEvents[strings.TrimSpace(ev)] {
+	if !purchaseEvent(obj) {
 		return nil, 0
 	}
 	var o *Order

@@ -239,6 +239,17 @@ func TestAnalyticsDataLayerQuirks(t *testing.T) {
 		{"any event name", `window.dataLayer.push({event:'GA4_purchase', ecommerce:{transaction_id:'A-1', value:'12.50', currency:'eur'}});`,
 			"A-1|12.5|EUR|||ga4"},
 		{"no event at all", `dataLayer.push({ecommerce:{transaction_id: 77, value: 3}});`, "77|3||||ga4"},
+		// Only a purchase makes an order; a lead or a sign-up with a
+		// transaction id (events no deny-list can foresee) does not.
+		{"generate_lead with id", `dataLayer.push({event:"generate_lead",ecommerce:{transaction_id:"NL-5521",value:10,currency:"EUR"}});`, "nil"},
+		{"sign_up with id", `dataLayer.push({event:'sign_up', transactionId:'S-1', transactionTotal: 0});`, "nil"},
+		{"custom lead event", `dataLayer.push({event:'newsletter_optin', ecommerce:{transaction_id:'N-2', value: 1}});`, "nil"},
+		{"purchase failed", `dataLayer.push({event:'purchase_failed', ecommerce:{transaction_id:'F-1', value: 5}});`, "nil"},
+		{"begin_checkout with id", `dataLayer.push({event:'begin_checkout', ecommerce:{transaction_id:'B-1', value: 5}});`, "nil"},
+		{"checkout_complete", `dataLayer.push({event:'checkout_complete', ecommerce:{transaction_id:'CC-1', value: 5}});`, "CC-1|5||||ga4"},
+		{"order_placed", `dataLayer.push({event:'order_placed', transactionId:'OP-1', transactionTotal: 8});`, "OP-1|8||||gtm"},
+		{"gtm4wp event", `dataLayer.push({event:'gtm4wp.orderCompletedEEC', ecommerce:{purchase:{actionField:{id:'W-1', revenue: 9}}}});`, "W-1|9||||ua"},
+		{"event in a variable", `dataLayer.push({event: ev, ecommerce:{transaction_id:'V-1', value: 2}});`, "V-1|2||||ga4"},
 		{"leading zeros kept", `dataLayer.push({event:'purchase', ecommerce:{transaction_id:"000000187", value:"1,284.50", currency:"EUR"}});`,
 			"000000187|1284.5|EUR|||ga4"},
 		{"numeric id literal kept", `dataLayer.push({event:'purchase', ecommerce:{transaction_id: 0042, value: 5}});`, "0042|5||||ga4"},

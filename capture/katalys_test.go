@@ -265,10 +265,34 @@ func TestFailedPaymentPage(t *testing.T) {
 	if o, ok := Extract([]byte(`<html><body>` + failed + purchase + `</body></html>`)); ok {
 		t.Errorf("failed payment page: order %+v", o)
 	}
+	// A block theme's Status block prints "Order failed" with no class of
+	// its own; its "Try again" actions, printed for a failed order only,
+	// carry one. The Summary block still prints the number and total.
+	summary := `<ul class="wc-block-order-confirmation-summary-list">` +
+		`<li class="wc-block-order-confirmation-summary-list-item"><span class="wc-block-order-confirmation-summary-list-item__key">Order number:</span> <span class="wc-block-order-confirmation-summary-list-item__value">48816</span></li>` +
+		`<li class="wc-block-order-confirmation-summary-list-item"><span class="wc-block-order-confirmation-summary-list-item__key">Total:</span> <span class="wc-block-order-confirmation-summary-list-item__value"><span class="woocommerce-Price-amount amount"><bdi><span class="woocommerce-Price-currencySymbol">&pound;</span>86.37</bdi></span></span></li></ul>`
+	status := `<div data-block-name="woocommerce/order-confirmation-status" class="wc-block-order-confirmation-status"><h1>Order failed</h1>` +
+		`<p>Your order cannot be processed as the originating bank/merchant has declined your transaction. Please attempt your purchase again.</p>`
+	for name, page := range map[string]string{
+		"blocks, p actions":          `<body class="woocommerce-order-received">` + status + `<p class="wc-block-order-confirmation-status__actions"><a href="/checkout/order-pay/48816/?pay_for_order=true" class="button">Try again</a></p></div>` + summary + `</body>`,
+		"blocks, span actions":       `<body class="woocommerce-order-received">` + status + `<br><span class='wc-block-order-confirmation-status__actions'><a href="/checkout/order-pay/48816/?pay_for_order=true" class="button">Try again</a></span></div>` + summary + `</body>`,
+		"blocks, actions and a push": `<body>` + status + `<p class="wc-block-order-confirmation-status__actions"><a href="/" class="button">Try again</a></p></div>` + summary + purchase + `</body>`,
+	} {
+		if o, ok := Extract([]byte(page)); ok {
+			t.Errorf("failed payment page (%s): order %+v", name, o)
+		}
+	}
+	if o, ok := Extract([]byte(`<body class="woocommerce-order-received">` + summary + `</body>`)); !ok || o.ID != "48816" {
+		t.Errorf("block theme page of a paid order: %+v, %v; want order 48816", o, ok)
+	}
 	for name, page := range map[string]string{
 		"stylesheet": `<html><head><style>.woocommerce-thankyou-order-failed{color:#b81c23}</style></head><body>` + purchase + `</body></html>`,
 		"script": `<html><body>` + purchase + `<script>for(var i=0;i<n.length;i++){}` +
 			`if(document.querySelector('.woocommerce-thankyou-order-failed')){retry()}</script></body></html>`,
+		"blocks stylesheet": `<html><head><style>.wc-block-order-confirmation-status__actions .button{margin:0}</style></head><body>` + summary + `</body></html>`,
+		"blocks script": `<html><body>` + summary + `<script>for(var i=0;i<n.length;i++){}` +
+			`if(document.querySelector('.wc-block-order-confirmation-status__actions')){retry()}</script></body></html>`,
+		"blocks other attribute": `<html><body><div data-wc-context='{"hide":".wc-block-order-confirmation-status__actions"}'></div>` + summary + `</body></html>`,
 	} {
 		if o, ok := Extract([]byte(page)); !ok || o.ID != "48816" {
 			t.Errorf("page whose %s names the notice: %+v, %v; want order 48816", name, o, ok)

@@ -14,6 +14,9 @@ func readShopware(p *Page, at int) *Order {
 	if st < 0 {
 		return nil
 	}
+	if shopwarePaymentFailed(p) {
+		return noMarkupOrder
+	}
 	w := window(p.Raw, st+1)
 	num, t, ok := seekElem(w, "finish-ordernumber", byClass("finish-ordernumber"))
 	if !ok {
@@ -51,4 +54,16 @@ func readShopware(p *Page, at int) *Order {
 		return true
 	})
 	return o
+}
+
+// shopwarePaymentFailed reports whether p is the finish page of an order
+// whose payment failed (/checkout/finish?orderId=…&paymentFailed=1): the
+// order number above a "danger" alert, which asks the customer to change
+// the payment method and try again. Shopware prints the finish page, with
+// its number and line items, for an order whose payment failed as well,
+// and the order is not paid: as on WooCommerce's failed-payment page, it
+// is no order yet. Paid on the retry, it is captured from the finish page
+// that follows.
+func shopwarePaymentFailed(p *Page) bool {
+	return classOnElement(p, "finish-ordernumber") && classOnElement(p, "alert-danger")
 }

@@ -20,32 +20,14 @@ import "strings"
 // time of the look, and credited to the visitor's recent clicks.
 
 func readSpree(p *Page, at int) *Order {
-	st := markerTag(p, at, markupNeedles[mkSolidus].s)
-	if st < 0 {
+	sum, id, ok := spreeSummary(p, at)
+	if !ok {
 		return nil
 	}
-	w := window(p.Raw, st+1)
-	sum, _, ok := seekElem(w, "order_summary", byID("order_summary"))
-	if !ok || !spreeJustPlaced(p.Raw, sum) {
-		return nil
+	if !spreeJustPlaced(p.Raw, sum) {
+		return noMarkupOrder
 	}
-	o := &Order{}
-	for _, h := range []string{"legend", "h1", "h2"} {
-		if in, _, ok := findElem(sum, byTag(h)); ok {
-			if o.ID = spreeNumber(textOf(in, nil)); o.ID != "" {
-				break
-			}
-		}
-	}
-	if o.ID == "" {
-		// Solidus prints the number in the page title above the fieldset.
-		if in, _, ok := findElem(p.Raw[max(0, st-4096):st], byClass("order-page__title")); ok {
-			o.ID = spreeNumber(textOf(in, nil))
-		}
-	}
-	if o.ID == "" {
-		return nil
-	}
+	o := &Order{ID: id}
 	eachElem(sum, byTagClass("article", "order-item"), func(_ mtoken, in []byte) bool {
 		var it Item
 		if a, _, ok := findElem(in, func(t mtoken) bool {
@@ -94,6 +76,50 @@ func readSpree(p *Page, at int) *Order {
 		return true
 	})
 	return o
+}
+
+// spreeSummary finds the order summary of a Spree or Solidus order page
+// whose marker is at at, and the order number it names: the legend or
+// heading of the summary, or Solidus's page title above it.
+func spreeSummary(p *Page, at int) (sum []byte, id string, ok bool) {
+	st := markerTag(p, at, markupNeedles[mkSolidus].s)
+	if st < 0 {
+		return nil, "", false
+	}
+	w := window(p.Raw, st+1)
+	sum, _, ok = seekElem(w, "order_summary", byID("order_summary"))
+	if !ok {
+		return nil, "", false
+	}
+	for _, h := range []string{"legend", "h1", "h2"} {
+		if in, _, ok := findElem(sum, byTag(h)); ok {
+			if id = spreeNumber(textOf(in, nil)); id != "" {
+				break
+			}
+		}
+	}
+	if id == "" {
+		// Solidus prints the number in the page title above the fieldset.
+		if in, _, ok := findElem(p.Raw[max(0, st-4096):st], byClass("order-page__title")); ok {
+			id = spreeNumber(textOf(in, nil))
+		}
+	}
+	return sum, id, id != ""
+}
+
+// spreeAccountView reports whether p is a Spree or Solidus order page
+// that does not say its order was just placed: the customer looking at an
+// order from their account. Nothing on such a page is a new order,
+// whichever source prints it (a theme's schema.org Order, a tag printed
+// on every view), as the platform's own analytics snippets, printed only
+// for a just-completed order, have it.
+func spreeAccountView(p *Page) bool {
+	at := indexStr(p.Raw, markupNeedles[mkSolidus].s)
+	if at < 0 {
+		return false
+	}
+	sum, _, ok := spreeSummary(p, at)
+	return ok && !spreeJustPlaced(p.Raw, sum)
 }
 
 // spreeNumber reads "Order R123456789" / "Order #R123": the last word,

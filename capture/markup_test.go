@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 const markupFixtures = "../../shared/fixtures/thankyou"
@@ -126,7 +127,8 @@ var markupPageWants = map[string]*mkWant{
 	"woocommerce_classic_eur.html": {source: "markup/woocommerce", id: "004711", total: 1284.90, subtotal: 1258.70, currency: "EUR",
 		email: "lena.brandt@example.de", discounts: 1,
 		items: []mkItem{{"", "Espressomaschine „Bar“ Duo", 1, 1199}, {"", "Bohnen Hausmischung 1kg", 3, 19.90}}},
-	"woocommerce_failed.html": nil,
+	"woocommerce_failed.html":        nil,
+	"woocommerce_blocks_failed.html": nil, // the Status block's "Try again" actions
 	"woocommerce_blocks_de.html": {source: "markup/woocommerce", id: "8812", total: 1249, subtotal: -1, currency: "CHF",
 		email: "urs.keller@example.ch", items: []mkItem{{"", "Taschenuhr „Gotthard“", 1, 1249}}},
 	"shopify_gbp.html": {source: "markup/shopify", id: "1047", total: 1234.56, subtotal: 1189, currency: "GBP",
@@ -136,12 +138,14 @@ var markupPageWants = map[string]*mkWant{
 	"prestashop_fr.html": {source: "markup/prestashop", id: "XKBKNABJK", total: 1166.50, subtotal: 1186.50, currency: "EUR",
 		email: "margaux.petit@example.fr", discounts: 1,
 		items: []mkItem{{"", "Théière en fonte", 1, 1149}, {"", "Thé vert Sencha 100 g", 3, 12.50}}},
+	"shopware_payment_failed.html": nil, // the "danger" alert of ?paymentFailed=1
 	"shopware.html": {source: "markup/shopware", id: "10045", total: 259.70, subtotal: -1, currency: "EUR",
 		items: []mkItem{{"SW10001", `Wanderschuh "Alpin"`, 2, 119.90}, {"SW10007", "Socken 3er-Pack", 1, 14.91}}},
 	"sylius.html":       {source: "markup/sylius", id: "000000231", total: -1, subtotal: -1},
 	"sylius_guest.html": nil,
 	"spree_legacy.html": {source: "markup/spree", id: "R123456789", total: 50.97, subtotal: 45.97,
 		items: []mkItem{{"", "Ruby on Rails Tote", 2, 15.99}, {"", "Ruby on Rails Mug", 1, 13.99}}},
+	"solidus_account_jsonld.html": nil, // an old order from the account: no thank-you line
 	"solidus.html": {source: "markup/spree", id: "R482917305", total: 1170.08, subtotal: 1288.98, discounts: 1,
 		items: []mkItem{{"", "Ruby Tote", 1, 1249}, {"", "Canvas Strap", 2, 19.99}}},
 	"bigcommerce.html":      {source: "markup/bigcommerce", id: "4127", total: -1, subtotal: -1},
@@ -281,6 +285,89 @@ func TestSpreeAccountViewIsNoOrder(t *testing.T) {
 		if o, ok := NewPage(account).Order(); ok {
 			t.Errorf("%s without its thank-you line: order %q, want none", page, o.ID)
 		}
+	}
+}
+
+// TestSpreeAccountViewWithOtherSources: the rule that a Spree or Solidus
+// order page confirms an order only when it says the order was just
+// placed holds for the whole page, not only its markup: a theme's
+// schema.org Order or a tag printed on every view of the account's order
+// page is no new order either.
+func TestSpreeAccountViewWithOtherSources(t *testing.T) {
+	raw, err := os.ReadFile("testdata/markup/solidus_account_jsonld.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := Extract(raw); ok {
+		t.Errorf("account view with a JSON-LD Order: order %+v", o)
+	}
+	gtag := []byte(`<script>gtag("event","purchase",{transaction_id:"R555000111",value:45,currency:"USD"})</script></body>`)
+	if o, ok := Extract(bytes.Replace(raw, []byte("</body>"), gtag, 1)); ok {
+		t.Errorf("account view with a gtag purchase: order %+v", o)
+	}
+	// The same page right after checkout confirms the order.
+	thanks := []byte(`<p class="order-page__completed">Thank you for your order.</p><fieldset`)
+	placed := bytes.Replace(raw, []byte("<fieldset"), thanks, 1)
+	placed = bytes.Replace(placed, []byte(`"2024-01-10"`), []byte(`"`+time.Now().UTC().Format("2006-01-02")+`"`), 1)
+	if o, ok := Extract(placed); !ok || o.ID != "R555000111" || o.Total == nil || *o.Total != 45 {
+		t.Errorf("the page right after checkout: %+v, %v; want order R555000111 of 45", o, ok)
+	}
+}
+
+// TestOldSpreeOrderDate: an order with a Spree or Solidus number whose
+// page prints an order date days before the view (a storefront that
+// prints a schema.org Order but not the platform's markup) is an old
+// order looked at from the account, not a new one. Other orders keep
+// their printed dates, whatever their age (the shared fixtures print
+// dates of 2025).
+func TestOldSpreeOrderDate(t *testing.T) {
+	defer func(f func() time.Time) { now = f }(now)
+	now = func() time.Time { return time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC) }
+	page := func(id, date string) []byte {
+		return []byte(`<html><head><script type="application/ld+json">{"@context":"https://schema.org","@type":"Order",` +
+			`"orderNumber":"` + id + `","orderStatus":"https://schema.org/OrderDelivered","priceCurrency":"USD","price":"45.00","orderDate":"` + date + `"}</script></head>` +
+			`<body><h1>Order ` + id + `</h1></body></html>`)
+	}
+	for _, tt := range []struct {
+		id, date string
+		ok       bool
+	}{
+		{"R555000111", "2024-01-10", false},
+		{"R555000111", "2024-02-20T09:30:00Z", false},
+		{"R555000111", "2024-02-29T16:00:00-05:00", true},
+		{"R555000111", "2024-03-01", true},
+		{"R555000111", "", true},
+		{"R555000111", "last Tuesday", true},
+		{"5550001", "2024-01-10", true},
+		{"000004926", "2023-06-01T10:00:00+02:00", true},
+	} {
+		if o, ok := Extract(page(tt.id, tt.date)); ok != tt.ok {
+			t.Errorf("order %s dated %q: %+v, %v; want ok %v", tt.id, tt.date, o, ok, tt.ok)
+		}
+	}
+}
+
+// TestShopwarePaymentFailed: Shopware's finish page of an order whose
+// payment failed (?paymentFailed=1) prints the order number, the line
+// items and the purchase tags, with a "danger" alert asking to change the
+// payment method; as WooCommerce's failed-payment page, it confirms no
+// order, whatever its tags say. The alert's class in a stylesheet is no
+// alert.
+func TestShopwarePaymentFailed(t *testing.T) {
+	raw, err := os.ReadFile("testdata/markup/shopware_payment_failed.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := Extract(raw); ok {
+		t.Errorf("payment failed: order %+v", o)
+	}
+	alert := regexp.MustCompile(`<div role="alert" class="alert alert-danger alert-has-icon">.*</div></div></div>`)
+	paid := alert.ReplaceAll(raw, nil)
+	if bytes.Equal(paid, raw) {
+		t.Fatal("no alert to remove")
+	}
+	if o, ok := Extract(paid); !ok || o.ID != "10057" || o.Total == nil || *o.Total != 124.89 {
+		t.Errorf("paid: %+v, %v; want order 10057 of 124.89", o, ok)
 	}
 }
 

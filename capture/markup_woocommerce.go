@@ -105,11 +105,16 @@ func wooOverview(ov []byte, o *Order) {
 // readWooBlocks reads the block theme's Order Confirmation blocks: the
 // summary list (order number, total, email by their translated keys), the
 // totals table (items; no Subtotal row, the block removes it) and the
-// billing email when the addresses block prints it.
+// billing email when the addresses block prints it. A failed order (the
+// Status block's "Try again" actions, .wc-block-order-confirmation-status__actions,
+// printed for a failed order only) gives nil.
 func readWooBlocks(p *Page, at int) *Order {
 	st := markerTag(p, at, markupNeedles[mkWooBlocks].s)
 	if st < 0 {
 		return nil
+	}
+	if classOnElement(p, wooBlocksFailed) {
+		return noMarkupOrder
 	}
 	w := window(p.Raw, st+1)
 	sum, _, ok := seekElem(w, "wc-block-order-confirmation-summary-list", byClass("wc-block-order-confirmation-summary-list"))

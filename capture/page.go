@@ -10,7 +10,7 @@ import (
 // Page is one thank-you page, scanned once and shared by every source.
 type Page struct {
 	// Raw is the whole page as it was served (decoded, not decompressed
-	// by the sources).
+	// by the sources), in UTF-8 when it was in a single-byte charset.
 	Raw []byte
 	// Scripts are the page's inline script elements in document order,
 	// external ones (with a src and no body) left out.
@@ -64,7 +64,11 @@ func (p *Page) inScript(i int) bool {
 // first "</script", whatever JavaScript string it sits in, in any case)
 // but in one pass from '<' to '<', so that it costs little: a thank-you
 // page is read on every view.
+//
+// A page in the single-byte charset its <meta> declares is decoded to
+// UTF-8 first (see HeaderCharset); Raw is then the decoded copy.
 func NewPage(raw []byte) *Page {
+	raw, _ = decodeRaw(raw)
 	p := &Page{Raw: raw}
 	p.scan(0)
 	return p
@@ -81,8 +85,14 @@ type ScriptAt struct {
 // NewPageScripts is NewPage for a page whose script elements before
 // offset upTo are known (the injector finds them as it streams the page):
 // only raw[upTo:] is scanned. upTo must not be inside a script, a tag or
-// a comment.
+// a comment. A page NewPage would decode (a single-byte charset) is
+// decoded and scanned whole.
 func NewPageScripts(raw []byte, known []ScriptAt, upTo int) *Page {
+	if dec, ok := decodeRaw(raw); ok {
+		p := &Page{Raw: dec}
+		p.scan(0)
+		return p
+	}
 	p := &Page{Raw: raw}
 	from := min(max(upTo, 0), len(raw))
 	prevEnd := 0

@@ -16,7 +16,9 @@ import (
 // fromAdsConversion reads the Google Ads conversion event,
 // gtag('event', 'conversion', {send_to, value, currency, transaction_id})
 // (Source "gads"): id, total and currency only. A conversion without a
-// transaction id (sign-ups, leads) is no order.
+// transaction id (sign-ups, leads) is no order, and one with an id is a
+// sale only when another source of the page names the same order
+// (adsNamed): Google Ads counts leads and sign-ups as conversions too.
 func fromAdsConversion(p *Page) *Order {
 	conversion := func(script []byte, c jslit.Call) (jslit.Object, bool) { return gtagEvent(script, c, "conversion") }
 	return pixelOrder(p, "gtag", []string{"gtag", "conversion"}, conversion, "transaction_id", "gads")

@@ -1,6 +1,9 @@
 package capture
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 func TestPixelsGolden(t *testing.T) { analyticsCheckGolden(t, "testdata/pixels") }
 
@@ -52,6 +55,36 @@ func BenchmarkPixelsFixtures(b *testing.B) {
 			fromAdsConversion(p)
 			fromMeta(p)
 			fromGCR(p)
+		}
+	}
+}
+
+// TestAdsConversionAlone: a Google Ads conversion counts leads and
+// sign-ups as well as sales, so it makes no order by itself, whatever its
+// transaction_id; it fills the total and currency of an order another
+// source of the page names (by the same id).
+func TestAdsConversionAlone(t *testing.T) {
+	lead := `<script>gtag('event','conversion',{'send_to':'AW-111/NlSignUp','value':5.0,'currency':'EUR','transaction_id':'lead-88123'});</script>`
+	sale := `<script>gtag('event','conversion',{'send_to':'AW-111/Sale','value':'64.90','currency':'EUR','transaction_id':'#5531'});</script>`
+	for _, tt := range []struct {
+		name, page string
+		want       string // id|total|currency, or "none"
+	}{
+		{"a lead", lead, "none"},
+		{"a sale, alone", sale, "none"},
+		{"a sale and the Meta Purchase", sale + `<script>fbq('track','Purchase',{value:64.9,currency:'EUR',order_id:'5531'});</script>`, "#5531|64.9|EUR"},
+		{"a sale and the reviews opt-in", sale + `<script>window.gapi.surveyoptin.render({"merchant_id":1,"order_id":"5531","email":"a@example.com"});</script>`, "#5531|64.9|EUR"},
+		{"a lead beside another order", lead + `<script>fbq('track','Purchase',{value:64.9,currency:'EUR',order_id:'5531'});</script>`, "5531|64.9|EUR"},
+		{"a lead beside a purchase without value", lead + `<script>dataLayer.push({event:'purchase',ecommerce:{transaction_id:'5531',items:[{item_name:'Mug',quantity:1}]}});</script>`, "5531|-1|"},
+		{"a lead beside a purchase", lead + `<script>dataLayer.push({event:'purchase',ecommerce:{transaction_id:'5531',value:64.9,currency:'EUR'}});</script>`, "5531|64.9|EUR"},
+	} {
+		o, ok := Extract([]byte("<html><body>" + tt.page + "</body></html>"))
+		got := "none"
+		if ok {
+			got = o.ID + "|" + strconv.FormatFloat(mkMoney(o.Total), 'f', -1, 64) + "|" + o.Currency
+		}
+		if got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
 		}
 	}
 }

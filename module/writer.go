@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/storeedge/caddy-katalys/capture"
 	"github.com/storeedge/caddy-katalys/inject"
 )
 
@@ -62,6 +63,10 @@ type responseWriter struct {
 	readOnly bool           // a fetched thank-you page: its order is read, nothing is added to it
 	owner    *requestOwner  // who handles the request: a katalys further in may take it over
 	finished bool           // the page was served whole
+
+	// charset is set on a thank-you page in the single-byte charset its
+	// header declares: what the capture keeps is decoded to UTF-8.
+	charset *capture.Charset
 }
 
 func newResponseWriter(w http.ResponseWriter, h *Handler, st site, host string) *responseWriter {
@@ -99,6 +104,9 @@ func (w *responseWriter) WriteHeader(status int) {
 	}
 	coding, xhtml, reason := classify(status, w.Header())
 	w.xhtml = xhtml
+	if w.order != nil {
+		w.charset = capture.HeaderCharset(w.Header().Get("Content-Type"))
+	}
 	if w.readOnly {
 		w.mode = modePass
 		w.tee = reason == "" && coding == ""
@@ -147,7 +155,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		return 0, w.err
 	default:
 		if w.tee {
-			w.order.add(p)
+			w.keep(p)
 		}
 		return w.ResponseWriter.Write(p)
 	}
@@ -367,9 +375,20 @@ func (w *responseWriter) writeDecoded(p []byte) (int, error) {
 // the order on a thank-you page.
 func (w *responseWriter) page(p []byte) (int, error) {
 	if w.order != nil {
-		w.order.add(p)
+		w.keep(p)
 	}
 	return w.inj.Write(p)
+}
+
+// keep keeps p for the order, in UTF-8 when the header declares a
+// single-byte charset (capture reads UTF-8; a page whose <meta> declares
+// the charset is decoded by capture itself). The page served is p as it
+// came.
+func (w *responseWriter) keep(p []byte) {
+	if w.charset != nil {
+		p = w.charset.Decode(p)
+	}
+	w.order.add(p)
 }
 
 // writeError marks an error of the inner writer (usually a client that
@@ -400,7 +419,9 @@ func (w *responseWriter) commit() error {
 	if w.xhtml {
 		w.inj.ReadAsXML()
 	}
-	if w.order != nil {
+	if w.order != nil && w.charset == nil {
+		// The scripts the injector finds are where they are in the page
+		// as served: in a page the capture decodes, they move.
 		w.inj.RecordScripts()
 		w.order.inj = w.inj
 	}

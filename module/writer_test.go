@@ -772,3 +772,42 @@ func TestAllocationsDoNotGrowWithPage(t *testing.T) {
 }
 
 var _ io.Writer = (*writeSizes)(nil)
+
+// TestSingleByteThankYouPage: a thank-you page in a single-byte charset,
+// declared by the header or by its <meta>, is read as the browser shows
+// it (the euro sign printed as the byte 0x80 gives the currency), while
+// the page served keeps its bytes: only the snippet and the convert call
+// go in.
+func TestSingleByteThankYouPage(t *testing.T) {
+	body := "<p class=\"woocommerce-notice woocommerce-thankyou-order-received\">Vielen Dank.</p>" +
+		"<ul class=\"woocommerce-order-overview woocommerce-thankyou-order-details order_details\">" +
+		"<li class=\"woocommerce-order-overview__order order\">Bestellnummer: <strong>5120</strong></li>" +
+		"<li class=\"woocommerce-order-overview__total total\">Gesamtsumme: <strong><span class=\"woocommerce-Price-amount amount\">27,80\xa0\x80</span></strong></li></ul>" +
+		"<table class=\"woocommerce-table woocommerce-table--order-details shop_table order_details\"><tbody>" +
+		"<tr class=\"woocommerce-table__line-item order_item\"><td class=\"product-name\"><a href=\"/p/m\">Fr\xfcchte-M\xfcsli</a> <strong class=\"product-quantity\">\xd7\xa02</strong></td>" +
+		"<td class=\"product-total\"><span class=\"woocommerce-Price-amount amount\">19,80\xa0\x80</span></td></tr></tbody></table>"
+	for _, tt := range []struct{ name, contentType, head string }{
+		{"header", "text/html; charset=ISO-8859-1", ""},
+		{"meta", "text/html", `<meta http-equiv="Content-Type" content="text/html; charset=windows-1252">`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			page := "<html><head>" + tt.head + "<title>Kasse</title></head><body>" + body + "</body></html>"
+			h := &Handler{SiteID: "KA-1"}
+			if err := provisionHandler(t, h); err != nil {
+				t.Fatal(err)
+			}
+			res := through(t, h, request("GET", "/checkout/order-received/5120/", nil),
+				upstream{header: header("Content-Type", tt.contentType), body: []byte(page), chunk: 7})
+			got := string(res.body)
+			end := strings.LastIndex(page, "</body>")
+			if !strings.HasPrefix(got, page[:end]) || !strings.HasSuffix(got, page[end:]) {
+				t.Fatalf("the page's own bytes changed:\n%q", got)
+			}
+			for _, want := range []string{`"order_id":"5120"`, `"currency":"EUR"`, `"sale_amount":27.8`} {
+				if !strings.Contains(got[end:], want) {
+					t.Errorf("convert call without %s: %q", want, got[end:])
+				}
+			}
+		})
+	}
+}
