@@ -336,3 +336,41 @@ func TestDeliverySurvivesSIGKILL(t *testing.T) {
 	t.Logf("%d orders acknowledged before SIGKILL, all %d after the restart", before, orders)
 	stopCaddy(t, c2)
 }
+
+// TestOrderOfAServedPageSurvivesSIGKILL: an order whose thank-you page
+// reached the browser whole is on disk: Caddy killed with SIGKILL right
+// after the last page loses none of them.
+func TestOrderOfAServedPageSurvivesSIGKILL(t *testing.T) {
+	const orders = 30
+	dir := t.TempDir()
+	port := freePort(t)
+	c := startCaddy(t, fmt.Sprintf(`{
+	katalys {
+		storage %s
+		bucket %s
+	}
+}
+
+http://127.0.0.1:%d {
+	katalys %s
+	reverse_proxy %s
+}
+`, dir, siteA, port, siteA, shopUpstream(t)))
+	for i := range orders {
+		res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/checkout/order-received/S-%03d/", port, i),
+			"User-Agent", browserUA))
+		if res.status != http.StatusOK || !strings.Contains(string(res.body), "</html>") {
+			t.Fatalf("page %d: status %d, %d bytes", i, res.status, len(res.body))
+		}
+	}
+	if err := c.process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-c.exited
+	stored := storedOrders(t, dir, siteA)
+	for i := range orders {
+		if _, ok := stored[fmt.Sprintf("S-%03d", i)]; !ok {
+			t.Errorf("order S-%03d, whose page was served whole, is not stored", i)
+		}
+	}
+}

@@ -98,6 +98,16 @@ type appRun struct {
 	// store holds anything of it.
 	sitesMu sync.Mutex
 	sites   []string
+
+	// opened is closed once the app holds the store; quit once it
+	// stops. openMu and closed keep a late open (retryOpen) from taking
+	// a reference that Cleanup already let go of.
+	opened     chan struct{}
+	openedOnce sync.Once
+	quit       chan struct{}
+	quitOnce   sync.Once
+	openMu     sync.Mutex
+	closed     bool
 }
 
 // noteSite records bucket, the static site id of a handler of this config.
@@ -139,10 +149,9 @@ func (a *App) knownBuckets(st *storage.Store) ([]string, error) {
 // maxOrderDrain bounds how long Cleanup waits for orders being stored.
 const maxOrderDrain = 30 * time.Second
 
-// goStore runs store, the storing of a captured order, off the request:
-// a thank-you page must not wait for the disk (the end of its response
-// only goes out when the handler returns). Cleanup waits for it, so that a
-// clean stop or reload loses no order.
+// goStore runs store, the storing of a captured order while the store is
+// not open yet, or its attribution, off the request. Cleanup waits for
+// it, so that a clean stop or reload loses no order.
 func (a *App) goStore(store func()) {
 	a.run.ordersMu.Lock()
 	if a.run.draining {
@@ -445,7 +454,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("storage %q: %v", a.Storage, err)
 	}
 	a.key = "badger:" + filepath.Clean(dir)
-	a.run = new(appRun)
+	a.run = &appRun{opened: make(chan struct{}), quit: make(chan struct{})}
 	a.index = make(map[string]string, len(a.Buckets))
 	a.byID = make(map[string]*Bucket, len(a.Buckets))
 	for i, b := range a.Buckets {
@@ -543,16 +552,82 @@ func (a *App) Start() error {
 		if err := a.acquire(); err != nil {
 			// Disk trouble must never stop pages (DESIGN §4.4): Caddy
 			// starts, pages are injected, recording is skipped and
-			// counted as not_ready, collect answers 503.
+			// counted as not_ready, collect answers 503, orders are
+			// logged; the store is tried again until it opens.
 			metrics.storeErrors.Inc()
-			a.logger.Error("cannot open the katalys store; serving pages without recording behaviour",
+			a.logger.Error("cannot open the katalys store; serving pages without recording behaviour or storing orders, and trying again",
 				zap.String("storage", a.Storage), zap.Error(err))
+			go a.retryOpen()
 			return nil
 		}
 	}
+	a.started()
+	return nil
+}
+
+// An app whose store could not be opened (a full or read-only disk, a lock
+// another process holds) tries again after firstStoreRetry, then twice as
+// long each time, up to maxStoreRetry.
+const (
+	firstStoreRetry = time.Second
+	maxStoreRetry   = 10 * time.Second
+)
+
+// maxStoreWait bounds how long an order captured before the store opened
+// waits for it: Caddy serves requests while its apps start.
+const maxStoreWait = 15 * time.Second
+
+// retryOpen tries to open the store until it opens or the app stops.
+func (a *App) retryOpen() {
+	wait := firstStoreRetry
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-a.run.quit:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = min(2*wait, maxStoreRetry)
+		a.run.openMu.Lock()
+		if a.run.closed {
+			a.run.openMu.Unlock()
+			return
+		}
+		err := a.acquire()
+		a.run.openMu.Unlock()
+		if err != nil {
+			a.logger.Debug("katalys store still cannot be opened", zap.Error(err))
+			continue
+		}
+		a.logger.Info("katalys store opened after all: recording and storing orders", zap.String("storage", a.Storage))
+		a.started()
+		return
+	}
+}
+
+// waitStore returns the store, waiting up to d for an app that is still
+// opening it; nil when it does not open in time.
+func (a *App) waitStore(d time.Duration) *storage.Store {
+	if st := a.Store(); st != nil || a.run == nil {
+		return st
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-a.run.opened:
+	case <-a.run.quit:
+	case <-t.C:
+	}
+	return a.Store()
+}
+
+// started makes this config's settings the open store's and starts its
+// delivery loop.
+func (a *App) started() {
 	p := a.run.store.Load()
 	if p == nil {
-		return nil
+		return
 	}
 	retention := make(map[string]time.Duration, len(a.Buckets))
 	for _, b := range a.Buckets {
@@ -560,7 +635,6 @@ func (a *App) Start() error {
 	}
 	p.hold(heldSettings{app: a, retention: retention, outbox: a.delivers()})
 	a.startDelivery(p)
-	return nil
 }
 
 // acquireIfOpen takes a reference of the store when this process has it
@@ -604,6 +678,7 @@ func (a *App) acquire() error {
 	}
 	a.run.held.Store(true)
 	a.run.store.Store(v.(*pooledStore))
+	a.run.openedOnce.Do(func() { close(a.run.opened) })
 	if !loaded {
 		logger.Info("katalys storage opened", zap.String("dir", dir))
 	}
@@ -616,6 +691,9 @@ func (a *App) acquire() error {
 // flight), so a thank-you page served then must still find the store
 // open, or its order would be lost. Cleanup lets go of it.
 func (a *App) Stop() error {
+	if a.run != nil {
+		a.run.quitOnce.Do(func() { close(a.run.quit) })
+	}
 	a.stopDelivery()
 	return nil
 }
@@ -636,6 +714,9 @@ func (a *App) release() error {
 	// config then; after the last release it is closed, and a closed
 	// store refuses events (Enqueue false, Write storage.ErrClosed)
 	// rather than failing.
+	a.run.openMu.Lock()
+	a.run.closed = true
+	a.run.openMu.Unlock()
 	if !a.run.held.Swap(false) {
 		return nil
 	}

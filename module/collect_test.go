@@ -489,3 +489,69 @@ func TestAppStartWithBrokenStore(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAppOpensTheStoreOnceItCan: a store that could not be opened is tried
+// again, and an order captured meanwhile, waiting for it (waitStore), gets
+// it. An app that stopped before its store opened takes no reference.
+func TestAppOpensTheStoreOnceItCan(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "store")
+	if err := os.WriteFile(file, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := &App{Storage: file}
+	if err := a.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *storage.Store, 1)
+	go func() { got <- a.waitStore(maxStoreWait) }()
+	time.Sleep(200 * time.Millisecond) // the first retry fails
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case st := <-got:
+		if st == nil {
+			t.Fatal("waitStore gave no store")
+		}
+	case <-time.After(maxStoreWait + time.Second):
+		t.Fatal("waitStore did not return")
+	}
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := stores.References("badger:" + file); n != 0 {
+		t.Errorf("%d references left", n)
+	}
+
+	// Stopped before the store could open: the retry ends, nothing held.
+	file = filepath.Join(t.TempDir(), "store")
+	if err := os.WriteFile(file, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := &App{Storage: file}
+	if err := b.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * firstStoreRetry)
+	if n, _ := stores.References("badger:" + file); n != 0 || b.Store() != nil {
+		t.Errorf("a stopped app opened its store: %d references", n)
+	}
+}

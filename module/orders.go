@@ -3,6 +3,7 @@ package module
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"path"
 	"strings"
@@ -328,7 +329,16 @@ func (h *Handler) takeOrder(r *http.Request, bucket string, pv *pageVisit, w *re
 		metrics.orders.WithLabelValues("repeat").Inc()
 		return
 	}
-	h.app.goStore(func() { h.storeOrder(key, so) })
+	if h.app.Store() == nil {
+		// Starting (the store opens as Caddy serves its first requests),
+		// or the store could not open: wait for it off the request.
+		h.app.goStore(func() { h.storeOrder(key, so) })
+		return
+	}
+	// In the request: the end of the page goes out once its order is on
+	// disk, so a page the browser got whole is an order stored, even when
+	// Caddy is killed right after.
+	h.storeOrder(key, so)
 }
 
 // visitOrder is the order o of a thank-you page with the visit it came
@@ -358,15 +368,28 @@ func (h *Handler) visitOrder(r *http.Request, bucket string, pv *pageVisit, o ca
 
 // storeOrder stores a captured order: a reload of its page finds it stored
 // and only fills what it lacked. A store that cannot take the order gets
-// it logged in full, so it is not lost. A new order is attributed at once.
+// it logged in full, so it is not lost; one that is still opening is
+// waited for, up to maxStoreWait. A new order is attributed at once, off
+// the request.
 func (h *Handler) storeOrder(key string, so storage.Order) {
-	st := h.app.Store()
+	st := h.app.waitStore(maxStoreWait)
 	if st == nil {
 		metrics.orders.WithLabelValues("store_error").Inc()
 		h.logger.Error("order captured but not stored: the store is not open", zap.Any("order", so))
 		return
 	}
 	stored, created, err := st.PutOrder(so)
+	if errors.Is(err, storage.ErrClosed) {
+		// A reload moved the store (another storage path) while the page
+		// was served, and the old one is closed: the running config's
+		// store takes the order.
+		if cur, aerr := activeApp(); aerr == nil && cur != h.app {
+			if st2 := cur.waitStore(maxStoreWait); st2 != nil {
+				st = st2
+				stored, created, err = st.PutOrder(so)
+			}
+		}
+	}
 	switch {
 	case err != nil:
 		metrics.orders.WithLabelValues("store_error").Inc()
@@ -383,19 +406,23 @@ func (h *Handler) storeOrder(key string, so storage.Order) {
 			zap.String("source", stored.Source),
 			zap.String("visitor", stored.Visitor),
 			zap.String("url", so.URL))
-		h.attribute(st, stored)
-		h.app.wakeDelivery()
+		h.app.goStore(func() {
+			h.attribute(st, stored)
+			h.app.wakeDelivery()
+		})
 	default:
 		h.orders.remember(key, stored)
 		metrics.orders.WithLabelValues("repeat").Inc()
-		if stored.Visitor != "" && stored.Visitor == so.Visitor {
-			// A reload may have brought the visitor the first view
-			// lacked: decide again, with its clicks.
-			h.attribute(st, stored)
-		}
-		// What it filled in goes to Katalys as an update (PutOrder
-		// queued it, if anything was).
-		h.app.wakeDelivery()
+		h.app.goStore(func() {
+			if stored.Visitor != "" && stored.Visitor == so.Visitor {
+				// A reload may have brought the visitor the first view
+				// lacked: decide again, with its clicks.
+				h.attribute(st, stored)
+			}
+			// What it filled in goes to Katalys as an update (PutOrder
+			// queued it, if anything was).
+			h.app.wakeDelivery()
+		})
 	}
 }
 
