@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"html"
 	"net/url"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // DefaultScriptSrc is where the official plugins load the Katalys script
@@ -66,22 +69,37 @@ const convertLoader = `(function(){var n=0;function t(){var e=document.getElemen
 // JSON object of the convert call. A data block, unlike an inline script,
 // is not subject to CSP script-src. '<', '>' and '&' are escaped (JSON has
 // them only in strings, where \u escapes mean the same), so the payload can
-// never end the element, and is text as it is in XHTML too.
+// never end the element, and is text as it is in XHTML too; so is every
+// non-ASCII character, so that it reads the same in a page of any
+// ASCII-based charset.
 func ConvertHTML(payload []byte) []byte {
 	var b bytes.Buffer
 	b.Grow(len(payload) + 80)
 	b.WriteString(`<script type="application/json" id="katalys-convert">`)
-	for _, c := range payload {
-		switch c {
-		case '<':
+	for i := 0; i < len(payload); {
+		c := payload[i]
+		switch {
+		case c == '<':
 			b.WriteString(`\u003c`)
-		case '>':
+		case c == '>':
 			b.WriteString(`\u003e`)
-		case '&':
+		case c == '&':
 			b.WriteString(`\u0026`)
+		case c >= utf8.RuneSelf:
+			// ASCII only: the page may be in a single-byte charset
+			// (windows-1252), where UTF-8 bytes would read as "MÃ¼sli".
+			r, size := utf8.DecodeRune(payload[i:])
+			if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+				fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+			i += size
+			continue
 		default:
 			b.WriteByte(c)
 		}
+		i++
 	}
 	b.WriteString(`</script>`)
 	return b.Bytes()

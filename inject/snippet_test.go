@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/xml"
 	"io"
+	"maps"
 	"strings"
 	"testing"
 )
@@ -87,6 +89,28 @@ func TestConvertHTMLCannotEndTheElement(t *testing.T) {
 	want := `<script type="application/json" id="katalys-convert">{"order_id":"\u003c/script\u003e\u003cscript\u003ealert(1)\u003c/script\u003e"}</script>`
 	if got != want {
 		t.Errorf("ConvertHTML\n got  %s\n want %s", got, want)
+	}
+}
+
+// TestConvertHTMLIsASCII: the data block reads the same in a page in a
+// single-byte charset (windows-1252): non-ASCII is \u-escaped, beyond the
+// BMP as a surrogate pair, and decodes back to the payload.
+func TestConvertHTMLIsASCII(t *testing.T) {
+	payload := `{"line_item_1_title":"Müsli Größe – 🍎","currency":"EUR"}`
+	block := ConvertHTML([]byte(payload))
+	for _, c := range block {
+		if c >= 0x80 {
+			t.Fatalf("non-ASCII byte %#x in %s", c, block)
+		}
+	}
+	inner := strings.TrimSuffix(strings.TrimPrefix(string(block), `<script type="application/json" id="katalys-convert">`), `</script>`)
+	var got, want map[string]string
+	if err := json.Unmarshal([]byte(inner), &got); err != nil {
+		t.Fatalf("%v: %s", err, inner)
+	}
+	_ = json.Unmarshal([]byte(payload), &want)
+	if !maps.Equal(got, want) {
+		t.Errorf("decoded %v, want %v", got, want)
 	}
 }
 

@@ -134,14 +134,19 @@ func IsNavigation(r *http.Request) bool {
 // which would otherwise take the credit from the publisher whose click
 // brought the visitor. A redirect chain that started on another site is
 // cross-site, so a publisher's link through a redirect still lands; a
-// browser that sends no fetch metadata is taken at its word.
+// browser that sends no fetch metadata is taken at its word, and so is a
+// navigation a service worker forwards (Sec-Fetch-Dest: empty), which is
+// same-origin whatever page the shopper came from.
 //
 // Thank-you pages are not landings either, but telling them apart is the
 // caller's part (Observe's orderPage): a payment provider sends the
 // shopper back with its own transaction_id, and as a click it would take
 // the order it confirms.
 func IsLanding(r *http.Request) bool {
-	return !strings.EqualFold(strings.TrimSpace(r.Header.Get("Sec-Fetch-Site")), "same-origin")
+	if !strings.EqualFold(strings.TrimSpace(r.Header.Get("Sec-Fetch-Site")), "same-origin") {
+		return true
+	}
+	return strings.EqualFold(strings.TrimSpace(r.Header.Get("Sec-Fetch-Dest")), "empty")
 }
 
 // OptedOut reports whether the visitor asked not to be tracked, with Global

@@ -388,12 +388,16 @@ func TestObserveNoLanding(t *testing.T) {
 		{"no fetch metadata", "", false, true},
 		{"the store's own link", "same-origin", false, false},
 		{"the store's own link, odd case", " Same-Origin ", false, false},
+		{"forwarded by the store's service worker", "same-origin+sw", false, true},
 		{"a gateway's return to the thank-you page", "cross-site", true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := page("/product?offer_id=bundle-3&transaction_id=4411902&utm_source=menu",
 				visitorCookie(vid), sessionCookie(sid, now.Add(-time.Minute)))
-			if tc.site != "" {
+			if site, sw := strings.CutSuffix(tc.site, "+sw"); sw {
+				r.Header.Set("Sec-Fetch-Site", site)
+				r.Header.Set("Sec-Fetch-Dest", "empty")
+			} else if tc.site != "" {
 				r.Header.Set("Sec-Fetch-Site", tc.site)
 			}
 			v := Observe(r, "", now, Policy{}, tc.orderPage)
