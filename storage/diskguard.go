@@ -69,23 +69,6 @@ func (s *Store) roomToWrite() error {
 // or because its directory is gone.
 func (s *Store) LowDisk() bool { return s.lowDisk.Load() || s.dirGone.Load() }
 
-// runDiskWatch looks at the store's filesystem every interval until the
-// store closes.
-func (s *Store) runDiskWatch(interval time.Duration) {
-	defer s.wg.Done()
-	defer s.recoverPanic("disk watch")
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.quit:
-			return
-		case <-t.C:
-			s.checkDisk()
-		}
-	}
-}
-
 // checkDisk updates lowDisk and dirGone, logging each change once.
 func (s *Store) checkDisk() {
 	if !s.dirGone.Load() {

@@ -237,8 +237,8 @@ func Open(opts Options) (*Store, error) {
 	s.syncs = newSyncGroup(db.Sync)
 	s.wg.Add(3)
 	go s.runWriter()
-	go s.runGC(opts.GCInterval)
-	go s.runDiskWatch(diskCheckInterval)
+	go s.every("value-log GC", opts.GCInterval, s.gcOnce)
+	go s.every("disk watch", diskCheckInterval, s.checkDisk)
 	return s, nil
 }
 
@@ -368,11 +368,11 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// runGC reclaims value-log space every interval. RunValueLogGC rewrites at
-// most one file per call, so it is called until it has nothing to do.
-func (s *Store) runGC(interval time.Duration) {
+// every runs fn every interval until the store closes, in the goroutine
+// of a background task named what.
+func (s *Store) every(what string, interval time.Duration, fn func()) {
 	defer s.wg.Done()
-	defer s.recoverPanic("value-log GC")
+	defer s.recoverPanic(what)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -380,11 +380,13 @@ func (s *Store) runGC(interval time.Duration) {
 		case <-s.quit:
 			return
 		case <-t.C:
-			s.gcOnce()
+			fn()
 		}
 	}
 }
 
+// gcOnce reclaims value-log space. RunValueLogGC rewrites at most one file
+// per call, so it is called until it has nothing to do.
 func (s *Store) gcOnce() {
 	if s.roomToWrite() != nil {
 		return // GC writes the values it keeps into a new file
