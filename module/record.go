@@ -29,8 +29,10 @@ const (
 // Why an event was dropped: values of the reason label of
 // events_dropped_total.
 const (
-	dropQueueFull = "queue_full" // the store's queue was full (or it was closing)
+	dropQueueFull = "queue_full" // the store's queue was full
 	dropNotReady  = "not_ready"  // no store
+	dropClosed    = "closed"     // the store was closing (a reload that moved storage)
+	dropLowDisk   = "low_disk"   // the store's disk is nearly full, or its directory gone
 )
 
 // pageVisit is a page request's visit, worked out before the response
@@ -97,9 +99,15 @@ func (h *Handler) record(r *http.Request, bucket string, pv *pageVisit) {
 // enqueue hands ev to the store's writer without waiting, counting the
 // outcome.
 func enqueue(st *storage.Store, ev storage.Event) {
-	if st.Enqueue(ev) {
+	switch {
+	case st.LowDisk():
+		// It would be dropped when its batch is refused; say why here.
+		metrics.dropped.WithLabelValues(typeLabel(ev.Type), dropLowDisk).Inc()
+	case st.Enqueue(ev):
 		metrics.recorded.WithLabelValues(typeLabel(ev.Type)).Inc()
-	} else {
+	case st.Closing():
+		metrics.dropped.WithLabelValues(typeLabel(ev.Type), dropClosed).Inc()
+	default:
 		metrics.dropped.WithLabelValues(typeLabel(ev.Type), dropQueueFull).Inc()
 	}
 }

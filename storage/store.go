@@ -328,6 +328,9 @@ func checkSchema(db *badger.DB) error {
 // would store every later order with no entry for the target to get.
 func (s *Store) SetOutbox(on bool) { s.outbox.Store(on) }
 
+// Closing reports whether Close has begun: the store takes no more events.
+func (s *Store) Closing() bool { return s.closing.Load() }
+
 // Stats returns a snapshot of the counters.
 func (s *Store) Stats() Stats {
 	return Stats{
