@@ -148,9 +148,11 @@ func Render(w io.Writer, d Data) error {
 }
 
 // csvHeader is the header of CSV: the fields of an attribution in the
-// admin API's JSON, without subs.
+// admin API's JSON, without subs, then the order's time, total and
+// currency, so that a commission is credit × total without a second file.
 var csvHeader = []string{"order_id", "status", "model", "publisher_id", "offer_id",
-	"transaction_id", "touch_time", "days_from_click", "credit", "why"}
+	"transaction_id", "touch_time", "days_from_click", "credit", "why",
+	"order_time", "total", "currency"}
 
 // CSV writes rows as CSV with a header line: one line per order, except
 // that an order whose credit several clicks share (linear) has one line
@@ -206,9 +208,16 @@ func csvRecord(r Row) []string {
 	if r.DaysFromClick != nil {
 		days = decimal(*r.DaysFromClick, 4)
 	}
+	placed, total := "", ""
+	if !r.Time.IsZero() {
+		placed = r.Time.UTC().Format(time.RFC3339Nano)
+	}
+	if r.Total != nil && !math.IsNaN(*r.Total) && !math.IsInf(*r.Total, 0) {
+		total = decimal(*r.Total, 6)
+	}
 	return []string{cell(r.OrderID), cell(string(r.Status)), cell(string(r.Model)),
 		cell(r.PublisherID), cell(r.OfferID), cell(r.TransactionID), touch, days,
-		decimal(r.Credit, 4), cell(r.Why)}
+		decimal(r.Credit, 4), cell(r.Why), placed, total, cell(r.Currency)}
 }
 
 // cell defuses a text that a spreadsheet would take for a formula.

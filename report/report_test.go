@@ -353,10 +353,22 @@ func TestCSV(t *testing.T) {
 		t.Fatalf("got %d records, header %v", len(recs), recs[0])
 	}
 	credit := map[string]float64{}
+	totals := map[string]string{}
 	for _, rec := range recs[1:] {
+		totals[rec[0]] = rec[11] + " " + rec[12]
 		if rec[0] == "1044" {
 			c, _ := strconv.ParseFloat(rec[8], 64)
 			credit[rec[3]+" "+rec[5]] += c
+		}
+	}
+	// Each line carries its order's total, split lines included.
+	for _, o := range d.Orders {
+		want := ""
+		if o.Total != nil {
+			want = strconv.FormatFloat(*o.Total, 'f', -1, 64)
+		}
+		if got := totals[o.OrderID]; got != want+" "+o.Currency {
+			t.Errorf("order %s: total and currency %q, want %q", o.OrderID, got, want+" "+o.Currency)
 		}
 	}
 	if want := map[string]float64{"pub-17 clk-2aa": 0.5, "pub-42 clk-51c": 0.5}; !maps.Equal(credit, want) {
@@ -376,7 +388,7 @@ func TestCSVDefusesFormulas(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{`'=HYPERLINK("https://evil.example")`, "organic", "", "'+1", "'-2", "'@SUM(A1)",
-		"", "", "0", "line one,\n\"two\""}
+		"", "", "0", "line one,\n\"two\"", "", "", ""}
 	if !slices.Equal(recs[1], want) {
 		t.Errorf("got  %q\nwant %q", recs[1], want)
 	}
