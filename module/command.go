@@ -223,7 +223,7 @@ func (c cliCall) orders(bucket string) error {
 	if err != nil || c.json {
 		return c.raw(body, err)
 	}
-	tw := newTable(c.out, "TIME", "ORDER", "TOTAL", "STATUS", "ITEMS", "SOURCE", "EMAIL")
+	tw := newTable(c.out, "TIME", "ORDER", "TOTAL", "STATUS", "UNITS", "SOURCE", "EMAIL")
 	for _, o := range orders {
 		items := 0
 		for _, it := range o.Items {
