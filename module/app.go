@@ -849,19 +849,17 @@ func NameKey(name string) string {
 // CheckSiteID refuses, and placeholders, which are never replaced in them
 // (a host is compared with them as written).
 func CheckName(name string) error {
-	if err := CheckSiteID(name); err != nil {
-		return err
-	}
 	if strings.ContainsAny(name, "{}") {
 		return fmt.Errorf("placeholders are not replaced in bucket ids and aliases; use the Caddyfile's {$VAR} for an environment variable")
 	}
-	return nil
+	return CheckSiteID(name)
 }
 
 // CheckSiteID reports why name cannot be a site id (or, placeholders
 // aside, a bucket id or alias): it is empty or holds white space or
 // control characters (it ends up in a script URL), a wildcard, a slash or
-// a comma, or unbalanced braces.
+// a comma, unbalanced braces, or a placeholder of no namespace Caddy
+// knows.
 func CheckSiteID(name string) error {
 	if strings.TrimSpace(name) == "" {
 		return fmt.Errorf("empty name")
@@ -870,6 +868,9 @@ func CheckSiteID(name string) error {
 		return fmt.Errorf("white space or control character in name")
 	}
 	if err := checkBraces(name); err != nil {
+		return err
+	}
+	if err := checkPlaceholders(name); err != nil {
 		return err
 	}
 	literal := outsidePlaceholders(name) // {file./etc/katalys/id} may hold a path
@@ -906,6 +907,32 @@ func outsidePlaceholders(name string) string {
 		}
 	}
 	return b.String()
+}
+
+// placeholderSpaces are the namespaces of Caddy's placeholders at request
+// time: the HTTP request's (the Caddyfile's shorthands, {host} among them,
+// are expanded into it before a handler sees them) and the global ones.
+var placeholderSpaces = []string{"http.", "env.", "system.", "time.", "file."}
+
+// checkPlaceholders reports a placeholder in none of Caddy's namespaces: a
+// typo ({hots}) that would resolve to nothing on every request, so that
+// every page passed through without the script.
+func checkPlaceholders(name string) error {
+	for rest := name; ; {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			return nil
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return nil // checkBraces has said so
+		}
+		ph := rest[i+1 : i+j]
+		if !slices.ContainsFunc(placeholderSpaces, func(ns string) bool { return strings.HasPrefix(ph, ns) }) {
+			return fmt.Errorf("unknown placeholder {%s}: it would resolve to nothing on every request (did you mean {host}?)", ph)
+		}
+		rest = rest[i+j+1:]
+	}
 }
 
 // checkBraces reports a name whose braces do not make placeholders
