@@ -82,7 +82,6 @@ func candidates(o Order, touches []Touch, window time.Duration) ([]Candidate, in
 			cands[i].Reason = reasonSameLanding
 			continue
 		}
-		prev = i
 		// A transaction_id names one click (katalys.md §3.1): the same id
 		// again is the landing reloaded or revisited, not another click,
 		// so it neither adds a share nor moves the last touch.
@@ -96,6 +95,7 @@ func candidates(o Order, touches []Touch, window time.Duration) ([]Candidate, in
 			}
 			clicks[id] = true
 		}
+		prev = i
 		n++
 	}
 	return cands, n

@@ -394,6 +394,20 @@ func TestDecidePartnerLandingReloaded(t *testing.T) {
 	}
 }
 
+// TestDecideSameLandingAcrossARepeat: a revisit of a click's landing (its
+// transaction_id again) counts for nothing, so the partner landing
+// reloaded after it still repeats the partner landing before it.
+func TestDecideSameLandingAcrossARepeat(t *testing.T) {
+	partner := func(ago time.Duration) Touch {
+		return Touch{Time: placed.Add(-ago), OfferID: "55", AffID: "66"}
+	}
+	b1, b2 := click("B", 6*time.Hour), click("B", 4*time.Hour) // b2 repeats b1
+	got := Decide(order("", 0), []Touch{b1, partner(5 * time.Hour), b2, partner(3 * time.Hour)}, Rules{Model: Linear}, decidedAt)
+	if s := shares(got); s["66"] != 0.5 || s["pub-B"] != 0.5 {
+		t.Errorf("linear shares %v, want 66 and pub-B 0.5 each", s)
+	}
+}
+
 // TestDecideLinearCreditOfTheAffiliate: the Result names the last click's
 // affiliate with the whole share that affiliate has, not one click's.
 func TestDecideLinearCreditOfTheAffiliate(t *testing.T) {

@@ -589,21 +589,29 @@ func (a *App) retryOpen() {
 		case <-t.C:
 		}
 		wait = min(2*wait, maxStoreRetry)
-		a.run.openMu.Lock()
-		if a.run.closed {
-			a.run.openMu.Unlock()
+		if a.openLate() {
 			return
 		}
-		err := a.acquire()
-		a.run.openMu.Unlock()
-		if err != nil {
-			a.logger.Debug("katalys store still cannot be opened", zap.Error(err))
-			continue
-		}
-		a.logger.Info("katalys store opened after all: recording and storing orders", zap.String("storage", a.Storage))
-		a.started()
-		return
 	}
+}
+
+// openLate is one try of retryOpen: it reports whether the retries are
+// over. The store is taken, and this config's settings and delivery loop
+// started, under openMu, so that a Cleanup that came meanwhile (a reload)
+// either stops them or finds the app closed and nothing to take.
+func (a *App) openLate() bool {
+	a.run.openMu.Lock()
+	defer a.run.openMu.Unlock()
+	if a.run.closed {
+		return true
+	}
+	if err := a.acquire(); err != nil {
+		a.logger.Debug("katalys store still cannot be opened", zap.Error(err))
+		return false
+	}
+	a.logger.Info("katalys store opened after all: recording and storing orders", zap.String("storage", a.Storage))
+	a.started()
+	return true
 }
 
 // waitStore returns the store, waiting up to d for an app that is still
@@ -714,9 +722,11 @@ func (a *App) release() error {
 	// config then; after the last release it is closed, and a closed
 	// store refuses events (Enqueue false, Write storage.ErrClosed)
 	// rather than failing.
+	// Under openMu until the reference is let go of: a late open either
+	// happened before (and is undone here) or sees closed.
 	a.run.openMu.Lock()
+	defer a.run.openMu.Unlock()
 	a.run.closed = true
-	a.run.openMu.Unlock()
 	if !a.run.held.Swap(false) {
 		return nil
 	}

@@ -132,8 +132,12 @@ func (h *Handler) serveCollect(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := store.Write(r.Context(), events); err != nil {
+		reason := "write_error"
+		if errors.Is(err, storage.ErrLowDisk) || errors.Is(err, storage.ErrDirGone) {
+			reason = dropLowDisk
+		}
 		for _, ev := range events {
-			metrics.dropped.WithLabelValues(typeLabel(ev.Type), "write_error").Inc()
+			metrics.dropped.WithLabelValues(typeLabel(ev.Type), reason).Inc()
 		}
 		h.logger.Warn("collect: events not stored",
 			zap.String("host", r.Host), zap.String("bucket", st.bucket),

@@ -555,3 +555,39 @@ func TestAppOpensTheStoreOnceItCan(t *testing.T) {
 		t.Errorf("a stopped app opened its store: %d references", n)
 	}
 }
+
+// TestLateOpenAndReload: a config whose store opens late (openLate) and
+// is then reloaded away stops what the late open started; a late open
+// after the config's Cleanup takes nothing, so the running config's
+// settings stay the store's.
+func TestLateOpenAndReload(t *testing.T) {
+	dir := t.TempDir()
+	old := appWith(t, dir, "http://127.0.0.1:9/collect", adminBuckets)
+	if !old.openLate() || old.Store() == nil || old.run.delivery.Load() == nil {
+		t.Fatal("a late open that can open the store did not start the config")
+	}
+	cur := appWith(t, dir, DeliverOff, adminBuckets)
+	if err := cur.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unload(cur) })
+	if err := unload(old); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-old.run.delivery.Load().done:
+	default:
+		t.Error("the reloaded config's delivery loop runs on")
+	}
+
+	late := appWith(t, dir, "http://127.0.0.1:9/collect", adminBuckets)
+	if err := unload(late); err != nil {
+		t.Fatal(err)
+	}
+	if !late.openLate() || late.run.held.Load() || late.run.delivery.Load() != nil {
+		t.Error("a late open after Cleanup took the store")
+	}
+	if pending := putOrderPending(t, cur.Store(), "R-1"); pending != 0 {
+		t.Errorf("under the running config's deliver off, an order got %d outbox entries", pending)
+	}
+}

@@ -267,7 +267,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	// The visit is worked out before the response starts: its cookies go
 	// out with the header, and only if the response turns out to be a page
 	// (see responseWriter.commit). It is recorded once the page is done.
-	pv := h.observe(r, st.bucket)
+	thankYou := posted || h.isThankYou(r)
+	pv := h.observe(r, st.bucket, thankYou)
 	if posted && !pv.notReady && pv.Skip != tracking.SkipBot && pv.Skip != tracking.SkipPrivacy {
 		pv.Visit = postedVisit(pv.Visit)
 	}
@@ -277,7 +278,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	rw.owner = owner
 	rw.visit = pv
 	switch {
-	case !h.isThankYou(orig):
+	case !thankYou:
 	case pv.Skip == tracking.SkipBot:
 		// A crawler, a link preview or a monitor: the customer's own
 		// view is the conversion. Stored from this one, the order would
@@ -479,7 +480,7 @@ func (h *Handler) readOrder(w http.ResponseWriter, r *http.Request, next caddyht
 		return next.ServeHTTP(w, r)
 	}
 	owner := h.own(r)
-	pv := h.observe(r, st.bucket)
+	pv := h.observe(r, st.bucket, true)
 	if pv.Skip == tracking.SkipBot {
 		metrics.thankYouPages.WithLabelValues("bot").Inc()
 		return next.ServeHTTP(w, r)

@@ -273,11 +273,12 @@ func (w *responseWriter) convertCall() []byte {
 const convertFor = 5 * 24 * time.Hour
 
 // oldOrder reports whether the order id of bucket was placed more than
-// convertFor ago, as far as the orders seen in memory tell: serving a page
-// never waits on the store (DESIGN §4.4). An order not in memory (the first
-// view after a restart or a config reload, or past the cache's bound) is
-// not old this time; storing that view (storeOrder, off the request) puts
-// the stored order's time in memory for the next one. The convert call errs
+// convertFor ago, as far as the orders seen in memory tell: the snippet is
+// decided before the page's order is read, and never waits on a disk read
+// (DESIGN §4.4). An order not in memory (the first view after a restart or
+// a config reload, or past the cache's bound) is not old this time;
+// storing that view (storeOrder, as the page ends) puts the stored order's
+// time in memory for the next one. The convert call errs
 // towards being sent, and Katalys dedupes conversions by order id.
 func (h *Handler) oldOrder(bucket, id string) bool {
 	if at, ok := h.orders.placed(bucket + "\x00" + id); ok {
@@ -288,8 +289,9 @@ func (h *Handler) oldOrder(bucket, id string) bool {
 
 // takeOrder ends the capture of a thank-you page: the order read from
 // the page served whole, or, on a page cut short (the client went away),
-// the order read when the snippet went in, is handed to storeOrder, off
-// the request. A page with no order stores nothing.
+// the order read when the snippet went in, is stored (storeOrder) before
+// the request ends, or off it while the store is not open yet. A page
+// with no order stores nothing.
 func (h *Handler) takeOrder(r *http.Request, bucket string, pv *pageVisit, w *responseWriter) {
 	c := w.order
 	defer c.release()
@@ -374,6 +376,9 @@ func (h *Handler) visitOrder(r *http.Request, bucket string, pv *pageVisit, o ca
 func (h *Handler) storeOrder(key string, so storage.Order) {
 	st := h.app.waitStore(maxStoreWait)
 	if st == nil {
+		st = runningStore(h.app) // this config was reloaded away meanwhile
+	}
+	if st == nil {
 		metrics.orders.WithLabelValues("store_error").Inc()
 		h.logger.Error("order captured but not stored: the store is not open", zap.Any("order", so))
 		return
@@ -382,12 +387,11 @@ func (h *Handler) storeOrder(key string, so storage.Order) {
 	if errors.Is(err, storage.ErrClosed) {
 		// A reload moved the store (another storage path) while the page
 		// was served, and the old one is closed: the running config's
-		// store takes the order.
-		if cur, aerr := activeApp(); aerr == nil && cur != h.app {
-			if st2 := cur.waitStore(maxStoreWait); st2 != nil {
-				st = st2
-				stored, created, err = st.PutOrder(so)
-			}
+		// store takes the order. It is open: Caddy starts the new config
+		// before it stops the old one.
+		if cur := runningStore(h.app); cur != nil {
+			st = cur
+			stored, created, err = st.PutOrder(so)
 		}
 	}
 	switch {
@@ -424,6 +428,16 @@ func (h *Handler) storeOrder(key string, so storage.Order) {
 			h.app.wakeDelivery()
 		})
 	}
+}
+
+// runningStore is the store of the running config's katalys app when that
+// app is not app (a reload replaced app's config), else nil.
+func runningStore(app *App) *storage.Store {
+	cur, err := activeApp()
+	if err != nil || cur == app {
+		return nil
+	}
+	return cur.Store()
 }
 
 // attribute decides and stores the attribution of a captured order,

@@ -44,14 +44,15 @@ type pageVisit struct {
 }
 
 // observe works out the visit of a page request: its visitor and session
-// and the cookies that go with a page. Without a store (the app has not
-// started) nothing is observed and no cookie set.
-func (h *Handler) observe(r *http.Request, bucket string) *pageVisit {
+// and the cookies that go with a page; thankYou says r is on a thank-you
+// path. Without a store (the app has not started) nothing is observed and
+// no cookie set.
+func (h *Handler) observe(r *http.Request, bucket string, thankYou bool) *pageVisit {
 	if h.app.Store() == nil {
 		return &pageVisit{notReady: true}
 	}
 	now := time.Now()
-	return &pageVisit{Visit: tracking.Observe(r, clientIP(r), now, h.app.Policy(bucket), h.isThankYou(r)), at: now}
+	return &pageVisit{Visit: tracking.Observe(r, clientIP(r), now, h.app.Policy(bucket), thankYou), at: now}
 }
 
 // record queues the page view of a page that was served (and, for a

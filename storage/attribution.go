@@ -776,6 +776,10 @@ func (s *Store) redecide(bucket string, clicks *clickSnapshot, rules attribution
 			if dry || p.failed() {
 				break
 			}
+			if err := s.roomToWrite(); err != nil { // a large bucket writes for a while
+				p.fail(err)
+				break
+			}
 			if err := c.batch(wb); err != nil {
 				p.fail(err)
 			}

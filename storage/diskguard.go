@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -23,9 +24,11 @@ import (
 // caller.
 
 // DefaultMinFree is the reserve of Options.MinFree: room for the memtables'
-// logs (two memtables of 16 MiB each, twice that in their files), the
-// table a flush writes, and compactions.
-const DefaultMinFree = 128 << 20
+// logs (16 MiB memtables, twice that in their files), the table a flush
+// writes, and the compactions of a store of a few GiB (one of level 3
+// writes some 170 MiB before it deletes what it replaced). Badger keeps
+// compacting while writes are refused.
+const DefaultMinFree = 256 << 20
 
 // diskCheckInterval is how often the store looks at its filesystem. At the
 // few MB/s that even a busy store writes, a second uses little of the
@@ -72,8 +75,10 @@ func (s *Store) LowDisk() bool { return s.lowDisk.Load() || s.dirGone.Load() }
 // checkDisk updates lowDisk and dirGone, logging each change once.
 func (s *Store) checkDisk() {
 	if !s.dirGone.Load() {
+		// Only a directory that is gone or another one: a passing error
+		// (EACCES, ESTALE) must not stop the store for good.
 		fi, err := os.Stat(s.dir)
-		if err != nil || !os.SameFile(fi, s.dirInfo) {
+		if errors.Is(err, fs.ErrNotExist) || err == nil && !os.SameFile(fi, s.dirInfo) {
 			s.dirGone.Store(true)
 			s.logger.Error("the katalys store's directory was removed or replaced while Caddy runs: "+
 				"nothing more is written to it (page views dropped, orders logged as not stored) until Caddy is restarted",

@@ -391,14 +391,14 @@ func (s *Store) every(what string, interval time.Duration, fn func()) {
 // gcOnce reclaims value-log space. RunValueLogGC rewrites at most one file
 // per call, so it is called until it has nothing to do.
 func (s *Store) gcOnce() {
-	if s.roomToWrite() != nil {
-		return // GC writes the values it keeps into a new file
-	}
 	for {
 		select {
 		case <-s.quit:
 			return
 		default:
+		}
+		if s.roomToWrite() != nil {
+			return // GC writes the values it keeps into a new file
 		}
 		err := s.db.RunValueLogGC(0.5)
 		if err == nil {

@@ -385,7 +385,9 @@ func (s *Store) settle(batch []*job, err error) {
 		err = fmt.Errorf("committing %d events to store %s: %w", events, s.dir, err)
 		s.writeErrors.Add(1)
 		s.dropped.Add(events - waited)
-		s.logger.Error("recording events", zap.Uint64("events", events), zap.Error(err))
+		if !errors.Is(err, ErrLowDisk) && !errors.Is(err, ErrDirGone) { // the disk watch said so, once
+			s.logger.Error("recording events", zap.Uint64("events", events), zap.Error(err))
+		}
 	} else {
 		s.batches.Add(1)
 		s.committed.Add(events)
