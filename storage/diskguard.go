@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -31,9 +33,9 @@ import (
 const DefaultMinFree = 256 << 20
 
 // diskCheckInterval is how often the store looks at its filesystem. At the
-// few MB/s that even a busy store writes, a second uses little of the
-// reserve.
-const diskCheckInterval = time.Second
+// few MB/s that even a busy store writes, that uses little of the reserve;
+// it also bounds how long a new memtable's log stays sparse.
+const diskCheckInterval = 250 * time.Millisecond
 
 // ErrLowDisk is returned by the writes the store refuses while its
 // filesystem has less than Options.MinFree free.
@@ -85,6 +87,11 @@ func (s *Store) checkDisk() {
 				zap.String("dir", s.dir), zap.Error(err))
 		}
 	}
+	if !s.dirGone.Load() && !s.allocateLogs() {
+		s.free.Store(0)
+		s.setLow(0)
+		return
+	}
 	n, ok, err := s.diskFree(s.dir)
 	if err != nil || !ok {
 		return
@@ -92,15 +99,57 @@ func (s *Store) checkDisk() {
 	s.free.Store(n)
 	switch low := s.lowDisk.Load(); {
 	case !low && n < s.minFree:
-		s.lowDisk.Store(true)
-		s.logger.Error("the katalys store's filesystem is nearly full: writing stops until it has room again "+
-			"(page views dropped, orders logged as not stored); free some space, or lower min_free",
-			zap.String("dir", s.dir), zap.String("free", humanize.IBytes(n)), zap.String("min_free", humanize.IBytes(s.minFree)))
+		s.setLow(n)
 	case low && n >= s.minFree+s.minFree/10:
 		s.lowDisk.Store(false)
 		s.logger.Info("the katalys store's filesystem has room again: writing resumes",
 			zap.String("dir", s.dir), zap.String("free", humanize.IBytes(n)))
 	}
+}
+
+// setLow stops the store's writes, saying so once.
+func (s *Store) setLow(free uint64) {
+	if s.lowDisk.Swap(true) {
+		return
+	}
+	s.logger.Error("the katalys store's filesystem is nearly full: writing stops until it has room again "+
+		"(page views dropped, orders logged as not stored, deliveries wait); free some space",
+		zap.String("dir", s.dir), zap.String("free", humanize.IBytes(free)), zap.String("min_free", humanize.IBytes(s.minFree)))
+}
+
+// allocateLogs gives the memtables' logs (*.mem) their blocks as soon as
+// Badger creates them, sparse: a full disk then fails the allocation here,
+// which stops the writes, rather than a write through the mapping, which
+// would kill the process. It reports false when an allocation failed for
+// want of space. Only the watch goroutine calls it.
+func (s *Store) allocateLogs() bool {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return true // the directory check deals with that
+	}
+	seen := make(map[string]bool, len(s.allocated))
+	ok := true
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".mem") {
+			continue
+		}
+		seen[name] = true
+		if s.allocated[name] {
+			continue
+		}
+		if preallocate(filepath.Join(s.dir, name)) {
+			ok = false
+			continue
+		}
+		s.allocated[name] = true
+	}
+	for name := range s.allocated {
+		if !seen[name] {
+			delete(s.allocated, name)
+		}
+	}
+	return ok
 }
 
 // update is db.Update, refused (roomToWrite) while the store may not write.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -121,5 +122,78 @@ func waitUntil(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestMemtableLogsGetTheirBlocks: the memtables' logs, which Badger creates
+// sparse and writes through a mapping, get their blocks at the next disk
+// check, so that a full disk cannot fault a write into them.
+func TestMemtableLogsGetTheirBlocks(t *testing.T) {
+	dir := t.TempDir()
+	st := openTest(t, Options{Dir: dir})
+	mems, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
+	if len(mems) == 0 {
+		t.Fatal("no memtable log")
+	}
+	allocated := func(m string) (int64, int64) {
+		var s syscall.Stat_t
+		if err := syscall.Stat(m, &s); err != nil {
+			t.Fatal(err)
+		}
+		return s.Blocks * 512, s.Size
+	}
+	for _, m := range mems {
+		if got, size := allocated(m); got >= size {
+			t.Fatalf("%s: Badger made it whole (%d of %d bytes): the premise of the guard is gone", filepath.Base(m), got, size)
+		}
+	}
+	st.checkDisk()
+	for _, m := range mems {
+		if got, size := allocated(m); got < size {
+			t.Errorf("%s: %d of %d bytes allocated", filepath.Base(m), got, size)
+		}
+	}
+}
+
+// TestCloseOnALowDisk: Close leaves Badger's flush undone on a nearly full
+// disk, and what was written is there after the next open.
+func TestCloseOnALowDisk(t *testing.T) {
+	disk := &fakeDisk{}
+	disk.free.Store(1 << 40)
+	dir := t.TempDir()
+	st, err := Open(Options{Dir: dir, diskFree: disk.read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.PutOrder(order("KA-1", "1", 10)); err != nil {
+		t.Fatal(err)
+	}
+	disk.free.Store(1 << 20)
+	st.checkDisk()
+	if err := st.Close(); !errors.Is(err, ErrLowDisk) {
+		t.Errorf("Close on a low disk: %v, want ErrLowDisk", err)
+	}
+	// Badger still holds the directory; a copy of it, as a new process
+	// would find it, replays the order from the memtable's log.
+	cp := t.TempDir()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() == "LOCK" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cp, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := openTest(t, Options{Dir: cp})
+	if _, ok, err := again.GetOrder("KA-1", "1"); err != nil || !ok {
+		t.Errorf("the order after the next open: found %v, %v", ok, err)
 	}
 }
