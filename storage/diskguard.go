@@ -152,6 +152,15 @@ func (s *Store) allocateLogs() bool {
 	return ok
 }
 
+// updateOutcome is db.Update for the outcome of a delivery, refused only
+// once the directory is gone: see changeEntry.
+func (s *Store) updateOutcome(fn func(*badger.Txn) error) error {
+	if s.dirGone.Load() {
+		return fmt.Errorf("store %s: %w", s.dir, ErrDirGone)
+	}
+	return s.db.Update(fn)
+}
+
 // update is db.Update, refused (roomToWrite) while the store may not write.
 func (s *Store) update(fn func(*badger.Txn) error) error {
 	if err := s.roomToWrite(); err != nil {

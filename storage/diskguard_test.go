@@ -49,6 +49,14 @@ func TestWritesStopOnALowDisk(t *testing.T) {
 	if _, _, err := st.PutOrder(order("KA-1", "1", 10)); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := st.PutOrder(order("KA-1", "0", 5)); err != nil {
+		t.Fatal(err)
+	}
+	due, _, err := st.Due(time.Now(), 10)
+	if err != nil || len(due) != 2 {
+		t.Fatalf("Due: %d entries, %v", len(due), err)
+	}
+	inFlight := due[1]
 
 	disk.free.Store(99 << 20)
 	st.checkDisk()
@@ -66,6 +74,11 @@ func TestWritesStopOnALowDisk(t *testing.T) {
 	waitUntil(t, func() bool { return st.Stats().Dropped > dropped })
 	if due, _, err := st.Due(time.Now(), 10); !errors.Is(err, ErrLowDisk) || len(due) != 0 {
 		t.Errorf("Due on a low disk: %d entries, %v; want none and ErrLowDisk", len(due), err)
+	}
+	// A delivery that was on its way when the disk ran low is recorded as
+	// delivered all the same, or it would go again.
+	if err := st.Delivered(inFlight.ID); err != nil {
+		t.Errorf("Delivered on a low disk: %v", err)
 	}
 	if _, err := st.SetOrderStatus("KA-1", "1", "refunded", time.Now()); !errors.Is(err, ErrLowDisk) {
 		t.Errorf("SetOrderStatus on a low disk: %v, want ErrLowDisk", err)

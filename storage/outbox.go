@@ -427,7 +427,11 @@ func (s *Store) changeEntry(what, id string, delivered bool, change func(*badger
 	defer s.leave()
 	s.outboxMu.Lock()
 	changed := false
-	err = s.update(func(txn *badger.Txn) error {
+	// The outcome of a delivery that went out is recorded even on a
+	// nearly full disk: a few hundred bytes into a memtable log whose
+	// blocks are allocated (allocateLogs), where refusing would send the
+	// order again once the disk has room.
+	err = s.updateOutcome(func(txn *badger.Txn) error {
 		item, err := txn.Get(outboxKey(seq))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			if delivered {
