@@ -94,50 +94,114 @@ func fromDataLayer(p *Page) *Order {
 	return &o
 }
 
-// purchaseEvent reports whether a data layer object's event names a
-// purchase, so that its transaction is an order: GA4's "purchase" and the
-// names stores and tag plugins give the same push ("eec.purchase",
+// What the event of a data layer object says of its transaction.
+const (
+	eventPurchase = iota // a purchase, or no event name: every shape counts
+	eventUnknown         // a name that says neither: only a purchase's own shapes count
+	eventOther           // something else: a lead, a sign-up, a refund; no order
+)
+
+// purchaseEvent reads the event of a data layer object. GA4's "purchase"
+// and the names stores and tag plugins give the same push ("eec.purchase",
 // "dl_purchase", "orderCompleted", "gtm4wp.orderCompletedEEC",
-// "transactionComplete", "transaction"). Other events never make an
-// order, even with a transaction id: a lead ("generate_lead"), a sign-up,
-// a checkout step, a refund. An object with no event is read by its shape
-// (a UA purchase, classic transaction keys, GTM4WP's order data).
-func purchaseEvent(obj jslit.Object) bool {
+// "transactionComplete", "transaction", classic GTM's "trackTrans") name a
+// purchase; a lead ("generate_lead"), a sign-up, a checkout step, a
+// refund, a failed or cancelled payment name something else, and never
+// make an order, even with a transaction id. Any other name ("sale",
+// "conversion", "new_order", "payment_complete") is unknown: the shape
+// decides (see dataLayerOrder). An object with no event, or one whose
+// event is not a name (a variable), is read by its shape.
+func purchaseEvent(obj jslit.Object) int {
 	v := obj.Get("event")
 	if v == nil {
-		return true
+		return eventPurchase
 	}
 	ev, ok := jslit.Str(v)
 	if !ok {
-		return true // not a name (a variable): the shape decides
+		return eventPurchase // not a name (a variable): the shape decides
 	}
-	ev = strings.ToLower(strings.TrimSpace(ev))
+	ev = strings.TrimSpace(ev)
 	if ev == "" {
-		return true
+		return eventPurchase
 	}
-	for _, not := range [...]string{"refund", "cancel", "fail", "return", "abandon"} {
-		if strings.Contains(ev, not) {
-			return false
-		}
+	if notPurchaseEvent(ev) {
+		return eventOther
 	}
+	ev = strings.ToLower(ev)
 	switch {
-	case strings.Contains(ev, "purchase"), strings.Contains(ev, "transaction"):
-		return true
+	case strings.Contains(ev, "purchase"), strings.Contains(ev, "transaction"), strings.Contains(ev, "tracktrans"):
+		return eventPurchase
 	case strings.Contains(ev, "order") || strings.Contains(ev, "checkout"):
 		for _, done := range [...]string{"complet", "placed", "confirm", "success", "received", "thank"} {
 			if strings.Contains(ev, done) {
-				return true
+				return eventPurchase
 			}
+		}
+	}
+	return eventUnknown
+}
+
+// notPurchaseEvent reports whether an event name says it is no purchase:
+// a refund, a cancelled, failed, declined or abandoned payment anywhere in
+// the name ("purchase_failed", "orderRefunded"), or one of the words of a
+// return, a lead, a sign-up or a step before the purchase ("order_return",
+// "generate_lead", "sign_up", "begin_checkout", "add_payment_info"). Those
+// words count whole ("returning_customer_purchase" is a purchase), split
+// at '_', '.', '-', spaces and a change to upper case.
+func notPurchaseEvent(ev string) bool {
+	lower := strings.ToLower(ev)
+	for _, not := range [...]string{"refund", "cancel", "fail", "declin", "abandon"} {
+		if strings.Contains(lower, not) {
+			return true
+		}
+	}
+	for _, w := range eventWords(ev) {
+		switch w {
+		case "return", "returns", "returned", "lead", "leads", "sign", "signup", "login",
+			"register", "registration", "subscribe", "subscription", "newsletter", "optin",
+			"begin", "add":
+			return true
 		}
 	}
 	return false
 }
 
+// eventWords splits an event name into its lower-case words: at anything
+// but a letter or a digit, and before an upper-case letter that follows a
+// lower-case one ("orderReturned" is "order", "returned").
+func eventWords(ev string) []string {
+	var words []string
+	start := -1
+	for i := 0; i <= len(ev); i++ {
+		var c byte
+		if i < len(ev) {
+			c = ev[i]
+		}
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		split := !alnum || (c >= 'A' && c <= 'Z' && i > 0 && ev[i-1] >= 'a' && ev[i-1] <= 'z')
+		if split && start >= 0 {
+			words = append(words, strings.ToLower(ev[start:i]))
+			start = -1
+		}
+		if alnum && start < 0 {
+			start = i
+		}
+	}
+	return words
+}
+
 // dataLayerOrder reads the order one data layer object carries, combining
 // the shapes it holds (GTM4WP prints orderData beside the GA4 ecommerce
-// object), and the rank of the most trusted of them.
+// object), and the rank of the most trusted of them. Under an event name
+// that says neither purchase nor anything else (purchaseEvent), only the
+// shapes that are a purchase's own are read: GTM4WP's order data, UA's
+// ecommerce.purchase, classic GTM's transactionId with a transactionTotal
+// (Google's old GTM transaction template, pushed with any event). GA4's
+// ecommerce.transaction_id, which GA4 events other than a purchase carry
+// too (a lead's id), needs a purchase's name or none.
 func dataLayerOrder(obj jslit.Object) (*Order, int) {
-	if !purchaseEvent(obj) {
+	ev := purchaseEvent(obj)
+	if ev == eventOther {
 		return nil, 0
 	}
 	var o *Order
@@ -154,10 +218,14 @@ func dataLayerOrder(obj jslit.Object) (*Order, int) {
 	}
 	add(gtm4wpOrder(obj.Get("orderData")), rankGTM4WP)
 	if ec, ok := obj.Get("ecommerce").(jslit.Object); ok {
-		add(ga4Order(ec), rankGA4)
+		if ev == eventPurchase {
+			add(ga4Order(ec), rankGA4)
+		}
 		add(uaOrder(ec), rankUA)
 	}
-	add(gtmClassicOrder(obj), rankGTM)
+	if classic := gtmClassicOrder(obj); classic != nil && (ev == eventPurchase || classic.Total != nil) {
+		add(classic, rankGTM)
+	}
 	if o == nil {
 		return nil, 0
 	}

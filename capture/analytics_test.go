@@ -281,6 +281,52 @@ func TestAnalyticsDataLayerQuirks(t *testing.T) {
 	}
 }
 
+// TestAnalyticsPurchaseEventNames: the event names stores give a purchase
+// are more than any list holds. A name that says neither a purchase nor
+// something else (classic GTM's "trackTrans", "sale", "conversion",
+// "new_order", "payment_complete") lets a purchase's own shape make the
+// order: UA's ecommerce.purchase, classic GTM's transactionId with a
+// transactionTotal. GA4's ecommerce.transaction_id, which leads carry too,
+// needs a purchase's name. A name that says a return, a refund, a lead or a
+// sign-up makes none, whatever the shape; "returning" customers buy.
+func TestAnalyticsPurchaseEventNames(t *testing.T) {
+	tests := []struct {
+		name, script string
+		want         string // ID|total|currency|codes|skus|source, or "nil"
+	}{
+		{"classic GTM trackTrans", `dataLayer.push({'event':'trackTrans','transactionId':'T-77','transactionTotal':110.00,'transactionProducts':[{'sku':'K1','name':'N','price':'110.00','quantity':'1'}]});`,
+			"T-77|110|||K1|gtm"},
+		{"sale", `dataLayer.push({event:'sale', transactionId:'S-9', transactionTotal:'45.00'});`, "S-9|45||||gtm"},
+		{"conversion", `dataLayer.push({event:'conversion', transactionId:'C-9', transactionTotal: 49.9, transactionCurrency:'EUR'});`, "C-9|49.9|EUR|||gtm"},
+		{"new_order", `dataLayer.push({event:'new_order', ecommerce:{purchase:{actionField:{id:'N-3', revenue:'20.00'}}}});`, "N-3|20||||ua"},
+		{"payment_complete", `dataLayer.push({event:'payment_complete', transactionId:'P-4', transactionTotal: 12});`, "P-4|12||||gtm"},
+		{"returning_customer_purchase", `dataLayer.push({event:'returning_customer_purchase', ecommerce:{transaction_id:'RC-1', value: 30}});`, "RC-1|30||||ga4"},
+		{"returningCustomer sale", `dataLayer.push({event:'returningCustomer', transactionId:'RC-2', transactionTotal: 31});`, "RC-2|31||||gtm"},
+		{"trackTrans with GA4", `dataLayer.push({event:'trackTrans', ecommerce:{transaction_id:'T-78', value: 5}});`, "T-78|5||||ga4"},
+		{"sale with GA4 only", `dataLayer.push({event:'sale', ecommerce:{transaction_id:'S-2', value: 5}});`, "nil"},
+		{"conversion without a total", `dataLayer.push({event:'conversion', transactionId:'C-2'});`, "nil"},
+		{"generate_lead with classic keys", `dataLayer.push({event:'generate_lead', transactionId:'L-1', transactionTotal: 10});`, "nil"},
+		{"signUp with UA purchase", `dataLayer.push({event:'signUp', ecommerce:{purchase:{actionField:{id:'U-1', revenue: 1}}}});`, "nil"},
+		{"order_return", `dataLayer.push({event:'order_return', transactionId:'R-1', transactionTotal: 10});`, "nil"},
+		{"orderReturned", `dataLayer.push({event:'orderReturned', ecommerce:{purchase:{actionField:{id:'R-2', revenue: 10}}}});`, "nil"},
+		{"refund_purchase", `dataLayer.push({event:'refund_purchase', ecommerce:{transaction_id:'R-3', value: 10}});`, "nil"},
+		{"PAYMENTFAILED", `dataLayer.push({event:'PAYMENTFAILED', transactionId:'F-2', transactionTotal: 10});`, "nil"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewPage([]byte("<html><body><script>" + tt.script + "</script></body></html>"))
+			if got := analyticsSummary(fromDataLayer(p)); got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+	// The whole page: Google's old GTM transaction template is an order.
+	page := `<html><body><script>dataLayer = [{'event':'trackTrans','transactionId':'T-79','transactionTotal':'64.50','transactionCurrency':'USD'}];</script></body></html>`
+	if o, ok := Extract([]byte(page)); !ok || o.ID != "T-79" || o.Total == nil || *o.Total != 64.5 {
+		t.Errorf("trackTrans page: %+v, %v; want order T-79 of 64.50", o, ok)
+	}
+}
+
 // analyticsSummary renders the id, total, currency, codes, SKUs and source of o on
 // one line.
 func analyticsSummary(o *Order) string {

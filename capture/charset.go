@@ -16,9 +16,11 @@ import (
 // the way a browser decodes them: a euro sign printed as the byte 0x80
 // gives the euro, "M\xfcsli" gives "Müsli". The charset comes, as in a
 // browser, from the Content-Type header first (the caller decodes what it
-// keeps with HeaderCharset) and else from the page's own <meta charset> or
-// <meta http-equiv="Content-Type">, which NewPage reads. The page as
-// served is never changed: only the copy the sources read is decoded.
+// keeps with HeaderCharset, and tells NewPageWith that the header declared
+// a charset, HeaderDeclaresCharset) and else from the page's own <meta
+// charset> or <meta http-equiv="Content-Type">, which NewPage reads. The
+// page as served is never changed: only the copy the sources read is
+// decoded.
 //
 // Multi-byte legacy charsets (Shift_JIS, GBK, Big5, EUC-*) are not
 // decoded: their amounts and ids are ASCII, only names come out garbled.
@@ -50,6 +52,25 @@ func HeaderCharset(contentType string) *Charset {
 		return nil
 	}
 	return singleByte(params["charset"])
+}
+
+// HeaderDeclaresCharset reports whether a Content-Type header value
+// declares a charset a browser knows (any: UTF-8, a single-byte or a
+// multi-byte one). A browser then decodes the page by the header, whatever
+// the page's <meta> says; a label it does not know is ignored, and the
+// <meta> counts. The caller passes the answer to NewPageWith
+// (Options.HeaderCharset).
+func HeaderDeclaresCharset(contentType string) bool {
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	label := strings.TrimSpace(params["charset"])
+	if label == "" {
+		return false
+	}
+	_, err = htmlindex.Get(label)
+	return err == nil
 }
 
 // Name is the charset's name in the Encoding Standard ("windows-1252",
@@ -111,14 +132,16 @@ func isASCII(p []byte) bool {
 }
 
 // decodeRaw returns raw as UTF-8 and true when raw is a page in the
-// single-byte charset its <meta> declares, or raw and false. Bytes that
-// are UTF-8 already are kept: the caller decoded them (the header declared
-// the charset; the header wins over the meta in a browser), or the page is
-// UTF-8 with a stale declaration (a template carried over from a Latin-1
-// store), which its header says and the browser shows. A page that starts
-// with a UTF-8 byte order mark is UTF-8.
-func decodeRaw(raw []byte) ([]byte, bool) {
-	if utf8.Valid(cutRune(raw)) || bytes.HasPrefix(raw, []byte("\xef\xbb\xbf")) {
+// single-byte charset its <meta> declares, or raw and false. The <meta>
+// counts only when the response's header declared no charset (header is
+// false): the header wins over the meta in a browser, and the caller has
+// decoded what the header declared (HeaderCharset) or kept it as it came
+// (UTF-8, where a stray byte that is not UTF-8 is only that, or a
+// multi-byte charset). A page that is valid UTF-8 is kept too: UTF-8 with
+// a stale declaration (a template carried over from a Latin-1 store). A
+// page that starts with a UTF-8 byte order mark is UTF-8.
+func decodeRaw(raw []byte, header bool) ([]byte, bool) {
+	if header || utf8.Valid(cutRune(raw)) || bytes.HasPrefix(raw, []byte("\xef\xbb\xbf")) {
 		return raw, false
 	}
 	c := metaCharset(raw[:min(len(raw), metaScanLimit)])

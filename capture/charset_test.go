@@ -1,16 +1,20 @@
 package capture
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
 // TestSingleByteCharsets: a page in a single-byte charset, declared by its
 // <meta> or by the Content-Type header (which the caller decodes with
-// HeaderCharset), is read as the browser shows it: the euro sign printed
-// as the byte 0x80 gives the currency, names keep their accents. A UTF-8
-// page with a stale Latin-1 <meta> stays UTF-8.
+// HeaderCharset, and tells NewPageWith of), is read as the browser shows
+// it: the euro sign printed as the byte 0x80 gives the currency, names
+// keep their accents. A UTF-8 page with a stale Latin-1 <meta> stays
+// UTF-8.
 func TestSingleByteCharsets(t *testing.T) {
 	for _, tt := range []struct {
 		page, contentType  string
@@ -38,7 +42,7 @@ func TestSingleByteCharsets(t *testing.T) {
 				}
 				kept = b
 			}
-			o, ok := Extract(kept)
+			o, ok := NewPageWith(kept, Options{HeaderCharset: HeaderDeclaresCharset(tt.contentType)}).Order()
 			if string(raw) != served {
 				t.Fatal("the page's bytes were changed")
 			}
@@ -87,6 +91,68 @@ func TestHeaderCharset(t *testing.T) {
 	bom := "\xef\xbb\xbf<p>Müsli</p>"
 	if got := string(c.Decode([]byte(bom))); got != bom {
 		t.Errorf("Decode of a page with a BOM = %q", got)
+	}
+}
+
+// TestHeaderDeclaresCharset: any charset a browser knows counts, UTF-8
+// and multi-byte ones included; an unknown label does not.
+func TestHeaderDeclaresCharset(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"text/html; charset=UTF-8":            true,
+		"text/html;charset=utf8":              true,
+		"text/html; charset=ISO-8859-1":       true,
+		"text/html; charset=\"windows-1252\"": true,
+		"text/html; charset=shift_jis":        true,
+		"text/html":                           false,
+		"text/html; charset=":                 false,
+		"text/html; charset=no-such-charset":  false,
+		"":                                    false,
+	} {
+		if got := HeaderDeclaresCharset(ct); got != want {
+			t.Errorf("HeaderDeclaresCharset(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}
+
+// TestHeaderCharsetOverMeta: a UTF-8 page whose header says so, with a
+// stale Latin-1 <meta> and one stray byte that is not UTF-8, is read as
+// UTF-8, as the browser shows it: the header wins over the <meta>, and
+// the stray byte is only that. Without a charset in its header the
+// <meta> counts, as in a browser.
+func TestHeaderCharsetOverMeta(t *testing.T) {
+	page := []byte(`<!doctype html><html><head><meta charset="iso-8859-1"><meta name="description" content="Caf` + "\xe9" + ` bio"></head><body>
+<script>dataLayer.push({event:'purchase', ecommerce:{transaction_id:'5121', value: 27.8, currency:'EUR', items:[{item_id:'M1', item_name:'Früchte-Müsli', price: 9.9, quantity: 2}]}});</script>
+</body></html>`)
+	item := func(o Order, ok bool) string {
+		if !ok || len(o.Items) != 1 {
+			return fmt.Sprintf("%+v, %v", o, ok)
+		}
+		return o.Items[0].Name
+	}
+	if got := item(NewPageWith(page, Options{HeaderCharset: true}).Order()); got != "Früchte-Müsli" {
+		t.Errorf("header charset=UTF-8: item %q, want %q", got, "Früchte-Müsli")
+	}
+	// The module hands over the scripts its injector found: the same.
+	at := bytes.Index(page, []byte("dataLayer"))
+	end := bytes.Index(page, []byte("</script>"))
+	known := []ScriptAt{{Tag: []byte("<script>"), Start: at, End: end}}
+	if got := item(NewPageWith(page, Options{HeaderCharset: true, Scripts: known, ScannedTo: end}).Order()); got != "Früchte-Müsli" {
+		t.Errorf("header charset=UTF-8, scripts known: item %q, want %q", got, "Früchte-Müsli")
+	}
+	if got := item(Extract(page)); got != "FrÃ¼chte-MÃ¼sli" {
+		t.Errorf("no header charset: item %q, want the <meta>'s reading %q", got, "FrÃ¼chte-MÃ¼sli")
+	}
+
+	// The stale-meta fixture with one stray byte reads as without it.
+	raw, err := os.ReadFile(filepath.Join("testdata", "charset", "woo_utf8_stale_meta.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stray := bytes.Replace(raw, []byte("</title>"), []byte("\xa0</title>"), 1)
+	clean, ok1 := NewPageWith(raw, Options{HeaderCharset: true}).Order()
+	dirty, ok2 := NewPageWith(stray, Options{HeaderCharset: true}).Order()
+	if !ok1 || !ok2 || !reflect.DeepEqual(clean, dirty) {
+		t.Errorf("one stray byte changes the order:\n%+v, %v\n%+v, %v", clean, ok1, dirty, ok2)
 	}
 }
 

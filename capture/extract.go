@@ -103,7 +103,8 @@ var markupSource = slices.IndexFunc(sources[:], func(s source) bool { return s.n
 // events there too. Nor does a Spree or Solidus order page that does not
 // say its order was just placed, or an order with a Spree number whose
 // page dates it days back: the customer's account shows the same page for
-// an old order.
+// an old order. A page served with a header that declares its charset is
+// read with NewPageWith(page, Options{HeaderCharset: true}).Order().
 func Extract(page []byte) (o Order, ok bool) {
 	return NewPage(page).Order()
 }

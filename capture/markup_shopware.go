@@ -64,6 +64,26 @@ func readShopware(p *Page, at int) *Order {
 // and the order is not paid: as on WooCommerce's failed-payment page, it
 // is no order yet. Paid on the retry, it is captured from the finish page
 // that follows.
+//
+// Only an alert where the finish page prints its own counts: in its
+// div.finish-content, which holds the payment-failed alert and the flash
+// messages (the base_flashbags block), or in a div.flashbags elsewhere
+// (themes and older versions print the flash messages above the
+// content). A Bootstrap theme's shop-wide banner (an "alert alert-danger"
+// announcement bar in the header) is no failed payment.
 func shopwarePaymentFailed(p *Page) bool {
-	return classOnElement(p, "finish-ordernumber") && classOnElement(p, "alert-danger")
+	if !classOnElement(p, "finish-ordernumber") {
+		return false
+	}
+	failed := false
+	for _, box := range [...]string{"finish-content", "flashbags"} {
+		seekEach(p.Raw, box, byClass(box), func(_ mtoken, in []byte) bool {
+			_, _, failed = seekElem(in, "alert-danger", byClass("alert-danger"))
+			return !failed
+		})
+		if failed {
+			return true
+		}
+	}
+	return false
 }

@@ -80,14 +80,18 @@ func readSpree(p *Page, at int) *Order {
 
 // spreeSummary finds the order summary of a Spree or Solidus order page
 // whose marker is at at, and the order number it names: the legend or
-// heading of the summary, or Solidus's page title above it.
+// heading of the summary, or Solidus's page title above it. An element
+// with id "order_summary" is Spree's or Solidus's only when it names a
+// Spree number (spreeNumberRE) or carries the platform's markup (see
+// spreeMarkup): a custom storefront's summary headed "Order #1042" is
+// not, and says nothing of where the order was placed.
 func spreeSummary(p *Page, at int) (sum []byte, id string, ok bool) {
 	st := markerTag(p, at, markupNeedles[mkSolidus].s)
 	if st < 0 {
 		return nil, "", false
 	}
 	w := window(p.Raw, st+1)
-	sum, _, ok = seekElem(w, "order_summary", byID("order_summary"))
+	sum, t, ok := seekElem(w, "order_summary", byID("order_summary"))
 	if !ok {
 		return nil, "", false
 	}
@@ -104,7 +108,10 @@ func spreeSummary(p *Page, at int) (sum []byte, id string, ok bool) {
 			id = spreeNumber(textOf(in, nil))
 		}
 	}
-	return sum, id, id != ""
+	if id == "" || !spreeNumberRE.MatchString(id) && !spreeMarkup(p, t) {
+		return nil, "", false
+	}
+	return sum, id, true
 }
 
 // spreeAccountView reports whether p is a Spree or Solidus order page
@@ -120,6 +127,18 @@ func spreeAccountView(p *Page) bool {
 	}
 	sum, _, ok := spreeSummary(p, at)
 	return ok && !spreeJustPlaced(p.Raw, sum)
+}
+
+// spreeMarkup reports whether the order summary whose start tag is t is
+// printed by Spree's or Solidus's own templates: legacy Spree's
+// data-hook attribute (its Deface hooks, on the summary and around it),
+// or the order-page__ classes of Solidus's starter frontend (the
+// fieldset's order-page__info, the page's order-page__title).
+func spreeMarkup(p *Page, t mtoken) bool {
+	if _, ok := attr(t.attrs, "data-hook"); ok || hasClass(t.attrs, "order-page__info") {
+		return true
+	}
+	return classOnElement(p, "order-page__title")
 }
 
 // spreeNumber reads "Order R123456789" / "Order #R123": the last word,

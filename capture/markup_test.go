@@ -141,6 +141,8 @@ var markupPageWants = map[string]*mkWant{
 	"shopware_payment_failed.html": nil, // the "danger" alert of ?paymentFailed=1
 	"shopware.html": {source: "markup/shopware", id: "10045", total: 259.70, subtotal: -1, currency: "EUR",
 		items: []mkItem{{"SW10001", `Wanderschuh "Alpin"`, 2, 119.90}, {"SW10007", "Socken 3er-Pack", 1, 14.91}}},
+	"shopware_banner.html": {source: "markup/shopware", id: "10061", total: 89.90, subtotal: -1, currency: "EUR",
+		items: []mkItem{{"SW10012", "Wollmütze", 3, 28.30}}}, // a paid finish page under a red announcement bar
 	"sylius.html":       {source: "markup/sylius", id: "000000231", total: -1, subtotal: -1},
 	"sylius_guest.html": nil,
 	"spree_legacy.html": {source: "markup/spree", id: "R123456789", total: 50.97, subtotal: 45.97,
@@ -314,6 +316,36 @@ func TestSpreeAccountViewWithOtherSources(t *testing.T) {
 	}
 }
 
+// TestOrderSummaryOfOtherStorefronts: an element with id
+// "order_summary" is Spree's or Solidus's only with a Spree number or the
+// platform's markup; on a custom storefront's thank-you page, whose
+// summary is headed "Order #1042", it vetoes nothing, and the page's GA4
+// purchase is its order. The platform's own pages without a thank-you line
+// stay account views, a number of another format included.
+func TestOrderSummaryOfOtherStorefronts(t *testing.T) {
+	custom := `<html><body><h1>Thanks for shopping with us!</h1>
+<div id="order_summary"><h2>Order #1042</h2><p>Total: $54.00</p></div>
+<script>dataLayer.push({event:'purchase', ecommerce:{transaction_id:'1042', value: 54, currency:'USD'}});</script>
+</body></html>`
+	if o, ok := Extract([]byte(custom)); !ok || o.ID != "1042" || o.Total == nil || *o.Total != 54 {
+		t.Errorf("custom storefront: %+v, %v; want order 1042 of 54", o, ok)
+	}
+	spree := func(summary, number string) []byte {
+		return []byte(`<html><body>` + summary + `<legend>Order ` + number + `</legend><p>Total: $54.00</p></fieldset>
+<script>dataLayer.push({event:'purchase', ecommerce:{transaction_id:'` + number + `', value: 54, currency:'USD'}});</script>
+</body></html>`)
+	}
+	for _, tt := range []struct{ summary, number string }{
+		{`<fieldset id="order_summary">`, "R123456789"},
+		{`<fieldset id="order_summary" data-hook>`, "SO1042"},
+		{`<h1 class="order-page__title">Order SO1042</h1><fieldset class="order-page__info" id="order_summary">`, "SO1042"},
+	} {
+		if o, ok := Extract(spree(tt.summary, tt.number)); ok {
+			t.Errorf("%s %s without a thank-you line: order %+v, want none", tt.summary, tt.number, o)
+		}
+	}
+}
+
 // TestOldSpreeOrderDate: an order with a Spree or Solidus number whose
 // page prints an order date days before the view (a storefront that
 // prints a schema.org Order but not the platform's markup) is an old
@@ -368,6 +400,43 @@ func TestShopwarePaymentFailed(t *testing.T) {
 	}
 	if o, ok := Extract(paid); !ok || o.ID != "10057" || o.Total == nil || *o.Total != 124.89 {
 		t.Errorf("paid: %+v, %v; want order 10057 of 124.89", o, ok)
+	}
+}
+
+// TestShopwareDangerBanner: a Bootstrap theme's shop-wide "alert
+// alert-danger" banner (an announcement bar in the header, or at the top
+// of the content) on a paid finish page is no failed payment: only a
+// danger alert where Shopware prints its own, in the finish content or
+// among the flash messages, is. The failed page keeps failing under a
+// banner.
+func TestShopwareDangerBanner(t *testing.T) {
+	read := func(name string) string {
+		raw, err := os.ReadFile(filepath.Join("testdata/markup", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(raw)
+	}
+	banner := `<div class="alert alert-danger top-bar">Sale: -20% until Sunday!</div>`
+	paid, failed, bar := read("shopware.html"), read("shopware_payment_failed.html"), read("shopware_banner.html")
+	flash := `<div role="alert" class="alert alert-danger alert-has-icon"><div class="alert-content-container"><div class="alert-content">Die Zahlung ist fehlgeschlagen.</div></div></div>`
+	for _, tt := range []struct {
+		name, page string
+		id         string // "" for no order
+	}{
+		{"banner atop the content", strings.Replace(paid, "<main>", "<main>"+banner, 1), "10045"},
+		{"announcement bar in the header", bar, "10061"},
+		{"failed under a banner", strings.Replace(failed, "<main>", "<main>"+banner, 1), ""},
+		{"failed: a flash message in the finish content", strings.Replace(bar, `<div class="flashbags"></div>`, `<div class="flashbags">`+flash+`</div>`, 1), ""},
+		{"failed: a flash message above the content", strings.Replace(bar, `<div class="flashbags container"></div>`, `<div class="flashbags container">`+flash+`</div>`, 1), ""},
+	} {
+		o, ok := Extract([]byte(tt.page))
+		if tt.id == "" && ok {
+			t.Errorf("%s: order %+v, want none", tt.name, o)
+		}
+		if tt.id != "" && (!ok || o.ID != tt.id) {
+			t.Errorf("%s: %+v, %v; want order %s", tt.name, o, ok, tt.id)
+		}
 	}
 }
 

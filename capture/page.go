@@ -66,12 +66,27 @@ func (p *Page) inScript(i int) bool {
 // page is read on every view.
 //
 // A page in the single-byte charset its <meta> declares is decoded to
-// UTF-8 first (see HeaderCharset); Raw is then the decoded copy.
-func NewPage(raw []byte) *Page {
-	raw, _ = decodeRaw(raw)
-	p := &Page{Raw: raw}
-	p.scan(0)
-	return p
+// UTF-8 first (see HeaderCharset); Raw is then the decoded copy. A page
+// served with a header that declares its charset is NewPageWith's.
+func NewPage(raw []byte) *Page { return NewPageWith(raw, Options{}) }
+
+// Options are what the caller knows of a page besides its bytes.
+type Options struct {
+	// HeaderCharset is set when the response's Content-Type header
+	// declared a charset (HeaderDeclaresCharset), UTF-8 included: the
+	// page's <meta> then does not count, as in a browser, and raw is
+	// read as it is (decoded by the caller with HeaderCharset when the
+	// charset is a single-byte one). Unset, a page that is not UTF-8 is
+	// decoded by the single-byte charset its <meta> declares.
+	HeaderCharset bool
+	// Scripts are the page's inline script elements before offset
+	// ScannedTo that another reader of the page has found already (the
+	// injector finds them as it streams the page): only raw[ScannedTo:]
+	// is scanned. ScannedTo must not be inside a script, a tag or a
+	// comment. A page decoded by its <meta> is scanned whole: its
+	// scripts are no longer where they were found.
+	Scripts   []ScriptAt
+	ScannedTo int
 }
 
 // ScriptAt is an inline script element that another reader of the page
@@ -83,20 +98,24 @@ type ScriptAt struct {
 }
 
 // NewPageScripts is NewPage for a page whose script elements before
-// offset upTo are known (the injector finds them as it streams the page):
-// only raw[upTo:] is scanned. upTo must not be inside a script, a tag or
-// a comment. A page NewPage would decode (a single-byte charset) is
-// decoded and scanned whole.
+// offset upTo are known: NewPageWith with Options.Scripts and
+// Options.ScannedTo.
 func NewPageScripts(raw []byte, known []ScriptAt, upTo int) *Page {
-	if dec, ok := decodeRaw(raw); ok {
+	return NewPageWith(raw, Options{Scripts: known, ScannedTo: upTo})
+}
+
+// NewPageWith is NewPage for a page of which the caller knows more (see
+// Options).
+func NewPageWith(raw []byte, opt Options) *Page {
+	if dec, ok := decodeRaw(raw, opt.HeaderCharset); ok {
 		p := &Page{Raw: dec}
 		p.scan(0)
 		return p
 	}
 	p := &Page{Raw: raw}
-	from := min(max(upTo, 0), len(raw))
+	from := min(max(opt.ScannedTo, 0), len(raw))
 	prevEnd := 0
-	for _, s := range known {
+	for _, s := range opt.Scripts {
 		if s.Start < prevEnd || s.Start > s.End || s.End > len(raw) || len(s.Tag) < len("<script") {
 			// Beyond what was kept of the page, or a start tag too long
 			// to have been kept: scan on from the last good one.

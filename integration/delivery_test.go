@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -339,11 +340,23 @@ func TestDeliverySurvivesSIGKILL(t *testing.T) {
 
 // TestOrderOfAServedPageSurvivesSIGKILL: an order whose thank-you page
 // reached the browser whole is on disk: Caddy killed with SIGKILL right
-// after the last page loses none of them.
+// after the last page loses none of them. Half the pages forbid changes
+// (Cache-Control: no-transform) and come with a Content-Length, which
+// would let the client have them whole before the handler returns.
 func TestOrderOfAServedPageSurvivesSIGKILL(t *testing.T) {
 	const orders = 30
 	dir := t.TempDir()
 	port := freePort(t)
+	shop := hostPort(startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := strings.Trim(strings.TrimPrefix(r.URL.Path, "/checkout/order-received/"), "/")
+		page := orderPage(id, 100)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(page)))
+		if r.URL.Query().Has("nt") {
+			w.Header().Set("Cache-Control", "private, no-transform")
+		}
+		_, _ = io.WriteString(w, page)
+	})))
 	c := startCaddy(t, fmt.Sprintf(`{
 	katalys {
 		storage %s
@@ -355,9 +368,13 @@ http://127.0.0.1:%d {
 	katalys %s
 	reverse_proxy %s
 }
-`, dir, siteA, port, siteA, shopUpstream(t)))
+`, dir, siteA, port, siteA, shop))
 	for i := range orders {
-		res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/checkout/order-received/S-%03d/", port, i),
+		query := ""
+		if i%2 == 1 {
+			query = "?nt=1"
+		}
+		res := fetch(t, newRequest(t, "GET", fmt.Sprintf("http://127.0.0.1:%d/checkout/order-received/S-%03d/%s", port, i, query),
 			"User-Agent", browserUA))
 		if res.status != http.StatusOK || !strings.Contains(string(res.body), "</html>") {
 			t.Fatalf("page %d: status %d, %d bytes", i, res.status, len(res.body))

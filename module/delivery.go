@@ -2,6 +2,7 @@ package module
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -69,6 +70,9 @@ func (a *App) startDelivery(p *pooledStore) {
 		Concurrency: conc,
 		OnResult:    a.deliveryResult,
 		OnError: func(err error) {
+			if errors.Is(err, storage.ErrLowDisk) || errors.Is(err, storage.ErrDirGone) {
+				return // deliveries wait; the store's disk watch said why, once
+			}
 			a.logger.Error("reading or updating the delivery outbox", zap.Error(err))
 		},
 	}

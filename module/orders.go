@@ -147,6 +147,9 @@ type orderCapture struct {
 	mark  int
 	order capture.Order
 	found bool
+	// headerCharset is set when the page's Content-Type header declares
+	// a charset: its <meta> does not count then (capture.Options).
+	headerCharset bool
 }
 
 // captureBufs are the thank-you pages' buffers.
@@ -177,18 +180,16 @@ func (c *orderCapture) add(p []byte) {
 func (c *orderCapture) readNow() {
 	buf := *c.buf
 	c.mark = len(buf)
-	var page *capture.Page
-	if c.inj == nil {
-		page = capture.NewPage(buf)
-	} else {
+	opt := capture.Options{HeaderCharset: c.headerCharset}
+	if c.inj != nil {
 		spans, upTo := c.inj.Scripts()
-		known := make([]capture.ScriptAt, len(spans))
+		opt.Scripts = make([]capture.ScriptAt, len(spans))
 		for i, s := range spans {
-			known[i] = capture.ScriptAt{Tag: s.Tag, Start: int(s.Start), End: int(s.End)}
+			opt.Scripts[i] = capture.ScriptAt{Tag: s.Tag, Start: int(s.Start), End: int(s.End)}
 		}
-		page = capture.NewPageScripts(buf, known, int(upTo))
+		opt.ScannedTo = int(upTo)
 	}
-	c.order, c.found = page.Order()
+	c.order, c.found = capture.NewPageWith(buf, opt).Order()
 }
 
 // result reads the order from the whole page, unless it was read when the
@@ -333,7 +334,10 @@ func (h *Handler) takeOrder(r *http.Request, bucket string, pv *pageVisit, w *re
 	}
 	if h.app.Store() == nil {
 		// Starting (the store opens as Caddy serves its first requests),
-		// or the store could not open: wait for it off the request.
+		// or the store could not open: wait for it off the request. The
+		// order is logged in full now, should Caddy die before it is
+		// stored.
+		h.logger.Warn("order captured before the store is open: it waits for the store", zap.Any("order", so))
 		h.app.goStore(func() { h.storeOrder(key, so) })
 		return
 	}

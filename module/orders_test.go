@@ -222,8 +222,9 @@ func TestOrderKeptWhenThePageIsCutShort(t *testing.T) {
 
 // TestNoTransformThankYouPageKeepsItsOrder: a thank-you page that forbids
 // changes (Cache-Control: no-transform) goes out exactly as it came, with
-// its header, and its order is read all the same, through Write and
-// through ReadFrom.
+// its header but for its Content-Length (its end waits for its order to be
+// stored), and its order is read all the same, through Write and through
+// ReadFrom.
 func TestNoTransformThankYouPageKeepsItsOrder(t *testing.T) {
 	page := `<html><body><script>dataLayer.push({event:"purchase",ecommerce:{transaction_id:"NT-1",value:71,currency:"EUR"}});</script></body></html>`
 	h := &Handler{SiteID: "KA-1"}
@@ -236,6 +237,7 @@ func TestNoTransformThankYouPageKeepsItsOrder(t *testing.T) {
 			"Content-Length", fmt.Sprint(len(page))), body: []byte(page), readFrom: readFrom}
 		before := counter(t, orders)
 		want := direct(t, request("GET", "/checkout/order-received/1/", nil), up)
+		want.header.Del("Content-Length")
 		got := through(t, h, request("GET", "/checkout/order-received/1/", nil), up)
 		if got.status != want.status || !equalHeader(got.header, want.header) || !bytes.Equal(got.body, want.body) {
 			t.Errorf("readFrom %v: response changed\n got: %v\nwant: %v", readFrom, got, want)
@@ -322,6 +324,36 @@ func TestConvertCallOnlyForRecentOrders(t *testing.T) {
 	for id, want := range map[string]bool{"OLD-1": false, "DAY-1": true, "NEW-1": true} {
 		if got := view(id); got != want {
 			t.Errorf("order %s, a later view: convert call %v, want %v", id, got, want)
+		}
+	}
+}
+
+// TestThankYouPageEndsAfterItsOrder: a thank-you page whose body goes out
+// as the upstream sent it (it loads the Katalys script already, or forbids
+// changes, or a script fetched it) loses its Content-Length, so that its
+// end waits for its order to be stored; its bytes are the upstream's.
+func TestThankYouPageEndsAfterItsOrder(t *testing.T) {
+	page := `<html><head><script src="https://db.revoffers.com/js/KA-1.js" async></script></head><body>` +
+		`<script>dataLayer.push({event:"purchase",ecommerce:{transaction_id:"EX-1",value:71,currency:"EUR"}});</script></body></html>`
+	h := &Handler{SiteID: "KA-1"}
+	if err := provisionHandler(t, h); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		extra []string
+		req   http.Header
+	}{
+		{"loads the script already", nil, nil},
+		{"no-transform", []string{"Cache-Control", "no-transform"}, nil},
+		{"fetched by a script", nil, header("Sec-Fetch-Mode", "cors", "Sec-Fetch-Dest", "empty", "Accept", "text/html, application/xhtml+xml")},
+	} {
+		up := upstream{status: 200, header: header(append([]string{"Content-Type", "text/html", "Content-Length", fmt.Sprint(len(page))}, tc.extra...)...),
+			body: []byte(page)}
+		got := through(t, h, request("GET", "/checkout/order-received/1/", tc.req), up)
+		if got.header.Get("Content-Length") != "" || string(got.body) != page {
+			t.Errorf("%s: Content-Length %q, body unchanged %v; want no length and the same body",
+				tc.name, got.header.Get("Content-Length"), string(got.body) == page)
 		}
 	}
 }

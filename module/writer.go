@@ -105,11 +105,16 @@ func (w *responseWriter) WriteHeader(status int) {
 	coding, xhtml, reason := classify(status, w.Header())
 	w.xhtml = xhtml
 	if w.order != nil {
-		w.charset = capture.HeaderCharset(w.Header().Get("Content-Type"))
+		ct := w.Header().Get("Content-Type")
+		w.charset = capture.HeaderCharset(ct)
+		// A charset the header declares, UTF-8 included, is the page's
+		// whatever its <meta> says, as in a browser.
+		w.order.headerCharset = capture.HeaderDeclaresCharset(ct)
 	}
 	if w.readOnly {
 		w.mode = modePass
 		w.tee = reason == "" && coding == ""
+		w.endsWithOrder()
 		w.ResponseWriter.WriteHeader(status)
 		return
 	}
@@ -119,6 +124,7 @@ func (w *responseWriter) WriteHeader(status int) {
 		// A thank-you page that forbids changes gets no snippet, but
 		// reading its order changes nothing.
 		w.tee = reason == passNoTransform && w.order != nil && len(w.Header()["Content-Encoding"]) == 0
+		w.endsWithOrder()
 		w.ResponseWriter.WriteHeader(status)
 	case coding == "":
 		_ = w.commit() // writes nothing but the header: no error
@@ -464,7 +470,19 @@ func (w *responseWriter) sendHeader() {
 		}
 	}
 	w.csp = nil
+	w.endsWithOrder()
 	w.ResponseWriter.WriteHeader(w.status)
+}
+
+// endsWithOrder drops the Content-Length of a thank-you page whose order is
+// read, so that its body ends (the last chunk goes out) only when the
+// handler returns, once the order is stored: with a length, the browser has
+// the page whole before that, and a crash in between loses the order
+// (durability QA, 2026-11-25). The body's bytes are the upstream's still.
+func (w *responseWriter) endsWithOrder() {
+	if w.order != nil && (w.tee || w.mode != modePass) {
+		w.Header().Del("Content-Length")
+	}
 }
 
 // snippetHTML returns the markup to insert and keeps, for sendHeader,

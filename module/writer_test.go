@@ -811,3 +811,46 @@ func TestSingleByteThankYouPage(t *testing.T) {
 		})
 	}
 }
+
+// TestUTF8ThankYouPageWithStaleMeta: a UTF-8 thank-you page whose header
+// says charset=UTF-8, with a stale Latin-1 <meta> and one stray byte that
+// is not UTF-8, is read as UTF-8, as the browser shows it (the header wins
+// over the <meta>): its "€" gives the currency. Read by the <meta>, it
+// would be "â‚¬".
+func TestUTF8ThankYouPageWithStaleMeta(t *testing.T) {
+	body := "<p class=\"woocommerce-notice woocommerce-thankyou-order-received\">Vielen Dank.</p>" +
+		"<ul class=\"woocommerce-order-overview woocommerce-thankyou-order-details order_details\">" +
+		"<li class=\"woocommerce-order-overview__order order\">Bestellnummer: <strong>5121</strong></li>" +
+		"<li class=\"woocommerce-order-overview__total total\">Gesamtsumme: <strong><span class=\"woocommerce-Price-amount amount\">27,80\u00a0€</span></strong></li></ul>" +
+		"<table class=\"woocommerce-table woocommerce-table--order-details shop_table order_details\"><tbody>" +
+		"<tr class=\"woocommerce-table__line-item order_item\"><td class=\"product-name\"><a href=\"/p/m\">Früchte-Müsli</a> <strong class=\"product-quantity\">×\u00a02</strong></td>" +
+		"<td class=\"product-total\"><span class=\"woocommerce-Price-amount amount\">19,80\u00a0€</span></td></tr></tbody></table>"
+	page := "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\"><title>Kasse \xa0Huber</title></head><body>" + body + "</body></html>"
+	for _, tt := range []struct {
+		contentType string
+		want        []string
+	}{
+		{"text/html; charset=UTF-8", []string{`"currency":"EUR"`, `"line_item_1_title":"Fr\u00fcchte-M\u00fcsli"`}},
+		// No charset in the header: the <meta> counts, as in a browser.
+		{"text/html", []string{`"line_item_1_title":"Fr\u00c3\u00bcchte-M\u00c3\u00bcsli"`}},
+	} {
+		t.Run(tt.contentType, func(t *testing.T) {
+			h := &Handler{SiteID: "KA-1"}
+			if err := provisionHandler(t, h); err != nil {
+				t.Fatal(err)
+			}
+			res := through(t, h, request("GET", "/checkout/order-received/5121/", nil),
+				upstream{header: header("Content-Type", tt.contentType), body: []byte(page), chunk: 7})
+			got := string(res.body)
+			end := strings.LastIndex(page, "</body>")
+			if !strings.HasPrefix(got, page[:end]) || !strings.HasSuffix(got, page[end:]) {
+				t.Fatalf("the page's own bytes changed:\n%q", got)
+			}
+			for _, want := range append([]string{`"order_id":"5121"`, `"sale_amount":27.8`}, tt.want...) {
+				if !strings.Contains(got[end:], want) {
+					t.Errorf("convert call without %s: %q", want, got[end:])
+				}
+			}
+		})
+	}
+}
