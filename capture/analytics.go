@@ -155,12 +155,18 @@ func notPurchaseEvent(ev string) bool {
 			return true
 		}
 	}
+	// A name that says purchase or transaction is one whatever else it
+	// says ("subscription_purchase", "addTransaction"), but for a return.
+	sale := strings.Contains(lower, "purchase") || strings.Contains(lower, "transaction")
 	for _, w := range eventWords(ev) {
 		switch w {
-		case "return", "returns", "returned", "lead", "leads", "sign", "signup", "login",
-			"register", "registration", "subscribe", "subscription", "newsletter", "optin",
-			"begin", "add":
+		case "return", "returns", "returned":
 			return true
+		case "lead", "leads", "sign", "signup", "login", "register", "registration", "subscribe",
+			"subscription", "newsletter", "optin", "begin", "add":
+			if !sale {
+				return true
+			}
 		}
 	}
 	return false

@@ -524,3 +524,24 @@ func TestGA4ValueBesideShipping(t *testing.T) {
 		})
 	}
 }
+
+// TestPurchaseNamesWithOtherWords: a name that says purchase or
+// transaction is a purchase, whatever other word it holds that alone would
+// name no sale (a subscription, an add); a return is none.
+func TestPurchaseNamesWithOtherWords(t *testing.T) {
+	for _, tt := range []struct {
+		name, push string
+		order      bool
+	}{
+		{"subscription_purchase", `dataLayer.push({event:'subscription_purchase', ecommerce:{transaction_id:'SUB-1', value: 29, currency:'USD'}});`, true},
+		{"Purchase - Subscription", `dataLayer.push({event:'Purchase - Subscription', ecommerce:{transaction_id:'SUB-2', value: 29, currency:'USD'}});`, true},
+		{"addTransaction", `dataLayer.push({event:'addTransaction', transactionId:'T-1', transactionTotal: 29});`, true},
+		{"subscribe", `dataLayer.push({event:'subscribe', ecommerce:{transaction_id:'SUB-3', value: 29, currency:'USD'}});`, false},
+		{"purchase_returned", `dataLayer.push({event:'purchase_returned', ecommerce:{transaction_id:'R-1', value: 29, currency:'USD'}});`, false},
+	} {
+		page := "<html><body><script>" + tt.push + "</script></body></html>"
+		if _, ok := Extract([]byte(page)); ok != tt.order {
+			t.Errorf("%s: an order %v, want %v", tt.name, ok, tt.order)
+		}
+	}
+}
