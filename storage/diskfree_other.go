@@ -7,4 +7,4 @@ package storage
 func diskFree(string) (uint64, bool, error) { return 0, false, nil }
 
 // preallocate does nothing here: see diskfree_linux.go.
-func preallocate(string) (full bool) { return false }
+func preallocate(string) (done, full bool) { return true, false }

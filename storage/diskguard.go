@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -76,6 +77,8 @@ func (s *Store) LowDisk() bool { return s.lowDisk.Load() || s.dirGone.Load() }
 
 // checkDisk updates lowDisk and dirGone, logging each change once.
 func (s *Store) checkDisk() {
+	s.diskMu.Lock()
+	defer s.diskMu.Unlock()
 	if !s.dirGone.Load() {
 		// Only a directory that is gone or another one: a passing error
 		// (EACCES, ESTALE) must not stop the store for good.
@@ -87,7 +90,7 @@ func (s *Store) checkDisk() {
 				zap.String("dir", s.dir), zap.Error(err))
 		}
 	}
-	if !s.dirGone.Load() && !s.allocateLogs() {
+	if !s.dirGone.Load() && s.dirChanged() && !s.allocateLogs() {
 		s.free.Store(0)
 		s.setLow(0)
 		return
@@ -117,6 +120,20 @@ func (s *Store) setLow(free uint64) {
 		zap.String("dir", s.dir), zap.String("free", humanize.IBytes(free)), zap.String("min_free", humanize.IBytes(s.minFree)))
 }
 
+// dirChanged reports whether the directory may hold a memtable log that
+// allocateLogs has not seen done: files were added or removed since the
+// last look (its modification time moved), or one was still empty then.
+// It saves reading a directory of thousands of tables four times a second.
+func (s *Store) dirChanged() bool {
+	fi, err := os.Stat(s.dir)
+	if err != nil {
+		return true
+	}
+	changed := !fi.ModTime().Equal(s.dirMod) || s.logsPending || s.logsSparse.Load()
+	s.dirMod = fi.ModTime()
+	return changed
+}
+
 // allocateLogs gives the memtables' logs (*.mem) their blocks as soon as
 // Badger creates them, sparse: a full disk then fails the allocation here,
 // which stops the writes, rather than a write through the mapping, which
@@ -128,7 +145,7 @@ func (s *Store) allocateLogs() bool {
 		return true // the directory check deals with that
 	}
 	seen := make(map[string]bool, len(s.allocated))
-	ok := true
+	ok, pending := true, false
 	for _, e := range entries {
 		name := e.Name()
 		if !strings.HasSuffix(name, ".mem") {
@@ -138,27 +155,85 @@ func (s *Store) allocateLogs() bool {
 		if s.allocated[name] {
 			continue
 		}
-		if preallocate(filepath.Join(s.dir, name)) {
-			ok = false
-			continue
+		done, full := preallocate(filepath.Join(s.dir, name))
+		if done {
+			s.allocated[name] = true
+		} else {
+			pending = true
+			ok = ok && !full
 		}
-		s.allocated[name] = true
 	}
 	for name := range s.allocated {
 		if !seen[name] {
 			delete(s.allocated, name)
 		}
 	}
+	s.logsPending = pending
+	s.logsSparse.Store(!ok)
 	return ok
 }
 
-// updateOutcome is db.Update for the outcome of a delivery, refused only
-// once the directory is gone: see changeEntry.
+// updateOutcome is db.Update for the outcome of a delivery: on a nearly
+// full disk too (see changeEntry), unless the memtable's log could not get
+// its blocks, or the disk is so full that the write could start a new
+// memtable (and its log) without room for it.
 func (s *Store) updateOutcome(fn func(*badger.Txn) error) error {
-	if s.dirGone.Load() {
-		return fmt.Errorf("store %s: %w", s.dir, ErrDirGone)
+	if s.dirGone.Load() || s.logsSparse.Load() || s.lowDisk.Load() && s.free.Load() < outcomeRoom {
+		if err := s.roomToWrite(); err != nil {
+			return err
+		}
+		return fmt.Errorf("store %s: %w", s.dir, ErrLowDisk)
 	}
 	return s.db.Update(fn)
+}
+
+// outcomeRoom is the free space below which even a delivery's outcome is
+// not written: two memtable logs.
+const outcomeRoom = 64 << 20
+
+// errStillOpen is Open's error for a directory whose store this process
+// could not close yet for want of disk space (closeLater).
+var errStillOpen = errors.New("the store of an earlier config is still open, waiting for disk space to close")
+
+// closeWaits holds the directories of stores whose Close waits for room.
+var closeWaits = struct {
+	sync.Mutex
+	dirs map[string]bool
+}{dirs: map[string]bool{}}
+
+// closing reports whether dir's store waits for room to close.
+func closing(dir string) bool {
+	closeWaits.Lock()
+	defer closeWaits.Unlock()
+	return closeWaits.dirs[dir]
+}
+
+// closeLater closes Badger once the disk has room for its last flush,
+// looking every second: until then it holds the directory (a reload that
+// moved storage away while the disk was full), and Open of it fails with
+// errStillOpen, which the app retries.
+func (s *Store) closeLater() {
+	closeWaits.Lock()
+	closeWaits.dirs[s.dir] = true
+	closeWaits.Unlock()
+	go func() {
+		defer func() {
+			closeWaits.Lock()
+			delete(closeWaits.dirs, s.dir)
+			closeWaits.Unlock()
+		}()
+		for {
+			if n, ok, err := s.diskFree(s.dir); err != nil || !ok || n >= s.minFree+s.minFree/10 {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if err := s.db.Close(); err != nil {
+			s.logger.Error("closing the katalys store once the disk had room", zap.String("dir", s.dir), zap.Error(err))
+			return
+		}
+		s.logger.Info("katalys store closed, the disk having room again", zap.String("dir", s.dir))
+	}()
 }
 
 // update is db.Update, refused (roomToWrite) while the store may not write.

@@ -179,8 +179,15 @@ type Store struct {
 	free     atomic.Uint64
 	lowDisk  atomic.Bool
 	dirGone  atomic.Bool
-	// allocated are the memtable logs given their blocks (allocateLogs).
-	allocated map[string]bool
+	// allocated are the memtable logs given their blocks, logsPending
+	// tells that one was not sized yet, dirMod is the directory's time at
+	// the last look (allocateLogs, dirChanged; the watch goroutine's
+	// alone). logsSparse tells that a log could not get its blocks.
+	diskMu      sync.Mutex // one checkDisk at a time
+	allocated   map[string]bool
+	logsPending bool
+	dirMod      time.Time
+	logsSparse  atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -203,6 +210,9 @@ func Open(opts Options) (*Store, error) {
 		return nil, fmt.Errorf("opening store %s: %w", opts.Dir, err)
 	}
 	minFree := uint64(max(opts.MinFree, 0))
+	if closing(opts.Dir) {
+		return nil, fmt.Errorf("opening store %s: %w", opts.Dir, errStillOpen)
+	}
 	if err := checkFreeAtOpen(opts.Dir, minFree, opts.diskFree); err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", opts.Dir, err)
 	}
@@ -238,6 +248,7 @@ func Open(opts Options) (*Store, error) {
 	s.outbox.Store(opts.Outbox)
 	s.commit = s.commitBatch
 	s.syncs = newSyncGroup(db.Sync)
+	s.checkDisk() // the first memtable's log gets its blocks before any write
 	s.wg.Add(3)
 	go s.runWriter()
 	go s.every("value-log GC", opts.GCInterval, s.gcOnce)
@@ -359,6 +370,7 @@ func (s *Store) Close() error {
 		}
 		close(s.quit)
 		s.wg.Wait()
+		s.checkDisk() // the last look may be 250 ms old; the watch has stopped
 		if s.dirGone.Load() {
 			// Badger's Close flushes the memtable and retries a failed
 			// flush forever: into a directory that is gone, a stop or a
@@ -369,11 +381,13 @@ func (s *Store) Close() error {
 		}
 		if s.lowDisk.Load() {
 			// The flush would write a table through a sparse mapping: on
-			// a full disk, a SIGBUS (durability QA). The memtables' logs
-			// hold what it would have written; the next open replays them.
-			s.logger.Error("not closing the katalys store: its disk is nearly full; it is replayed from its logs at the next start",
-				zap.String("dir", s.dir))
+			// a full disk, a SIGBUS (durability QA). It waits for room
+			// (closeLater); the memtables' logs hold what it would write,
+			// should the process end first.
+			s.logger.Error("not closing the katalys store yet: its disk is nearly full; it closes once there is room, "+
+				"or is replayed from its logs at the next start", zap.String("dir", s.dir))
 			s.closeErr = fmt.Errorf("closing store %s: %w", s.dir, ErrLowDisk)
+			s.closeLater()
 			return
 		}
 		if err := s.db.Close(); err != nil {
