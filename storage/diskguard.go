@@ -138,7 +138,7 @@ func (s *Store) dirChanged() bool {
 // Badger creates them, sparse: a full disk then fails the allocation here,
 // which stops the writes, rather than a write through the mapping, which
 // would kill the process. It reports false when an allocation failed for
-// want of space. Only the watch goroutine calls it.
+// want of space. checkDisk calls it, under diskMu.
 func (s *Store) allocateLogs() bool {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {

@@ -181,9 +181,10 @@ type Store struct {
 	dirGone  atomic.Bool
 	// allocated are the memtable logs given their blocks, logsPending
 	// tells that one was not sized yet, dirMod is the directory's time at
-	// the last look (allocateLogs, dirChanged; the watch goroutine's
-	// alone). logsSparse tells that a log could not get its blocks.
-	diskMu      sync.Mutex // one checkDisk at a time
+	// the last look (allocateLogs, dirChanged; under diskMu, which keeps
+	// checkDisk to one at a time). logsSparse tells that a log could not
+	// get its blocks.
+	diskMu      sync.Mutex
 	allocated   map[string]bool
 	logsPending bool
 	dirMod      time.Time
