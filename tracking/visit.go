@@ -120,7 +120,7 @@ func Observe(r *http.Request, clientIP string, now time.Time, p Policy, orderPag
 		return v
 	}
 	v.Record = true
-	if !orderPage && IsLanding(r) {
+	if r.URL.RawQuery != "" && !orderPage && IsLanding(r) {
 		v.Click = ClickParams(r.URL.Query())
 	}
 	if v.Visitor == "" {
