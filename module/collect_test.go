@@ -494,17 +494,7 @@ func TestAppStartWithBrokenStore(t *testing.T) {
 // again, and an order captured meanwhile, waiting for it (waitStore), gets
 // it. An app that stopped before its store opened takes no reference.
 func TestAppOpensTheStoreOnceItCan(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "store")
-	if err := os.WriteFile(file, []byte("not a directory"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	a := &App{Storage: file}
-	if err := a.Provision(caddy.Context{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
+	a, file := startBlocked(t)
 	got := make(chan *storage.Store, 1)
 	go func() { got <- a.waitStore(maxStoreWait) }()
 	time.Sleep(200 * time.Millisecond) // the first retry fails
@@ -530,17 +520,7 @@ func TestAppOpensTheStoreOnceItCan(t *testing.T) {
 	}
 
 	// Stopped before the store could open: the retry ends, nothing held.
-	file = filepath.Join(t.TempDir(), "store")
-	if err := os.WriteFile(file, []byte("not a directory"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b := &App{Storage: file}
-	if err := b.Provision(caddy.Context{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
+	b, file := startBlocked(t)
 	if err := b.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -554,6 +534,24 @@ func TestAppOpensTheStoreOnceItCan(t *testing.T) {
 	if n, _ := stores.References("badger:" + file); n != 0 || b.Store() != nil {
 		t.Errorf("a stopped app opened its store: %d references", n)
 	}
+}
+
+// startBlocked starts an app whose storage path is a file, so that its
+// store cannot open until the file goes; it returns the app and the path.
+func startBlocked(t *testing.T) (*App, string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "store")
+	if err := os.WriteFile(file, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := &App{Storage: file}
+	if err := a.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return a, file
 }
 
 // TestLateOpenAndReload: a config whose store opens late (openLate) and
