@@ -73,10 +73,6 @@ func HeaderDeclaresCharset(contentType string) bool {
 	return err == nil
 }
 
-// Name is the charset's name in the Encoding Standard ("windows-1252",
-// also for a page labelled "iso-8859-1").
-func (c *Charset) Name() string { return c.name }
-
 // Decode returns p decoded to UTF-8, valid until the next call: p itself
 // when it is ASCII, or when the page starts with a UTF-8 byte order mark
 // (which a browser obeys over the header).

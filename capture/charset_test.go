@@ -75,7 +75,7 @@ func TestHeaderCharset(t *testing.T) {
 		c := HeaderCharset(ct)
 		got := ""
 		if c != nil {
-			got = c.Name()
+			got = c.name
 		}
 		if got != want {
 			t.Errorf("HeaderCharset(%q) = %q, want %q", ct, got, want)
@@ -173,7 +173,7 @@ func TestMetaCharset(t *testing.T) {
 		c := metaCharset([]byte("<!doctype html><html><head>" + head))
 		got := ""
 		if c != nil {
-			got = c.Name()
+			got = c.name
 		}
 		if got != want {
 			t.Errorf("metaCharset(%s) = %q, want %q", head, got, want)

@@ -97,13 +97,6 @@ type ScriptAt struct {
 	Start, End int
 }
 
-// NewPageScripts is NewPage for a page whose script elements before
-// offset upTo are known: NewPageWith with Options.Scripts and
-// Options.ScannedTo.
-func NewPageScripts(raw []byte, known []ScriptAt, upTo int) *Page {
-	return NewPageWith(raw, Options{Scripts: known, ScannedTo: upTo})
-}
-
 // NewPageWith is NewPage for a page of which the caller knows more (see
 // Options).
 func NewPageWith(raw []byte, opt Options) *Page {

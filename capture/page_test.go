@@ -113,9 +113,9 @@ func BenchmarkNewPage(b *testing.B) {
 	}
 }
 
-// TestNewPageScripts: a page whose scripts up to some offset are given
+// TestNewPageWithScripts: a page whose scripts up to some offset are given
 // reads the same as one scanned whole.
-func TestNewPageScripts(t *testing.T) {
+func TestNewPageWithScripts(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(fixtureDir, "*.html"))
 	if len(files) == 0 {
 		t.Fatalf("no fixtures in %s", fixtureDir)
@@ -132,7 +132,7 @@ func TestNewPageScripts(t *testing.T) {
 			tagStart := bytes.LastIndex(page[:start], []byte("<script"))
 			known = append(known, ScriptAt{Tag: page[tagStart:start], Start: start, End: start + len(s.Text)})
 		}
-		got := NewPageScripts(page, known, upTo).Scripts
+		got := NewPageWith(page, Options{Scripts: known, ScannedTo: upTo}).Scripts
 		if len(got) != len(want) {
 			t.Errorf("%s: %d scripts, want %d", filepath.Base(f), len(got), len(want))
 			continue
@@ -145,10 +145,10 @@ func TestNewPageScripts(t *testing.T) {
 	}
 }
 
-// TestNewPageScriptsRescans: a known script without its start tag (too
+// TestNewPageWithScriptsRescans: a known script without its start tag (too
 // long for the injector to keep) or beyond the kept bytes is found again
 // by the scan, with its type.
-func TestNewPageScriptsRescans(t *testing.T) {
+func TestNewPageWithScriptsRescans(t *testing.T) {
 	page := []byte(`<script>a()</script><script type="application/ld+json" data-x="long">{"@type":"Order"}</script><p>`)
 	first := bytes.Index(page, []byte("a()"))
 	second := bytes.Index(page, []byte(`{"@type"`))
@@ -156,12 +156,12 @@ func TestNewPageScriptsRescans(t *testing.T) {
 		{Tag: []byte("<script>"), Start: first, End: first + 3},
 		{Tag: nil, Start: second, End: second + len(`{"@type":"Order"}`)},
 	}
-	got := NewPageScripts(page, known, len(page)).Scripts
+	got := NewPageWith(page, Options{Scripts: known, ScannedTo: len(page)}).Scripts
 	if len(got) != 2 || got[1].Type != "application/ld+json" || string(got[1].Text) != `{"@type":"Order"}` {
 		t.Fatalf("scripts = %+v; want both, the second with its type", got)
 	}
 	cut := page[:second+5]
-	got = NewPageScripts(cut, known, len(cut)).Scripts
+	got = NewPageWith(cut, Options{Scripts: known, ScannedTo: len(cut)}).Scripts
 	if len(got) != 2 || string(got[1].Text) != "{" {
 		t.Fatalf("cut page: scripts = %+v; want the second script up to its last bracket before the cut", got)
 	}

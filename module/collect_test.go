@@ -464,14 +464,7 @@ func TestAppStoreShared(t *testing.T) {
 // Caddy from starting (pages must keep flowing); it is counted, and the
 // app has no store.
 func TestAppStartWithBrokenStore(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "store")
-	if err := os.WriteFile(file, []byte("not a directory"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	a := &App{Storage: file}
-	if err := a.Provision(caddy.Context{}); err != nil {
-		t.Fatal(err)
-	}
+	a, _ := provisionBlocked(t)
 	before := testutil.ToFloat64(metrics.storeErrors)
 	if err := a.Start(); err != nil {
 		t.Fatalf("Start failed on a broken store: %v", err)
@@ -536,9 +529,10 @@ func TestAppOpensTheStoreOnceItCan(t *testing.T) {
 	}
 }
 
-// startBlocked starts an app whose storage path is a file, so that its
-// store cannot open until the file goes; it returns the app and the path.
-func startBlocked(t *testing.T) (*App, string) {
+// provisionBlocked provisions an app whose storage path is a file, so that
+// its store cannot open until the file goes; it returns the app and the
+// path.
+func provisionBlocked(t *testing.T) (*App, string) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "store")
 	if err := os.WriteFile(file, []byte("not a directory"), 0o600); err != nil {
@@ -548,6 +542,13 @@ func startBlocked(t *testing.T) (*App, string) {
 	if err := a.Provision(caddy.Context{}); err != nil {
 		t.Fatal(err)
 	}
+	return a, file
+}
+
+// startBlocked is provisionBlocked, started.
+func startBlocked(t *testing.T) (*App, string) {
+	t.Helper()
+	a, file := provisionBlocked(t)
 	if err := a.Start(); err != nil {
 		t.Fatal(err)
 	}
